@@ -1,0 +1,36 @@
+export { DeviceError, type DeviceErrorCode } from './device-error.js';
+export { CleanupStack, withCleanup, reapOrphans, ledgerDir, type Registration, type ReapedLedger } from './cleanup-stack.js';
+export { type Resource, describeResource } from './resource.js';
+export { DeviceLab, withDeviceLab, FlakeyDevice, LogWritesDevice, DM_NAME_PREFIX, LAB_DIR_PREFIX, type DeviceLabOptions } from './device-lab.js';
+export { guardDevice, deviceInUse, type RealDeviceConsent, type GuardContext } from './device-guard.js';
+export { attachLoop, detachLoop, listLoops, loopsOf, losetupAttachArgs, parseLoopList, type LoopOptions, type LoopDevice } from './losetup.js';
+export { mkfs, mkfsCommand, type MkfsOptions } from './mkfs.js';
+export { mount, umount, mountArgs, isMountPoint, mountPointsOf, type FsType, type MountOptions } from './mount.js';
+export { parseMountInfo, readMountTable, type MountEntry } from './mountinfo.js';
+export { deviceSectors } from './blockdev.js';
+export { formatTable, checkDmName, mapperPath, type DmTableLine } from './dm-table.js';
+export {
+  dmCreate,
+  dmLoad,
+  dmSuspend,
+  dmSuspendArgs,
+  dmResume,
+  dmResumeIfSuspended,
+  dmRemove,
+  dmMessage,
+  dmStatus,
+  dmTable,
+  dmTargets,
+  dmInfo,
+  dmList,
+  ensureTargets,
+  parseTargets,
+  parseTableText,
+  parseDmInfo,
+  type DmTarget,
+  type DmDeviceInfo,
+  type SuspendOptions,
+} from './dmsetup.js';
+export { flakeyTable, flakeyPassThroughTable, flakeyFaultTable, swapFlakeyTable, type FlakeyFeature, type FlakeyTableOptions } from './flakey.js';
+export { logWritesTable, logWritesMark, logWritesStatus, parseLogWritesStatus, checkMarkLabel, markMessage, type LogWritesStatus } from './log-writes.js';
+export { findLeftovers, type Leftovers } from './leftovers.js';

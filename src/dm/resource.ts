@@ -1,0 +1,106 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { dmRemove, dmResumeIfSuspended, dmInfo } from './dmsetup.js';
+import { detachLoop, loopsOf } from './losetup.js';
+import { umount } from './mount.js';
+import { readMountTable } from './mountinfo.js';
+import { DeviceError } from './device-error.js';
+
+// Everything the harness makes, described as data so a record of it survives the harness's own
+// death (the ledger) and another process can release it. Each kind names what exists before the
+// thing is made (a path, a name), so it can be registered BEFORE the tool runs: a kill between
+// "made" and "registered" then leaks nothing. Releasing a resource that does not exist is a no-op.
+export type Resource =
+  | { kind: 'file'; path: string }
+  | { kind: 'dir'; path: string }
+  | { kind: 'loop'; backingFile: string }
+  | { kind: 'dm'; name: string }
+  | { kind: 'mount'; mountPoint: string }
+  | { kind: 'process'; pid: number; startTime: string; label: string };
+
+export function describeResource(r: Resource): string {
+  switch (r.kind) {
+    case 'file':
+      return `image ${r.path}`;
+    case 'dir':
+      return `directory ${r.path}`;
+    case 'loop':
+      return `loop devices over ${r.backingFile}`;
+    case 'dm':
+      return `dm device ${r.name}`;
+    case 'mount':
+      return `mount ${r.mountPoint}`;
+    case 'process':
+      return `process ${r.pid} (${r.label})`;
+  }
+}
+
+// Field 22 of /proc/PID/stat (undefined for a zombie or a missing process): the start time in clock ticks since boot. A pid plus its start
+// time names one process for good; a pid alone may have been reused by the time we reap.
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const afterComm = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // A zombie has exited; only its parent's wait() is pending. It holds no device.
+    if (afterComm[0] === 'Z') return undefined;
+    return afterComm[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export function processAlive(pid: number, startTime: string): boolean {
+  return processStartTime(pid) === startTime;
+}
+
+async function waitGone(pid: number, startTime: string, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (!processAlive(pid, startTime)) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return !processAlive(pid, startTime);
+}
+
+// Runs before anything is released: a filesystem over a suspended dm device cannot be unmounted
+// (umount blocks forever), so every suspended device of ours is resumed first.
+export async function prepareRelease(r: Resource): Promise<void> {
+  if (r.kind === 'dm') await dmResumeIfSuspended(r.name);
+}
+
+// Releases one resource; idempotent.
+export async function releaseResource(r: Resource): Promise<void> {
+  switch (r.kind) {
+    case 'file':
+      rmSync(r.path, { force: true });
+      return;
+    case 'dir': {
+      // Never recurse into a mounted filesystem: if an unmount above failed, deleting "our"
+      // directory would delete the contents of whatever is still mounted inside it.
+      const prefix = r.path.endsWith('/') ? r.path : `${r.path}/`;
+      const inside = readMountTable().find((m) => m.mountPoint === r.path || m.mountPoint.startsWith(prefix));
+      if (inside) throw new DeviceError('CLEANUP_FAILED', `not removing ${r.path}: ${inside.mountPoint} is still mounted inside it`);
+      rmSync(r.path, { force: true, recursive: true });
+      return;
+    }
+    case 'loop':
+      for (const dev of await loopsOf(r.backingFile)) await detachLoop(dev);
+      return;
+    case 'dm':
+      if (await dmInfo(r.name)) await dmRemove(r.name);
+      return;
+    case 'mount':
+      await umount(r.mountPoint);
+      return;
+    case 'process':
+      if (!processAlive(r.pid, r.startTime)) return;
+      try {
+        process.kill(r.pid, 'SIGKILL');
+      } catch {
+        return; // already gone
+      }
+      // A process stuck in uninterruptible I/O on a device we are about to remove dies only
+      // when that I/O completes; wait a little so the umount after us does not hit EBUSY.
+      await waitGone(r.pid, r.startTime, 5000);
+      return;
+  }
+}
