@@ -1,0 +1,78 @@
+// The vocabulary of the throughput suite: what one cell of the matrix is, and how it is named.
+
+// A WAL strategy as the suite labels it: the WAL's own strategies, plus group commit over each of
+// the four synchronous ones (group commit is a WAL option, but it is a different way to pay for
+// durability, so the suite prices it as its own column).
+export const WAL_STRATEGIES = ['fsync', 'fdatasync', 'dsync', 'direct', 'periodic', 'none'] as const;
+export const GROUP_STRATEGIES = ['group-fsync', 'group-fdatasync', 'group-dsync', 'group-direct'] as const;
+export const STRATEGIES = [...WAL_STRATEGIES, ...GROUP_STRATEGIES] as const;
+export type WalStrategy = (typeof WAL_STRATEGIES)[number];
+export type StrategyName = (typeof STRATEGIES)[number];
+
+// 'recycle' is zero-filled segments plus reuse of segments freed by truncate.
+export const PREALLOC_MODES = ['none', 'fallocate', 'zero', 'recycle'] as const;
+export type PreallocMode = (typeof PREALLOC_MODES)[number];
+
+// 'host' is the filesystem the work directory is on; the rest are loop images made by the suite.
+export const FILESYSTEMS = ['host', 'ext4-ordered', 'ext4-journal', 'ext4-writeback', 'ext4-nobarrier', 'xfs', 'btrfs'] as const;
+export type FsName = (typeof FILESYSTEMS)[number];
+
+export const PEERS = ['raw-floor', 'pg_test_fsync', 'fio', 'sqlite', 'leveldb', 'pgbench'] as const;
+export type PeerName = (typeof PEERS)[number];
+
+export const WRITER_COUNTS = [1, 4, 16, 64] as const;
+export const ENTRY_SIZES = [256, 1024, 4096, 1024 * 1024] as const;
+
+export interface WalCell {
+  kind: 'wal';
+  id: string;
+  fs: FsName;
+  strategy: StrategyName;
+  writers: number;
+  size: number;
+  prealloc: PreallocMode;
+}
+
+export interface PeerCell {
+  kind: 'peer';
+  id: string;
+  fs: FsName;
+  peer: PeerName;
+  writers: number;
+  size: number;
+}
+
+export type Cell = WalCell | PeerCell;
+
+// Whether an acknowledgement under this strategy means the entry is durable (see ARCHITECTURE.md).
+export function ackIsDurable(strategy: StrategyName): boolean {
+  return strategy !== 'periodic' && strategy !== 'none';
+}
+
+// The WAL options behind a suite strategy label.
+export function splitStrategy(strategy: StrategyName): { strategy: WalStrategy; groupCommit: boolean } {
+  if (strategy.startsWith('group-')) return { strategy: strategy.slice('group-'.length) as WalStrategy, groupCommit: true };
+  return { strategy: strategy as WalStrategy, groupCommit: false };
+}
+
+// "4KiB", "1MiB", "256B": sizes as people say them.
+export function formatSize(bytes: number): string {
+  if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)}MiB`;
+  if (bytes >= 1024 && bytes % 1024 === 0) return `${bytes / 1024}KiB`;
+  return `${bytes}B`;
+}
+
+// A stable, readable id: the same cell gets the same id in every run, so results can be diffed.
+export function cellId(cell: Omit<WalCell, 'id'> | Omit<PeerCell, 'id'>): string {
+  const what = cell.kind === 'wal' ? `wal/${cell.strategy}/${cell.prealloc}` : `peer/${cell.peer}`;
+  return `${cell.fs}/${what}/w${cell.writers}/${formatSize(cell.size)}`;
+}
+
+// A short label for tables and charts.
+export function cellLabel(cell: Cell): string {
+  if (cell.kind === 'wal') {
+    const prealloc = cell.prealloc === 'zero' ? '' : ` prealloc=${cell.prealloc}`;
+    return `wal ${cell.strategy}${prealloc}`;
+  }
+  return cell.peer;
+}

@@ -1,0 +1,85 @@
+import {
+  ENTRY_SIZES,
+  FILESYSTEMS,
+  PREALLOC_MODES,
+  STRATEGIES,
+  WAL_STRATEGIES,
+  WRITER_COUNTS,
+  cellId,
+  type Cell,
+  type FsName,
+  type PeerCell,
+  type PeerName,
+  type PreallocMode,
+  type StrategyName,
+  type WalCell,
+} from './cell.js';
+import type { BenchSelection } from './options.js';
+
+// Peers whose natural use is one writer: the raw loop, fio's single job and pg_test_fsync are
+// single-threaded by design; better-sqlite3's API is synchronous, so N "writers" on one event loop
+// would run one after another, and SQLite serialises writers on its lock anyway.
+const SINGLE_WRITER_PEERS: ReadonlySet<PeerName> = new Set(['raw-floor', 'fio', 'sqlite', 'pg_test_fsync']);
+
+// pg_test_fsync has no size option: it always writes PostgreSQL's 8 kB WAL blocks.
+export const PG_TEST_FSYNC_SIZE = 8192;
+
+type Selection = Pick<BenchSelection, 'full' | 'strategies' | 'writers' | 'sizes' | 'filesystems' | 'preallocs' | 'peers'>;
+
+// Builds every cell of a run. The default preset is the small subset that answers the issue's
+// targets in under three minutes: host fs, 4 KiB, every strategy at 1 writer, group commit at
+// 1/4/16/64, preallocation none vs zero for fdatasync, and the peers. --full is the whole product.
+// Explicit options replace the preset's value for that axis.
+export function buildMatrix(sel: Selection): Cell[] {
+  const strategies: readonly StrategyName[] = sel.strategies ?? (sel.full ? STRATEGIES : [...WAL_STRATEGIES, 'group-fdatasync']);
+  const sizes: readonly number[] = sel.sizes ?? (sel.full ? ENTRY_SIZES : [4096]);
+  const filesystems: readonly FsName[] = sel.filesystems ?? (sel.full ? FILESYSTEMS : ['host']);
+  const writersFor = (s: StrategyName): readonly number[] => sel.writers ?? (sel.full || s.startsWith('group-') ? WRITER_COUNTS : [1]);
+  const preallocsFor = (s: StrategyName, writers: number): readonly PreallocMode[] =>
+    sel.preallocs ?? (sel.full ? PREALLOC_MODES : s === 'fdatasync' && writers === 1 ? ['zero', 'none'] : ['zero']);
+
+  const cells: Cell[] = [];
+  for (const fs of filesystems) {
+    for (const size of sizes) {
+      const walWriters = new Set<number>();
+      for (const strategy of strategies) {
+        for (const writers of writersFor(strategy)) {
+          walWriters.add(writers);
+          for (const prealloc of preallocsFor(strategy, writers)) {
+            const cell: Omit<WalCell, 'id'> = { kind: 'wal', fs, strategy, writers, size, prealloc };
+            cells.push({ ...cell, id: cellId(cell) });
+          }
+        }
+      }
+      // Peers run where the WAL runs, at the writer counts the WAL was measured at, so every
+      // peer figure has a WAL figure to be divided by.
+      for (const peer of sel.peers) {
+        if (peer === 'pg_test_fsync' && size !== sizes[0]) continue; // its size is fixed: once per fs
+        const counts = SINGLE_WRITER_PEERS.has(peer) ? [1].filter((w) => walWriters.has(w)) : [...walWriters].sort((a, b) => a - b);
+        for (const writers of counts) {
+          const cell: Omit<PeerCell, 'id'> = { kind: 'peer', fs, peer, writers, size: peer === 'pg_test_fsync' ? PG_TEST_FSYNC_SIZE : size };
+          cells.push({ ...cell, id: cellId(cell) });
+        }
+      }
+    }
+  }
+  return cells;
+}
+
+// Peers that run their own fixed-length test once instead of in slices.
+export function runsOnce(cell: Cell): boolean {
+  return cell.kind === 'peer' && cell.peer === 'pg_test_fsync';
+}
+
+// The order of one round. Cells of the same filesystem, size and writer count sit next to each
+// other (WAL beside the peers it is compared with), and odd rounds run backwards, so a slow
+// drift of the machine favours no cell. A run-once peer goes in the middle round only.
+export function roundOrder(cells: readonly Cell[], round: number, rounds: number): Cell[] {
+  const key = (c: Cell): string => `${FILESYSTEMS.indexOf(c.fs)}|${String(c.size).padStart(9, '0')}|${String(c.writers).padStart(5, '0')}`;
+  const sorted = cells
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => (key(a.c) < key(b.c) ? -1 : key(a.c) > key(b.c) ? 1 : a.i - b.i))
+    .map((x) => x.c)
+    .filter((c) => !runsOnce(c) || round === Math.floor(rounds / 2));
+  return round % 2 === 1 ? sorted.reverse() : sorted;
+}

@@ -1,0 +1,152 @@
+import { isAbsolute, resolve } from 'node:path';
+import { BenchError } from './bench-error.js';
+import {
+  FILESYSTEMS,
+  PEERS,
+  PREALLOC_MODES,
+  STRATEGIES,
+  type FsName,
+  type PeerName,
+  type PreallocMode,
+  type StrategyName,
+} from './cell.js';
+
+export const BACKGROUND_IO_CLASSES = ['none', 'idle', 'best-effort', 'realtime'] as const;
+export type BackgroundIo = (typeof BACKGROUND_IO_CLASSES)[number];
+
+// What the user asked for, validated. `null` means "not given": the preset (default or --full) decides.
+export interface BenchSelection {
+  full: boolean;
+  strategies: StrategyName[] | null;
+  writers: number[] | null;
+  sizes: number[] | null;
+  filesystems: FsName[] | null;
+  preallocs: PreallocMode[] | null;
+  peers: PeerName[];
+  /** Measured time per cell, summed over its rounds. */
+  durationMs: number;
+  /** Each cell runs in this many slices spread over the run, so drift on a noisy machine hits all cells alike. */
+  rounds: number;
+  backgroundIo: BackgroundIo;
+  outDir: string;
+  workDir: string;
+  charts: boolean;
+}
+
+// The raw strings commander hands over (every option optional).
+export interface RawBenchOptions {
+  full?: boolean;
+  strategy?: string;
+  writers?: string;
+  size?: string;
+  fs?: string;
+  prealloc?: string;
+  peers?: string;
+  duration?: string;
+  rounds?: string;
+  backgroundIo?: string;
+  out?: string;
+  workDir?: string;
+  charts?: boolean;
+}
+
+function bad(message: string): never {
+  throw new BenchError('BAD_OPTION', message);
+}
+
+function list(option: string, value: string): string[] {
+  const items = value.split(',').map((s) => s.trim());
+  if (items.length === 0 || items.some((s) => s === '')) bad(`${option} ${JSON.stringify(value)}: expected a comma-separated list with no empty items`);
+  return items;
+}
+
+function unique<T>(items: T[]): T[] {
+  return [...new Set(items)];
+}
+
+function oneOf<T extends string>(option: string, value: string, allowed: readonly T[], aliases: Record<string, readonly T[]> = {}): T[] {
+  const alias = aliases[value];
+  if (alias) return [...alias];
+  if ((allowed as readonly string[]).includes(value)) return [value as T];
+  const extra = Object.keys(aliases);
+  bad(`${option}: unknown value ${JSON.stringify(value)} (allowed: ${[...allowed, ...extra].join(', ')})`);
+}
+
+// "4096", "4k", "4KiB", "1m", "1MiB", "256B" -> bytes.
+export function parseSize(text: string): number {
+  const m = /^(\d+)\s*(b|k|kb|kib|m|mb|mib)?$/i.exec(text.trim());
+  if (!m) bad(`--size ${JSON.stringify(text)}: expected a byte count like 256, 4k, 4KiB or 1MiB`);
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const bytes = unit.startsWith('k') ? n * 1024 : unit.startsWith('m') ? n * 1024 * 1024 : n;
+  // An entry must fit well inside one of the suite's 16 MiB segments; 4 MiB is already far
+  // beyond a sensible log entry.
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > 4 * 1024 * 1024) bad(`--size ${JSON.stringify(text)}: must be between 1 byte and 4 MiB`);
+  return bytes;
+}
+
+function parseWriters(text: string): number[] {
+  return unique(
+    list('--writers', text).map((item) => {
+      if (!/^\d+$/.test(item)) bad(`--writers: ${JSON.stringify(item)} is not a whole number`);
+      const n = Number(item);
+      if (n < 1 || n > 4096) bad(`--writers: ${n} is out of range (1-4096)`);
+      return n;
+    }),
+  ).sort((a, b) => a - b);
+}
+
+function parseSeconds(option: string, text: string, min: number, max: number): number {
+  if (!/^\d+(\.\d+)?$/.test(text.trim())) bad(`${option} ${JSON.stringify(text)}: expected seconds, e.g. 3 or 1.5`);
+  const s = Number(text);
+  if (s < min || s > max) bad(`${option} ${s}: must be between ${min} and ${max} seconds`);
+  return Math.round(s * 1000);
+}
+
+// A timestamped directory under results/, so runs never overwrite each other.
+export function defaultOutDir(now: Date, cwd: string): string {
+  const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
+  return resolve(cwd, 'results', `bench-${stamp}`);
+}
+
+// Turns commander's raw strings into a validated selection, or throws BenchError('BAD_OPTION')
+// with a message that names the option and what it accepts.
+export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), cwd: string = process.cwd()): BenchSelection {
+  const strategies = raw.strategy === undefined
+    ? null
+    : unique(list('--strategy', raw.strategy).flatMap((s) => oneOf('--strategy', s, STRATEGIES, { all: STRATEGIES, group: ['group-fdatasync'] })));
+  const filesystems = raw.fs === undefined
+    ? null
+    : unique(list('--fs', raw.fs).flatMap((s) => oneOf('--fs', s, FILESYSTEMS, { all: FILESYSTEMS, ext4: ['ext4-ordered'] })));
+  const preallocs = raw.prealloc === undefined
+    ? null
+    : unique(list('--prealloc', raw.prealloc).flatMap((s) => oneOf('--prealloc', s, PREALLOC_MODES, { all: PREALLOC_MODES })));
+  const peers = raw.peers === undefined
+    ? [...PEERS]
+    : raw.peers === 'none'
+      ? []
+      : unique(list('--peers', raw.peers).flatMap((s) => oneOf('--peers', s, PEERS, { all: PEERS })));
+  const backgroundIo = raw.backgroundIo === undefined ? 'none' : oneOf('--background-io', raw.backgroundIo, BACKGROUND_IO_CLASSES)[0] ?? 'none';
+  let rounds = 3;
+  if (raw.rounds !== undefined) {
+    if (!/^\d+$/.test(raw.rounds) || Number(raw.rounds) < 1 || Number(raw.rounds) > 20) bad(`--rounds ${JSON.stringify(raw.rounds)}: expected a whole number from 1 to 20`);
+    rounds = Number(raw.rounds);
+  }
+  const durationMs = raw.duration === undefined ? 3000 : parseSeconds('--duration', raw.duration, 0.1, 3600);
+  if (durationMs / rounds < 100) bad(`--duration ${durationMs / 1000}s over ${rounds} rounds leaves under 100 ms per slice; raise --duration or lower --rounds`);
+  return {
+    full: raw.full === true,
+    strategies,
+    writers: raw.writers === undefined ? null : parseWriters(raw.writers),
+    sizes: raw.size === undefined ? null : unique(list('--size', raw.size).map(parseSize)).sort((a, b) => a - b),
+    filesystems,
+    preallocs,
+    peers,
+    durationMs,
+    rounds,
+    backgroundIo,
+    outDir: raw.out === undefined ? defaultOutDir(now, cwd) : isAbsolute(raw.out) ? raw.out : resolve(cwd, raw.out),
+    workDir: raw.workDir === undefined ? resolve(cwd, '.cache', 'bench') : resolve(cwd, raw.workDir),
+    charts: raw.charts !== false,
+  };
+}

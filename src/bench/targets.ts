@@ -1,0 +1,179 @@
+import { formatSize, type FsName, type StrategyName, type WalCell } from './cell.js';
+import type { CellResult, FsReport, MeasuredCell, TargetResult } from './results.js';
+
+// Thresholds from issues 3 and 7. The preallocation one turns "about 2x" into a rule: at least 1.8x.
+export const FLOOR_RATIO_MIN = 0.95;
+export const GROUP_SPEEDUP_MIN = 30;
+export const GROUP_P99_RATIO_MAX = 3;
+export const PREALLOC_SPEEDUP_MIN = 1.8;
+
+const f2 = (n: number): string => n.toFixed(2);
+const ops = (n: number): string => `${Math.round(n)}/s`;
+
+function measured(cells: readonly CellResult[]): MeasuredCell[] {
+  return cells.filter((c): c is MeasuredCell => c.status === 'measured');
+}
+
+type MeasuredWal = MeasuredCell & WalCell;
+
+function findWal(cells: readonly MeasuredCell[], fs: FsName, strategy: StrategyName, writers: number, size: number, prealloc = 'zero'): MeasuredWal | undefined {
+  return cells.find((c): c is MeasuredWal => c.kind === 'wal' && c.fs === fs && c.strategy === strategy && c.writers === writers && c.size === size && c.prealloc === prealloc);
+}
+
+// The WAL configuration a peer is compared with: what a user would run at that concurrency
+// (plain fdatasync for one writer, group commit over fdatasync for several), zero-filled segments
+// (the WAL's default). Falls back to the other of the two when only that one was measured.
+export function referenceWal(cells: readonly CellResult[], fs: FsName, writers: number, size: number): MeasuredWal | undefined {
+  const m = measured(cells);
+  const [first, second]: [StrategyName, StrategyName] = writers === 1 ? ['fdatasync', 'group-fdatasync'] : ['group-fdatasync', 'fdatasync'];
+  return findWal(m, fs, first, writers, size) ?? findWal(m, fs, second, writers, size);
+}
+
+function notMeasured(kind: TargetResult['kind'], title: string, rule: string, detail: string): TargetResult {
+  return { kind, title, status: 'not-measured', value: null, rule, detail };
+}
+
+function verdict(kind: TargetResult['kind'], title: string, value: number, ok: boolean, rule: string, detail: string): TargetResult {
+  return { kind, title, status: ok ? 'pass' : 'fail', value, rule, detail };
+}
+
+function fsList(cells: readonly CellResult[]): FsName[] {
+  return [...new Set(cells.map((c) => c.fs))];
+}
+
+// WAL, 1 writer, 4 KiB, fdatasync vs the raw C loop on the same filesystem.
+export function floorTargets(cells: readonly CellResult[]): TargetResult[] {
+  const m = measured(cells);
+  return fsList(cells).map((fs) => {
+    const title = `${fs}: WAL 1 writer 4KiB fdatasync vs raw floor`;
+    const rule = `>= ${FLOOR_RATIO_MIN}`;
+    const wal = findWal(m, fs, 'fdatasync', 1, 4096);
+    const floor = m.find((c) => c.kind === 'peer' && c.peer === 'raw-floor' && c.fs === fs && c.writers === 1 && c.size === 4096);
+    if (!wal || !floor) return notMeasured('floor', title, rule, `${wal ? '' : 'WAL fdatasync 1 writer 4KiB '}${floor ? '' : 'raw floor '}not measured on ${fs}`.trim());
+    const r = wal.metrics.opsPerSec / floor.metrics.opsPerSec;
+    return verdict('floor', title, r, r >= FLOOR_RATIO_MIN, rule, `WAL ${ops(wal.metrics.opsPerSec)} / floor ${ops(floor.metrics.opsPerSec)} = ${f2(r)}`);
+  });
+}
+
+// Group commit at 64 writers vs 1 writer: throughput at least 30x, p99 at most 3x.
+export function groupTargets(cells: readonly CellResult[]): TargetResult[] {
+  const m = measured(cells);
+  const out: TargetResult[] = [];
+  for (const fs of fsList(cells)) {
+    const one = findWal(m, fs, 'group-fdatasync', 1, 4096) ?? findWal(m, fs, 'fdatasync', 1, 4096);
+    const many = findWal(m, fs, 'group-fdatasync', 64, 4096);
+    const t1 = `${fs}: group commit 64 writers vs 1 writer, throughput`;
+    const t2 = `${fs}: group commit 64 writers vs 1 writer, p99 latency`;
+    if (!one || !many) {
+      const why = `group-fdatasync at ${one ? '' : '1 and '}64 writers (4KiB) not measured on ${fs}`;
+      out.push(notMeasured('group-throughput', t1, `>= ${GROUP_SPEEDUP_MIN}x`, why), notMeasured('group-p99', t2, `<= ${GROUP_P99_RATIO_MAX}x`, why));
+      continue;
+    }
+    const speedup = many.metrics.opsPerSec / one.metrics.opsPerSec;
+    out.push(verdict('group-throughput', t1, speedup, speedup >= GROUP_SPEEDUP_MIN, `>= ${GROUP_SPEEDUP_MIN}x`,
+      `64 writers ${ops(many.metrics.opsPerSec)} / 1 writer (${one.strategy}) ${ops(one.metrics.opsPerSec)} = ${f2(speedup)}x`));
+    const p1 = one.metrics.latency.p99Us;
+    const p64 = many.metrics.latency.p99Us;
+    if (p1 === null || p64 === null || p1 === 0) {
+      out.push(notMeasured('group-p99', t2, `<= ${GROUP_P99_RATIO_MAX}x`, 'no latency histogram'));
+    } else {
+      const r = p64 / p1;
+      out.push(verdict('group-p99', t2, r, r <= GROUP_P99_RATIO_MAX, `<= ${GROUP_P99_RATIO_MAX}x`, `p99 ${f2(p64)} us at 64 / ${f2(p1)} us at 1 = ${f2(r)}x`));
+    }
+  }
+  return out;
+}
+
+// WAL vs every peer at every writer count and size it was measured at: the WAL must be ahead.
+// The ratio shown is peer / WAL (below 1 means the WAL is faster).
+export function peerTargets(cells: readonly CellResult[]): TargetResult[] {
+  const out: TargetResult[] = [];
+  for (const p of cells) {
+    if (p.kind !== 'peer' || p.peer === 'raw-floor') continue;
+    const title = `${p.fs}: WAL vs ${p.peer}, ${p.writers} writer${p.writers === 1 ? '' : 's'}, ${formatSize(p.size)}`;
+    const rule = 'peer/WAL < 1';
+    if (p.status !== 'measured') {
+      out.push(notMeasured('peer', title, rule, p.status === 'skipped' ? `skipped: ${p.reason}` : `failed: ${p.error}`));
+      continue;
+    }
+    // pg_test_fsync has no size option (8 kB); it is compared with the WAL at 4 KiB when the WAL
+    // was not run at 8 KiB, and the detail says so.
+    let wal = referenceWal(cells, p.fs, p.writers, p.size);
+    let note = '';
+    if (!wal && p.peer === 'pg_test_fsync') {
+      wal = referenceWal(cells, p.fs, p.writers, 4096);
+      if (wal) note = ' (pg_test_fsync writes 8 kB, the WAL 4KiB)';
+    }
+    if (!wal) {
+      out.push(notMeasured('peer', title, rule, `no WAL cell at ${p.writers} writers, ${formatSize(p.size)} on ${p.fs}`));
+      continue;
+    }
+    const r = p.metrics.opsPerSec / wal.metrics.opsPerSec;
+    out.push(verdict('peer', title, r, r < 1, rule, `${p.peer} ${ops(p.metrics.opsPerSec)} / WAL ${wal.strategy} ${ops(wal.metrics.opsPerSec)} = ${f2(r)}${note}`));
+  }
+  return out;
+}
+
+function ioPerCommit(c: MeasuredCell): string {
+  const d = c.metrics.devices[0];
+  if (!d) return 'no device counters';
+  return `${d.device}: ${f2(d.writesPerCommit)} writes, ${f2(d.kibPerCommit)} KiB, ${d.flushesPerCommit === null ? '?' : f2(d.flushesPerCommit)} flushes per commit`;
+}
+
+// Zero-filled preallocation vs none, append 4 KiB + fdatasync, on every ext4 measured; the
+// device I/Os per commit of both are in the detail, because they are the explanation.
+export function preallocTargets(cells: readonly CellResult[], filesystems: readonly FsReport[]): TargetResult[] {
+  const m = measured(cells);
+  const ext4 = filesystems.filter((f) => f.status === 'ready' && f.fsType === 'ext4' && f.name !== 'ext4-nobarrier').map((f) => f.name);
+  return ext4.map((fs) => {
+    const title = `${fs} (ext4): zero-filled preallocation vs none, 4KiB fdatasync`;
+    const rule = `>= ${PREALLOC_SPEEDUP_MIN}x`;
+    const zero = findWal(m, fs, 'fdatasync', 1, 4096, 'zero');
+    const none = findWal(m, fs, 'fdatasync', 1, 4096, 'none');
+    if (!zero || !none) return notMeasured('prealloc', title, rule, `fdatasync 1 writer 4KiB with prealloc ${zero ? '' : 'zero '}${none ? '' : 'none '}not measured`.trim());
+    const r = zero.metrics.opsPerSec / none.metrics.opsPerSec;
+    return verdict('prealloc', title, r, r >= PREALLOC_SPEEDUP_MIN, rule,
+      `zero ${ops(zero.metrics.opsPerSec)} [${ioPerCommit(zero)}] / none ${ops(none.metrics.opsPerSec)} [${ioPerCommit(none)}] = ${f2(r)}x`);
+  });
+}
+
+// For each loop image that should flush (all but nobarrier): its durable cells sent flushes to the
+// loop device, and the disk under the image saw at least as many. That is how the suite knows a
+// loop device passes flushes through to the real disk rather than absorbing them.
+export function flushPassThroughChecks(cells: readonly CellResult[], filesystems: readonly FsReport[]): TargetResult[] {
+  const m = measured(cells);
+  const out: TargetResult[] = [];
+  for (const fs of filesystems) {
+    if (fs.status !== 'ready' || !fs.loop || !fs.loop.disk) continue;
+    const title = `${fs.name}: flushes on ${fs.loop.device} reach ${fs.loop.disk}`;
+    let loopFlushes = 0;
+    let diskFlushes = 0;
+    let commits = 0;
+    for (const c of m) {
+      if (c.fs !== fs.name || !c.metrics.durableAck) continue;
+      const l = c.metrics.devices.find((d) => d.device === fs.loop!.device);
+      const d = c.metrics.devices.find((x) => x.device === fs.loop!.disk);
+      if (!l || !d || l.flushes === null || d.flushes === null) continue;
+      loopFlushes += l.flushes;
+      diskFlushes += d.flushes;
+      commits += c.metrics.ops;
+    }
+    if (commits === 0) {
+      out.push(notMeasured('flush-pass-through', title, 'disk flushes >= loop flushes > 0', 'no durable cell with flush counters'));
+      continue;
+    }
+    const detail = `${loopFlushes} flushes on ${fs.loop.device}, ${diskFlushes} on ${fs.loop.disk}, over ${commits} durable commits`;
+    if (fs.name === 'ext4-nobarrier') {
+      // barrier=0 sends no flushes: the check inverts, and a zero here is the expected (unsafe) result.
+      out.push(verdict('flush-pass-through', `${fs.name}: no flushes sent (barrier=0)`, loopFlushes, loopFlushes === 0, '== 0 on the loop device', detail));
+    } else {
+      out.push(verdict('flush-pass-through', title, loopFlushes === 0 ? 0 : diskFlushes / loopFlushes, loopFlushes > 0 && diskFlushes >= loopFlushes, 'disk flushes >= loop flushes > 0', detail));
+    }
+  }
+  return out;
+}
+
+// Every target and check, in the order the report prints them.
+export function computeTargets(cells: readonly CellResult[], filesystems: readonly FsReport[]): TargetResult[] {
+  return [...floorTargets(cells), ...groupTargets(cells), ...peerTargets(cells), ...preallocTargets(cells, filesystems), ...flushPassThroughChecks(cells, filesystems)];
+}
