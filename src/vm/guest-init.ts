@@ -56,7 +56,7 @@ mount --bind /job /newroot${GUEST_JOB_DIR}
 [ -n "$KMODDIR" ] && mount --bind "/newroot$KMODDIR" /newroot/lib/modules/${kernelRelease}
 i=0
 for path in $SHARES; do
-  mount -t 9p -o ${P9} "share$i" "/newroot$path" || die "cannot mount share $path"
+  mount -t 9p -o ${P9},cache=loose "share$i" "/newroot$path" || die "cannot mount share $path"
   i=$((i + 1))
 done
 hostname powercut-vm

@@ -67,3 +67,15 @@ function removeStale(dir: string, keep: VmManifest): void {
     if (join(kernels, k) !== keep.kernelRoot) rmSync(join(kernels, k), { recursive: true, force: true });
   }
 }
+
+// Whether the cached initramfs was built from the current inputs (init script, modules, busybox).
+export async function initramfsIsCurrent(): Promise<boolean> {
+  const m = readManifest();
+  if (!m) return false;
+  try {
+    const modules = await resolveModules(m.kernelRoot, m.kernelRelease);
+    return initramfsKey(m.kernelRelease, modules, busyboxStamp()) === m.initramfsKey;
+  } catch {
+    return false;
+  }
+}
