@@ -125,8 +125,8 @@ function writeFully(fd: number, data: Buffer, position: number): void {
   while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
-/** Open `path` as a fresh zero-filled (sparse) image of `sizeBytes`; refuses anything but a regular file. */
-export function createZeroImage(path: string, sizeBytes: number): number {
+/** Refuse anything but a regular file (or nothing) at `path`: replay and crash states write image files only. */
+export function assertImagePath(path: string): void {
   let existing: ReturnType<typeof lstatSync> | undefined;
   try {
     existing = lstatSync(path);
@@ -137,6 +137,11 @@ export function createZeroImage(path: string, sizeBytes: number): number {
   if (existing !== undefined && !existing.isFile()) {
     throw new ReplayError('REPLAY_BAD_OUTPUT', `${path} exists and is not a regular file: replay writes image files only`);
   }
+}
+
+/** Open `path` as a fresh zero-filled (sparse) image of `sizeBytes`; refuses anything but a regular file. */
+export function createZeroImage(path: string, sizeBytes: number): number {
+  assertImagePath(path);
   let fd: number;
   try {
     fd = openSync(path, 'w+');
