@@ -99,6 +99,25 @@ export type WorkloadEvent =
   | TruncatingEvent
   | TruncatedEvent;
 
+// Recording with dm-log-writes ties the history to the log: after writing an `acked`, `durable` or
+// `truncated` event the writer sends a mark with this label to the log-writes target. A crash state
+// then knows which promises had been made before the power went (src/oracle/history-at-crash.ts).
+// Labels have no spaces (dmsetup message splits on them) and stay far below the 479-byte limit.
+
+/** The dm-log-writes mark label for an event that makes a promise, or null for other events. */
+export function markLabel(event: WorkloadEvent): string | null {
+  switch (event.type) {
+    case 'acked':
+      return `ack-${event.seq}`;
+    case 'durable':
+      return `durable-${event.seq}`;
+    case 'truncated':
+      return `truncated-${event.beforeSeq}`;
+    default:
+      return null;
+  }
+}
+
 export type EventErrorCode = 'EVENT_MALFORMED_JSON' | 'EVENT_INVALID' | 'EVENT_WRITE_FAILED';
 
 /** Any problem with the event stream: a line that is not an event, or a write that failed. */

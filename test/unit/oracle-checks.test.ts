@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeCrash, OracleInputError, summariseTrials, type CrashVerdict, type RecoveredEntry } from '../../src/oracle/index.js';
+import { historyAtCrash, judgeCrash, OracleInputError, summariseTrials, type CrashVerdict, type RecoveredEntry } from '../../src/oracle/index.js';
 import { payloadDigest, type Strategy, type WorkloadEvent } from '../../src/workload/events.js';
 
 // A tiny history script: 'a3' appends seq 3, 'k3' acks it, 'd3' publishes watermark 3,
@@ -250,5 +250,23 @@ describe('oracle: trial summary', () => {
 
   it('MixedStrategiesAreRejected', () => {
     expect(() => summariseTrials([judge('fsync', 'a1', []), judge('none', 'a1', [])])).toThrowError(/one strategy at a time/);
+  });
+});
+
+describe('oracle: history at a crash state of a log-writes recording', () => {
+  it('HistoryAtCrashKeepsPromisesUpToTheLastVisibleMark', () => {
+    const h = history('periodic', 'a1 a2 k1 k2 d2 a3 k3 t2 T2 a4');
+    const cut = historyAtCrash(h, ['ack-1', 'ack-2']);
+    // k1 and k2 kept (k1 precedes the visible ack-2 mark); d2, k3, T2 dropped; appends and the
+    // started truncate kept.
+    expect(cut.map((e) => e.type)).toEqual(['started', 'appended', 'appended', 'acked', 'acked', 'appended', 'truncating', 'appended']);
+    expect(historyAtCrash(h, ['durable-2']).filter((e) => e.type === 'acked')).toHaveLength(2);
+    expect(historyAtCrash(h, []).some((e) => e.type === 'acked' || e.type === 'durable')).toBe(false);
+  });
+
+  it('HistoryAtCrashMakesTheOracleCheckOnlyPromisesMadeBeforeTheCrash', () => {
+    const h = history('fsync', 'a1 k1 a2 k2');
+    expect(judgeCrash({ history: historyAtCrash(h, ['ack-1']), recovered: intact(1) }).status).toBe('held');
+    expect(judgeCrash({ history: historyAtCrash(h, ['ack-1', 'ack-2']), recovered: intact(1) }).status).toBe('violated');
   });
 });

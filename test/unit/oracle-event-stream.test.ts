@@ -2,7 +2,7 @@ import { mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EventError, formatEvent, parseEvents, payloadDigest, writeEvent, type WorkloadEvent } from '../../src/workload/events.js';
+import { EventError, formatEvent, markLabel, parseEvents, payloadDigest, writeEvent, type WorkloadEvent } from '../../src/workload/events.js';
 
 const digest = payloadDigest(Buffer.from('hello'));
 const history: WorkloadEvent[] = [
@@ -87,5 +87,11 @@ describe('event stream', () => {
 
   it('ignores blank lines', () => {
     expect(parseEvents(`\n${formatEvent({ type: 'acked', seq: 1 })}\n\n`).events).toEqual([{ type: 'acked', seq: 1 }]);
+  });
+});
+
+describe('dm-log-writes mark labels', () => {
+  it('labels promise-making events and nothing else', () => {
+    expect(history.map(markLabel)).toEqual([null, null, 'ack-1', 'durable-1', null, 'truncated-1', null, null]);
   });
 });
