@@ -45,6 +45,9 @@ export function throughputChart(r: Pick<BenchResults, 'cells'>): ChartSpec | nul
     .filter((c) => c.fs === fs && c.size === (c.kind === 'peer' && c.peer === 'pg_test_fsync' ? c.size : size) && c.writers === 1 && (c.kind === 'peer' || c.prealloc === 'zero'))
     .map((c) => ({ what: c.label, opsPerSec: Math.round(c.metrics.opsPerSec), kind: kindOf(c) }));
   if (rows.length === 0) return null;
+  const base = 10 ** Math.floor(Math.log10(Math.max(1, Math.min(...rows.map((r) => r.opsPerSec)))));
+  // Room to the right of the longest bar for its label.
+  const top = 10 ** Math.ceil(Math.log10(Math.max(...rows.map((r) => r.opsPerSec)) * 2));
   return {
     name: 'throughput-per-strategy',
     title: `Commits per second at 1 writer (${fs}, ${size} B entries)`,
@@ -53,12 +56,21 @@ export function throughputChart(r: Pick<BenchResults, 'cells'>): ChartSpec | nul
       $schema: SCHEMA,
       title: `Commits per second at 1 writer (${fs}, ${size} B entries, log scale)`,
       data: { values: rows },
-      mark: { type: 'bar', tooltip: true },
       encoding: {
         y: { field: 'what', type: 'nominal', sort: '-x', title: null },
-        x: { field: 'opsPerSec', type: 'quantitative', scale: { type: 'log' }, title: 'commits per second' },
-        color: { field: 'kind', type: 'nominal', scale: { domain: ['WAL (durable ack)', 'WAL (ack not durable)', 'peer'], range: ['#1f77b4', '#bbbbbb', '#ff7f0e'] }, title: null },
+        // Bars need an explicit base on a log scale: the default zero baseline has no logarithm.
+        x: { field: 'opsPerSec', type: 'quantitative', scale: { type: 'log', domain: [base, top] }, title: 'commits per second' },
       },
+      layer: [
+        {
+          mark: { type: 'bar', tooltip: true },
+          encoding: {
+            x2: { datum: base },
+            color: { field: 'kind', type: 'nominal', scale: { domain: ['WAL (durable ack)', 'WAL (ack not durable)', 'peer'], range: ['#1f77b4', '#bbbbbb', '#ff7f0e'] }, title: null },
+          },
+        },
+        { mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 }, encoding: { text: { field: 'opsPerSec', type: 'quantitative', format: ',' } } },
+      ],
       width: 520,
     },
   };

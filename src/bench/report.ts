@@ -28,6 +28,9 @@ export function formatReport(results: BenchResults, charts: readonly WrittenChar
   lines.push(`From ${results.startedAt} to ${results.finishedAt}; ${results.options.rounds} rounds, ${results.options.durationMs / 1000} s per cell in total${results.options.backgroundIo !== 'none' ? `, background I/O (${results.options.backgroundIo})` : ''}.  `);
   const h = results.host;
   lines.push(`Host: Linux ${h.kernel}, ${h.cpus} CPUs, Node ${h.node}; disk ${h.disk ?? '?'} (write cache: ${h.writeCache ?? '?'}, scheduler: ${h.scheduler ?? '?'}).`, '');
+  if (results.options.backgroundIo !== 'none') {
+    lines.push(`With background I/O, the device counters per commit include the background writer's I/O on the same disk.${h.scheduler?.includes('[bfq]') ? '' : ' ionice classes only take effect under the bfq scheduler; this disk\'s active scheduler is the bracketed one above, so the class may change nothing.'}`, '');
+  }
   lines.push('## Filesystems', '');
   for (const f of results.filesystems) {
     if (f.status === 'skipped') lines.push(`- ${f.name}: skipped: ${f.reason}`);

@@ -145,7 +145,9 @@ export function flushPassThroughChecks(cells: readonly CellResult[], filesystems
   const out: TargetResult[] = [];
   for (const fs of filesystems) {
     if (fs.status !== 'ready' || !fs.loop || !fs.loop.disk) continue;
-    const title = `${fs.name}: flushes on ${fs.loop.device} reach ${fs.loop.disk}`;
+    const nobarrier = fs.name === 'ext4-nobarrier';
+    const title = nobarrier ? `${fs.name}: no flushes sent (barrier=0)` : `${fs.name}: flushes on ${fs.loop.device} reach ${fs.loop.disk}`;
+    const rule = nobarrier ? '== 0 on the loop device' : 'disk flushes >= loop flushes > 0';
     let loopFlushes = 0;
     let diskFlushes = 0;
     let commits = 0;
@@ -159,15 +161,15 @@ export function flushPassThroughChecks(cells: readonly CellResult[], filesystems
       commits += c.metrics.ops;
     }
     if (commits === 0) {
-      out.push(notMeasured('flush-pass-through', title, 'disk flushes >= loop flushes > 0', 'no durable cell with flush counters'));
+      out.push(notMeasured('flush-pass-through', title, rule, 'no durable cell with flush counters'));
       continue;
     }
     const detail = `${loopFlushes} flushes on ${fs.loop.device}, ${diskFlushes} on ${fs.loop.disk}, over ${commits} durable commits`;
-    if (fs.name === 'ext4-nobarrier') {
+    if (nobarrier) {
       // barrier=0 sends no flushes: the check inverts, and a zero here is the expected (unsafe) result.
-      out.push(verdict('flush-pass-through', `${fs.name}: no flushes sent (barrier=0)`, loopFlushes, loopFlushes === 0, '== 0 on the loop device', detail));
+      out.push(verdict('flush-pass-through', title, loopFlushes, loopFlushes === 0, rule, detail));
     } else {
-      out.push(verdict('flush-pass-through', title, loopFlushes === 0 ? 0 : diskFlushes / loopFlushes, loopFlushes > 0 && diskFlushes >= loopFlushes, 'disk flushes >= loop flushes > 0', detail));
+      out.push(verdict('flush-pass-through', title, loopFlushes === 0 ? 0 : diskFlushes / loopFlushes, loopFlushes > 0 && diskFlushes >= loopFlushes, rule, detail));
     }
   }
   return out;

@@ -43,7 +43,8 @@ export async function runWalSlice(cell: WalCell, ctx: SliceContext): Promise<Sli
     strategy,
     groupCommit,
     segmentSize: SEGMENT_BYTES,
-    preallocate: recycle ? 'zero' : cell.prealloc,
+    preallocate: cell.prealloc === 'recycle' ? 'zero' : cell.prealloc,
+    // The WAL recycles by default; every other mode turns it off so each column measures one thing.
     recycle,
     ...(strategy === 'periodic' ? { periodMs: PERIOD_MS } : {}),
   });

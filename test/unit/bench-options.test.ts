@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { BenchError } from '../../src/bench/bench-error.js';
+import { buildMatrix, roundOrder } from '../../src/bench/matrix.js';
+import { defaultOutDir, parseBenchOptions, parseSize } from '../../src/bench/options.js';
+import { PEERS, STRATEGIES } from '../../src/bench/cell.js';
+
+const NOW = new Date('2026-11-22T05:06:07.089Z');
+
+function badOption(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(BenchError);
+    expect((err as BenchError).code).toBe('BAD_OPTION');
+    return (err as BenchError).message;
+  }
+  throw new Error('expected a BAD_OPTION error');
+}
+
+describe('bench option validation', () => {
+  it('defaults: nothing selected explicitly, every peer, 3 s over 3 rounds, a timestamped results dir', () => {
+    const s = parseBenchOptions({}, NOW, '/p');
+    expect(s).toMatchObject({ full: false, strategies: null, writers: null, sizes: null, filesystems: null, preallocs: null, durationMs: 3000, rounds: 3, backgroundIo: 'none' });
+    expect(s.peers).toEqual([...PEERS]);
+    expect(s.outDir).toBe('/p/results/bench-2026-11-22T05-06-07Z');
+    expect(defaultOutDir(NOW, '/x')).toBe('/x/results/bench-2026-11-22T05-06-07Z');
+  });
+
+  it('parses lists, aliases and sizes', () => {
+    const s = parseBenchOptions({ strategy: 'fdatasync,group', writers: '64,1,4,4', size: '4k,256,1MiB', fs: 'host,ext4', peers: 'none', duration: '1.5', rounds: '1' }, NOW, '/p');
+    expect(s.strategies).toEqual(['fdatasync', 'group-fdatasync']);
+    expect(s.writers).toEqual([1, 4, 64]);
+    expect(s.sizes).toEqual([256, 4096, 1024 * 1024]);
+    expect(s.filesystems).toEqual(['host', 'ext4-ordered']);
+    expect(s.peers).toEqual([]);
+    expect(s.durationMs).toBe(1500);
+    expect(parseBenchOptions({ strategy: 'all' }).strategies).toEqual([...STRATEGIES]);
+  });
+
+  it('rejects bad values with a message naming the option and what it accepts', () => {
+    expect(badOption(() => parseBenchOptions({ strategy: 'fsync,turbo' }))).toMatch(/--strategy: unknown value "turbo" \(allowed: fsync, .*group/);
+    expect(badOption(() => parseBenchOptions({ writers: '0' }))).toMatch(/--writers: 0 is out of range/);
+    expect(badOption(() => parseBenchOptions({ writers: '1,,4' }))).toMatch(/no empty items/);
+    expect(badOption(() => parseBenchOptions({ writers: 'four' }))).toMatch(/not a whole number/);
+    expect(badOption(() => parseBenchOptions({ size: '4q' }))).toMatch(/--size "4q"/);
+    expect(badOption(() => parseBenchOptions({ size: '64m' }))).toMatch(/between 1 byte and 4 MiB/);
+    expect(badOption(() => parseBenchOptions({ fs: 'zfs' }))).toMatch(/--fs: unknown value "zfs"/);
+    expect(badOption(() => parseBenchOptions({ duration: '-1' }))).toMatch(/--duration/);
+    expect(badOption(() => parseBenchOptions({ duration: '0.2', rounds: '3' }))).toMatch(/under 100 ms per slice/);
+    expect(badOption(() => parseBenchOptions({ rounds: '0' }))).toMatch(/--rounds/);
+    expect(badOption(() => parseBenchOptions({ backgroundIo: 'loud' }))).toMatch(/--background-io/);
+  });
+
+  it('reads sizes the way people write them', () => {
+    expect([parseSize('256'), parseSize('256B'), parseSize('1k'), parseSize('4KiB'), parseSize('1m'), parseSize('1MiB')]).toEqual([256, 256, 1024, 4096, 1048576, 1048576]);
+  });
+});
+
+describe('matrix building', () => {
+  const base = { full: false, strategies: null, writers: null, sizes: null, filesystems: null, preallocs: null, peers: [...PEERS] };
+
+  it('default: host fs, 4 KiB, every strategy at 1 writer, group commit at 1/4/16/64, prealloc none vs zero, peers at matching writer counts', () => {
+    const cells = buildMatrix(base);
+    const wal = cells.filter((c) => c.kind === 'wal');
+    expect(new Set(cells.map((c) => c.fs))).toEqual(new Set(['host']));
+    expect(wal.filter((c) => c.kind === 'wal' && !c.strategy.startsWith('group-')).map((c) => c.kind === 'wal' && `${c.strategy}/${c.prealloc}/${c.writers}`)).toEqual([
+      'fsync/zero/1', 'fdatasync/zero/1', 'fdatasync/none/1', 'dsync/zero/1', 'direct/zero/1', 'periodic/zero/1', 'none/zero/1',
+    ]);
+    expect(wal.filter((c) => c.kind === 'wal' && c.strategy === 'group-fdatasync').map((c) => c.writers)).toEqual([1, 4, 16, 64]);
+    const peers = cells.filter((c) => c.kind === 'peer');
+    const at = (p: string): number[] => peers.filter((c) => c.kind === 'peer' && c.peer === p).map((c) => c.writers);
+    expect(at('raw-floor')).toEqual([1]);
+    expect(at('sqlite')).toEqual([1]);
+    expect(at('leveldb')).toEqual([1, 4, 16, 64]);
+    expect(at('pgbench')).toEqual([1, 4, 16, 64]);
+    expect(peers.find((c) => c.kind === 'peer' && c.peer === 'pg_test_fsync')?.size).toBe(8192);
+    expect(new Set(cells.map((c) => c.id)).size).toBe(cells.length);
+  });
+
+  it('--full is the whole product: 10 strategies x 4 writers x 4 sizes x 4 preallocations x 7 filesystems', () => {
+    const wal = buildMatrix({ ...base, full: true, peers: [] });
+    expect(wal).toHaveLength(10 * 4 * 4 * 4 * 7);
+  });
+
+  it('explicit options replace the preset on their axis, and peers follow the WAL writer counts', () => {
+    const cells = buildMatrix({ ...base, strategies: ['fsync'], writers: [16], sizes: [1024], filesystems: ['xfs'], peers: ['raw-floor', 'leveldb'] });
+    expect(cells.map((c) => c.id)).toEqual(['xfs/wal/fsync/zero/w16/1KiB', 'xfs/peer/leveldb/w16/1KiB']);
+  });
+
+  it('interleaves: each round runs every cell once, odd rounds backwards, the run-once peer only in the middle round', () => {
+    const cells = buildMatrix(base);
+    const r0 = roundOrder(cells, 0, 3);
+    const r1 = roundOrder(cells, 1, 3);
+    const r2 = roundOrder(cells, 2, 3);
+    const pg = (r: typeof cells): number => r.filter((c) => c.kind === 'peer' && c.peer === 'pg_test_fsync').length;
+    expect([pg(r0), pg(r1), pg(r2)]).toEqual([0, 1, 0]);
+    expect(r0).toHaveLength(cells.length - 1);
+    expect(r1.filter((c) => !(c.kind === 'peer' && c.peer === 'pg_test_fsync')).map((c) => c.id)).toEqual([...r0].reverse().map((c) => c.id));
+    // The WAL at 1 writer sits next to the peers it is compared with.
+    const ids = r0.map((c) => c.id);
+    expect(Math.abs(ids.indexOf('host/wal/fdatasync/zero/w1/4KiB') - ids.indexOf('host/peer/raw-floor/w1/4KiB'))).toBeLessThan(12);
+  });
+});

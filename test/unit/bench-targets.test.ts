@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { cellId, cellLabel, type Cell, type PeerName, type StrategyName } from '../../src/bench/cell.js';
+import type { CellResult, FsReport, Metrics } from '../../src/bench/results.js';
+import { computeTargets, flushPassThroughChecks, floorTargets, groupTargets, peerTargets, preallocTargets, referenceWal } from '../../src/bench/targets.js';
+import { tableRows } from '../../src/bench/table.js';
+
+function metrics(opsPerSec: number, p99Us = 300, devices: Metrics['devices'] = []): Metrics {
+  return {
+    ops: opsPerSec * 3,
+    seconds: 3,
+    slices: 3,
+    opsPerSec,
+    mbPerSec: (opsPerSec * 4096) / 1e6,
+    durableAck: true,
+    latency: { source: 'histogram', meanUs: p99Us / 2, p50Us: p99Us / 3, p99Us, p999Us: p99Us * 2, maxUs: p99Us * 4, curve: null },
+    devices,
+    cpuUsPerOp: 10,
+  };
+}
+
+function wal(strategy: StrategyName, writers: number, opsPerSec: number, opts: { prealloc?: 'zero' | 'none'; p99?: number; fs?: Cell['fs']; devices?: Metrics['devices'] } = {}): CellResult {
+  const c = { kind: 'wal' as const, fs: opts.fs ?? 'host', strategy, writers, size: 4096, prealloc: opts.prealloc ?? 'zero' };
+  const cell = { ...c, id: cellId(c) };
+  return { ...cell, label: cellLabel(cell), status: 'measured', metrics: metrics(opsPerSec, opts.p99, opts.devices) };
+}
+
+function peer(p: PeerName, writers: number, opsPerSec: number, size = 4096): CellResult {
+  const c = { kind: 'peer' as const, fs: 'host' as const, peer: p, writers, size };
+  const cell = { ...c, id: cellId(c) };
+  return { ...cell, label: cellLabel(cell), status: 'measured', metrics: metrics(opsPerSec) };
+}
+
+const dev = (device: string, writesPerCommit: number, flushesPerCommit: number, ops = 300): Metrics['devices'][number] => ({
+  device,
+  writes: writesPerCommit * ops,
+  sectors: writesPerCommit * ops * 8,
+  flushes: flushesPerCommit * ops,
+  writesPerCommit,
+  kibPerCommit: writesPerCommit * 4,
+  flushesPerCommit,
+});
+
+describe('targets', () => {
+  it('floor: passes at >= 0.95 of the raw loop and fails below, with the numbers', () => {
+    expect(floorTargets([wal('fdatasync', 1, 6650), peer('raw-floor', 1, 7000)])[0]).toMatchObject({ status: 'pass', value: 0.95 });
+    const fail = floorTargets([wal('fdatasync', 1, 6000), peer('raw-floor', 1, 7000)])[0]!;
+    expect(fail.status).toBe('fail');
+    expect(fail.detail).toBe('WAL 6000/s / floor 7000/s = 0.86');
+    expect(floorTargets([wal('fdatasync', 1, 6000)])[0]).toMatchObject({ status: 'not-measured', detail: 'raw floor not measured on host' });
+  });
+
+  it('group commit: throughput >= 30x and p99 <= 3x, each its own verdict', () => {
+    const [speed, p99] = groupTargets([wal('group-fdatasync', 1, 5000, { p99: 400 }), wal('group-fdatasync', 64, 160_000, { p99: 1300 })]);
+    expect(speed).toMatchObject({ kind: 'group-throughput', status: 'pass', value: 32 });
+    expect(p99).toMatchObject({ kind: 'group-p99', status: 'fail', value: 3.25 });
+    const missing = groupTargets([wal('group-fdatasync', 1, 5000)]);
+    expect(missing.map((t) => t.status)).toEqual(['not-measured', 'not-measured']);
+  });
+
+  it('peers: compared with fdatasync at 1 writer and group commit at more; ahead means peer/WAL < 1', () => {
+    const cells = [wal('fdatasync', 1, 6000), wal('group-fdatasync', 1, 5800), wal('group-fdatasync', 16, 50_000), peer('leveldb', 1, 2300), peer('leveldb', 16, 60_000), peer('pgbench', 64, 9000)];
+    expect(referenceWal(cells, 'host', 1, 4096)?.strategy).toBe('fdatasync');
+    expect(referenceWal(cells, 'host', 16, 4096)?.strategy).toBe('group-fdatasync');
+    const t = peerTargets(cells);
+    expect(t.map((x) => x.status)).toEqual(['pass', 'fail', 'not-measured']);
+    expect(t[1]!.detail).toBe('leveldb 60000/s / WAL group-fdatasync 50000/s = 1.20');
+    expect(t[2]!.detail).toMatch(/no WAL cell at 64 writers/);
+  });
+
+  it('pg_test_fsync (8 kB only) is compared with the WAL at 4 KiB, and says so', () => {
+    const t = peerTargets([wal('fdatasync', 1, 6000), peer('pg_test_fsync', 1, 7000, 8192)]);
+    expect(t[0]).toMatchObject({ status: 'fail' });
+    expect(t[0]!.detail).toMatch(/pg_test_fsync writes 8 kB, the WAL 4KiB/);
+  });
+
+  it('a skipped peer is NOT MEASURED with its reason, never a pass', () => {
+    const c = { kind: 'peer' as const, fs: 'host' as const, peer: 'pgbench' as const, writers: 1, size: 4096 };
+    const skipped: CellResult = { ...c, id: cellId(c), label: 'pgbench', status: 'skipped', reason: 'postgresql-15 not installed' };
+    expect(peerTargets([wal('fdatasync', 1, 6000), skipped])[0]).toMatchObject({ status: 'not-measured', detail: 'skipped: postgresql-15 not installed' });
+  });
+
+  it('preallocation: zero vs none on ext4 only, with the device I/Os per commit in the detail', () => {
+    const fss: FsReport[] = [{ name: 'host', status: 'ready', fsType: 'ext4' }, { name: 'xfs', status: 'ready', fsType: 'xfs' }];
+    const cells = [wal('fdatasync', 1, 7000, { devices: [dev('vda', 1, 1)] }), wal('fdatasync', 1, 3400, { prealloc: 'none', devices: [dev('vda', 3, 1)] })];
+    const [t] = preallocTargets(cells, fss);
+    expect(preallocTargets(cells, fss)).toHaveLength(1);
+    expect(t).toMatchObject({ status: 'pass' });
+    expect(t!.value).toBeCloseTo(2.06, 2);
+    expect(t!.detail).toContain('vda: 1.00 writes, 4.00 KiB, 1.00 flushes per commit');
+    expect(t!.detail).toContain('vda: 3.00 writes, 12.00 KiB, 1.00 flushes per commit');
+    const slow = preallocTargets([wal('fdatasync', 1, 4000), wal('fdatasync', 1, 3400, { prealloc: 'none' })], fss)[0]!;
+    expect(slow.status).toBe('fail');
+  });
+
+  it('flush pass-through: the disk under a loop image must see at least the loop device\'s flushes', () => {
+    const fss: FsReport[] = [
+      { name: 'xfs', status: 'ready', fsType: 'xfs', device: 'loop2', loop: { device: 'loop2', directIo: true, disk: 'vda' } },
+      { name: 'ext4-nobarrier', status: 'ready', fsType: 'ext4', device: 'loop3', loop: { device: 'loop3', directIo: true, disk: 'vda' } },
+    ];
+    const passes = flushPassThroughChecks([wal('fdatasync', 1, 100, { fs: 'xfs', devices: [dev('loop2', 1, 1), dev('vda', 3, 1)] })], fss);
+    expect(passes[0]).toMatchObject({ status: 'pass' });
+    const absorbed = flushPassThroughChecks([wal('fdatasync', 1, 100, { fs: 'xfs', devices: [dev('loop2', 1, 1), dev('vda', 1, 0)] })], fss);
+    expect(absorbed[0]).toMatchObject({ status: 'fail' });
+    const nobarrier = flushPassThroughChecks([wal('fdatasync', 1, 100, { fs: 'ext4-nobarrier', devices: [dev('loop3', 1, 0), dev('vda', 1, 0)] })], fss);
+    expect(nobarrier.find((t) => t.title.startsWith('ext4-nobarrier'))).toMatchObject({ status: 'pass', title: 'ext4-nobarrier: no flushes sent (barrier=0)' });
+    expect(nobarrier.find((t) => t.title.startsWith('xfs'))).toMatchObject({ status: 'not-measured' });
+  });
+
+  it('computeTargets lists every kind, and the table shows peer/WAL for peers', () => {
+    const cells = [wal('fdatasync', 1, 6000), peer('raw-floor', 1, 6500), peer('sqlite', 1, 3000)];
+    expect(new Set(computeTargets(cells, []).map((t) => t.kind))).toEqual(new Set(['floor', 'group-throughput', 'group-p99', 'peer']));
+    const rows = tableRows({ cells });
+    expect(rows[2]!.at(-1)).toBe('0.50');
+    expect(rows[1]!.at(-1)).toBe('1.08');
+  });
+});
