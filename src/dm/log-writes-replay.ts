@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, ftruncateSync, lstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, lstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { LogFlag, iterateEntries, type IterateOptions, type IteratedEntry, type LogEntry, type LogFile } from './log-writes-format.js';
 
 // Materialise the logged device at a point of a dm-log-writes log onto a zeroed image file.
@@ -125,8 +125,8 @@ function writeFully(fd: number, data: Buffer, position: number): void {
   while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
-/** Refuse anything but a regular file (or nothing) at `path`: replay and crash states write image files only. */
-export function assertImagePath(path: string): void {
+/** Open `path` as a fresh zero-filled (sparse) image of `sizeBytes`; refuses anything but a regular file. */
+export function createZeroImage(path: string, sizeBytes: number): number {
   let existing: ReturnType<typeof lstatSync> | undefined;
   try {
     existing = lstatSync(path);
@@ -137,11 +137,9 @@ export function assertImagePath(path: string): void {
   if (existing !== undefined && !existing.isFile()) {
     throw new ReplayError('REPLAY_BAD_OUTPUT', `${path} exists and is not a regular file: replay writes image files only`);
   }
-}
-
-/** Open `path` as a fresh zero-filled (sparse) image of `sizeBytes`; refuses anything but a regular file. */
-export function createZeroImage(path: string, sizeBytes: number): number {
-  assertImagePath(path);
+  // Unlink rather than truncate an old image: ext4's auto_da_alloc starts writeback of a file
+  // truncated to zero and rewritten, which made every crash state wait for the disk.
+  if (existing !== undefined) unlinkSync(path);
   let fd: number;
   try {
     fd = openSync(path, 'w+');
