@@ -1,0 +1,109 @@
+// Module entry: open(dir, options) -> Promise<NativeWal>, attach(id) -> NativeWal, crc32c(bytes).
+// Argument checking is the TS layer's job (src/wal/options.ts); this file only converts.
+#include <napi.h>
+
+#include "../wal/crc32c.h"
+#include "../wal/log.h"
+#include "errors.h"
+#include "native-wal.h"
+
+namespace powercut::addon {
+namespace {
+
+wal::Strategy ParseStrategy(const std::string& s) {
+  if (s == "fsync") return wal::Strategy::kFsync;
+  if (s == "dsync") return wal::Strategy::kDsync;
+  if (s == "direct") return wal::Strategy::kDirect;
+  if (s == "periodic") return wal::Strategy::kPeriodic;
+  if (s == "none") return wal::Strategy::kNone;
+  return wal::Strategy::kFdatasync;
+}
+
+wal::Preallocation ParsePreallocation(const std::string& s) {
+  if (s == "none") return wal::Preallocation::kNone;
+  if (s == "fallocate") return wal::Preallocation::kFallocate;
+  return wal::Preallocation::kZero;
+}
+
+// Every field is present and valid: the TS layer fills defaults and validates.
+wal::Options ParseOptions(Napi::Object o) {
+  wal::Options opt;
+  opt.segment_size = static_cast<uint64_t>(o.Get("segmentSize").As<Napi::Number>().DoubleValue());
+  opt.preallocate = ParsePreallocation(o.Get("preallocate").As<Napi::String>().Utf8Value());
+  opt.recycle = o.Get("recycle").As<Napi::Boolean>().Value();
+  opt.strategy = ParseStrategy(o.Get("strategy").As<Napi::String>().Utf8Value());
+  opt.group_commit = o.Get("groupCommit").As<Napi::Boolean>().Value();
+  opt.period_ms = o.Get("periodMs").As<Napi::Number>().Uint32Value();
+  opt.sync_file_range = o.Get("syncFileRange").As<Napi::Boolean>().Value();
+  opt.repair = o.Get("repair").As<Napi::Boolean>().Value();
+  opt.spin_us = o.Get("spinUs").As<Napi::Number>().Uint32Value();
+  return opt;
+}
+
+class OpenTask : public Napi::AsyncWorker {
+ public:
+  OpenTask(Napi::Env env, std::string dir, wal::Options options)
+      : Napi::AsyncWorker(env, "powercut-wal-open"),
+        dir_(std::move(dir)),
+        options_(options),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { result_ = wal::Log::Open(dir_, options_); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!result_.ok()) {
+      deferred_.Reject(MakeError(env, result_.status).Value());
+      return;
+    }
+    uint64_t id = RegisterLog(result_.value);
+    deferred_.Resolve(NativeWal::Wrap(env, std::move(result_.value), true, id));
+  }
+
+ private:
+  std::string dir_;
+  wal::Options options_;
+  wal::Result<std::shared_ptr<wal::Log>> result_;
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  auto* t = new OpenTask(info.Env(), info[0].As<Napi::String>().Utf8Value(), ParseOptions(info[1].As<Napi::Object>()));
+  Napi::Promise p = t->Promise();
+  t->Queue();
+  return p;
+}
+
+Napi::Value Attach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto id = static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue());
+  std::shared_ptr<wal::Log> log = FindLog(id);
+  if (!log || log->GetProgress().closed) {
+    MakeError(env, wal::Status::Make(wal::Code::kClosed, "no open WAL with share id " + std::to_string(id) +
+                                                             " in this process (closed, or opened elsewhere)"))
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return NativeWal::Wrap(env, std::move(log), false, id);
+}
+
+Napi::Value Crc32c(const Napi::CallbackInfo& info) {
+  auto a = info[0].As<Napi::Uint8Array>();
+  return Napi::Number::New(info.Env(), wal::Crc32c(0, a.Data(), a.ByteLength()));
+}
+
+}  // namespace
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("NativeWal", NativeWal::Init(env));
+  exports.Set("open", Napi::Function::New(env, Open, "open"));
+  exports.Set("attach", Napi::Function::New(env, Attach, "attach"));
+  exports.Set("crc32c", Napi::Function::New(env, Crc32c, "crc32c"));
+  exports.Set("crc32cImplementation", Napi::String::New(env, wal::Crc32cImplementation()));
+  return exports;
+}
+
+}  // namespace powercut::addon
+
+static Napi::Object InitPowercutWal(Napi::Env env, Napi::Object exports) { return powercut::addon::Init(env, exports); }
+
+NODE_API_MODULE(powercut_wal, InitPowercutWal)

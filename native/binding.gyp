@@ -1,0 +1,48 @@
+{
+  # The WAL core (wal/, no N-API) and its node-addon-api glue (addon/). -O2, C++17.
+  # Set POWERCUT_SANITIZE=1 (scripts/native-sanitize.sh does) to build with ASan + UBSan into
+  # native/build-asan.
+  "variables": {
+    "sanitize%": "<!(node -p \"process.env.POWERCUT_SANITIZE === '1' ? 1 : 0\")"
+  },
+  "target_defaults": {
+    "cflags!": ["-fno-exceptions", "-O3", "-Os"],
+    "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-std=gnu++1y", "-std=c++14"],
+    "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
+    "cflags_cc": ["-std=c++17", "-fexceptions"],
+    "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+    "conditions": [
+      ["sanitize==1", {
+        "cflags": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-fno-sanitize-recover=undefined"],
+        "ldflags": ["-fsanitize=address,undefined"]
+      }]
+    ]
+  },
+  "targets": [
+    {
+      # The only code built with -msse4.2; crc32c.cc calls it only after a cpuid check.
+      "target_name": "crc32c_sse42",
+      "type": "static_library",
+      "sources": ["wal/crc32c_sse42.cc"],
+      "cflags": ["-fPIC"],
+      "conditions": [
+        ["target_arch=='x64' or target_arch=='ia32'", { "cflags": ["-msse4.2"] }]
+      ]
+    },
+    {
+      "target_name": "powercut_wal",
+      "dependencies": ["crc32c_sse42"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "sources": [
+        "wal/crc32c.cc",
+        "wal/status.cc",
+        "wal/segment.cc",
+        "wal/log.cc",
+        "wal/committer.cc",
+        "addon/errors.cc",
+        "addon/native-wal.cc",
+        "addon/addon.cc"
+      ]
+    }
+  ]
+}

@@ -1,0 +1,359 @@
+#include "committer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+namespace powercut::wal {
+
+namespace {
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+Status SyncFd(int fd, bool full, const std::string& path) {
+  int rc;
+  do rc = full ? ::fsync(fd) : ::fdatasync(fd);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0) return Status::FromErrno(errno, full ? "fsync" : "fdatasync", path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Committer::Committer(Log& log) : log_(log) {}
+
+Committer::~Committer() {
+  Join();
+  std::free(bounce_);
+}
+
+bool Committer::SyncsEveryAck() const {
+  switch (log_.options_.strategy) {
+    case Strategy::kFsync:
+    case Strategy::kFdatasync:
+    case Strategy::kDsync:
+    case Strategy::kDirect: return true;
+    case Strategy::kPeriodic:
+    case Strategy::kNone: return false;
+  }
+  return true;
+}
+
+void Committer::Start() {
+  thread_ = std::thread([this] { Run(); });
+  if (log_.options_.strategy == Strategy::kPeriodic) syncer_ = std::thread([this] { SyncerRun(); });
+}
+
+void Committer::Join() {
+  if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard<std::mutex> lk(syncer_mu_);
+    syncer_stop_ = true;
+  }
+  syncer_cv_.notify_all();
+  if (syncer_.joinable()) syncer_.join();
+  active_.reset();  // closing: the log releases its files
+}
+
+void Committer::Run() {
+  ByteBuffer batch;
+  const bool per_entry = SyncsEveryAck() && !log_.options_.group_commit;
+  const auto spin = std::chrono::microseconds(log_.options_.spin_us);
+  for (;;) {
+    // Busy-wait briefly before sleeping: see Options::spin_us.
+    if (spin.count() > 0 && log_.staged_bytes_.load(std::memory_order_acquire) == 0 &&
+        !log_.sync_requested_.load(std::memory_order_acquire)) {
+      auto deadline = std::chrono::steady_clock::now() + spin;
+      for (int i = 0;; i++) {
+        if (log_.staged_bytes_.load(std::memory_order_acquire) != 0 ||
+            log_.sync_requested_.load(std::memory_order_acquire))
+          break;
+        CpuRelax();
+        if ((i & 63) == 63 && std::chrono::steady_clock::now() >= deadline) break;
+      }
+    }
+    uint64_t first = 0;
+    bool sync_now = false;
+    {
+      std::unique_lock<std::mutex> lk(log_.mu_);
+      while (log_.staging_.empty() && !log_.sync_requested_.load() && !log_.closing_) {
+        log_.committer_waiting_ = true;
+        log_.work_cv_.wait(lk);
+        log_.committer_waiting_ = false;
+      }
+      if (log_.failed_) {
+        // Nothing more is written after a failure; wait for Close.
+        log_.staging_.Clear();
+        log_.staged_bytes_.store(0);
+        log_.sync_requested_.store(false);
+        if (log_.closing_) break;
+        log_.committer_waiting_ = true;
+        log_.work_cv_.wait(lk);
+        log_.committer_waiting_ = false;
+        continue;
+      }
+      if (log_.staging_.empty() && log_.closing_ && !log_.sync_requested_.load()) break;
+      batch.Swap(log_.staging_);
+      log_.staging_.Clear();
+      first = log_.staged_first_;
+      log_.staged_first_ = log_.next_seq_;
+      log_.staged_bytes_.store(0, std::memory_order_release);
+      sync_now = log_.sync_requested_.exchange(false);
+    }
+
+    Status s;
+    if (!batch.empty()) {
+      if (per_entry) {
+        // One write and one sync per entry: the strategy's contract without group commit.
+        size_t off = 0;
+        uint64_t seq = first;
+        while (off < batch.size() && s.ok()) {
+          EntryHeader h;
+          std::memcpy(&h, batch.data() + off, sizeof h);
+          size_t span = EntrySpan(h.length);
+          s = WriteEntries(batch.data() + off, span, seq);
+          if (s.ok()) s = SyncActive();
+          if (s.ok()) log_.Publish(seq, seq);
+          off += span;
+          seq++;
+        }
+      } else {
+        uint64_t count = 0;
+        for (size_t off = 0; off < batch.size(); count++) {
+          EntryHeader h;
+          std::memcpy(&h, batch.data() + off, sizeof h);
+          off += EntrySpan(h.length);
+        }
+        s = WriteEntries(batch.data(), batch.size(), first);
+        uint64_t last = first + count - 1;
+        if (s.ok() && SyncsEveryAck()) {
+          s = SyncActive();
+          if (s.ok()) log_.Publish(last, last);
+        } else if (s.ok()) {
+          log_.Publish(last, 0);
+        }
+      }
+      batch.Clear();
+    }
+    if (s.ok() && sync_now && !SyncsEveryAck()) {
+      uint64_t written;
+      {
+        std::lock_guard<std::mutex> lk(log_.mu_);
+        written = log_.written_seq_;
+      }
+      s = SyncFd(active_->fd, false, active_->path);
+      if (s.ok()) log_.Publish(0, written);
+    }
+    if (!s.ok()) log_.Fail(s);
+  }
+
+  // Closing: "none" and "periodic" make everything durable once, at close.
+  bool failed;
+  uint64_t written;
+  {
+    std::lock_guard<std::mutex> lk(log_.mu_);
+    failed = log_.failed_;
+    written = log_.written_seq_;
+  }
+  if (!failed && !SyncsEveryAck() && written > log_.durable_.load()) {
+    Status s = SyncFd(active_->fd, false, active_->path);
+    if (s.ok()) log_.Publish(0, written);
+    else log_.Fail(s);
+  }
+}
+
+void Committer::SyncerRun() {
+  const auto period = std::chrono::milliseconds(std::max<uint32_t>(1, log_.options_.period_ms));
+  std::unique_lock<std::mutex> lk(syncer_mu_);
+  while (!syncer_stop_) {
+    syncer_cv_.wait_for(lk, period, [this] { return syncer_stop_; });
+    if (syncer_stop_) break;
+    std::shared_ptr<Segment> seg;
+    uint64_t written;
+    {
+      std::lock_guard<std::mutex> g(log_.mu_);
+      if (log_.failed_ || log_.segments_.empty()) break;
+      // The segment being written and the seq written so far, read together: rotation syncs the
+      // previous segment before writing into the next, so syncing this one covers `written`.
+      seg = log_.segments_.back();
+      written = log_.written_seq_;
+    }
+    if (written <= log_.durable_.load()) continue;  // nothing new: an idle WAL costs no syncs
+    Status s = SyncFd(seg->fd, false, seg->path);
+    if (!s.ok()) {
+      log_.Fail(s);
+      break;
+    }
+    log_.Publish(0, written);
+  }
+}
+
+Status Committer::WriteEntries(const uint8_t* data, size_t len, uint64_t seq) {
+  const bool direct = log_.options_.strategy == Strategy::kDirect;
+  // Room a direct write needs for its trailing padding record.
+  const uint64_t reserve = direct ? log_.direct_block_ + kEntryHeaderSize : 0;
+  size_t off = 0;
+  while (off < len) {
+    Segment& seg = *active_;
+    size_t run_start = off;
+    uint64_t run_seq = seq;
+    run_offsets_.clear();
+    while (off < len) {
+      EntryHeader h;
+      std::memcpy(&h, data + off, sizeof h);
+      uint64_t span = EntrySpan(h.length);
+      uint64_t at = seg.end + (off - run_start);
+      if (at + span + reserve > seg.size) break;
+      run_offsets_.push_back(static_cast<uint32_t>(at));
+      off += span;
+      seq++;
+    }
+    if (off == run_start) {
+      Status s = Rotate(seq);
+      if (!s.ok()) return s;
+      continue;
+    }
+    Status s = WriteRun(data + run_start, off - run_start);
+    if (!s.ok()) return s;
+    std::lock_guard<std::mutex> lk(log_.mu_);
+    seg.offsets.insert(seg.offsets.end(), run_offsets_.begin(), run_offsets_.end());
+    log_.written_seq_ = seq - 1;
+    (void)run_seq;
+  }
+  MaybeWantSpare();
+  return Status::Ok();
+}
+
+Status Committer::WriteRun(const uint8_t* data, size_t len) {
+  Segment& seg = *active_;
+  run_written_from_ = seg.end;
+  if (log_.options_.strategy != Strategy::kDirect) {
+    Status s = PwriteAll(seg.wfd, data, len, seg.end, seg.path);
+    if (!s.ok()) return s;
+    seg.end += len;
+    return Status::Ok();
+  }
+  // O_DIRECT: block-aligned offset (seg.end always is), length and memory. Pad the tail with a
+  // padding record so the next write starts on a block boundary and readers skip the filler.
+  const size_t block = log_.direct_block_;
+  size_t padded = (len + block - 1) / block * block;
+  if (padded - len != 0 && padded - len < kEntryHeaderSize) padded += block;
+  if (bounce_cap_ < padded) {
+    std::free(bounce_);
+    bounce_cap_ = std::max(padded, bounce_cap_ * 2);
+    bounce_ = static_cast<uint8_t*>(std::aligned_alloc(4096, (bounce_cap_ + 4095) / 4096 * 4096));
+    if (bounce_ == nullptr) {
+      bounce_cap_ = 0;
+      return Status::FromErrno(ENOMEM, "aligned_alloc", seg.path);
+    }
+  }
+  std::memcpy(bounce_, data, len);
+  if (padded > len) EncodePadding(bounce_ + len, padded - len);
+  Status s = PwriteAll(seg.wfd, bounce_, padded, seg.end, seg.path);
+  if (!s.ok()) return s;
+  seg.end += padded;
+  return Status::Ok();
+}
+
+Status Committer::SyncActive() {
+  Segment& seg = *active_;
+  switch (log_.options_.strategy) {
+    case Strategy::kDsync:
+    case Strategy::kPeriodic:
+    case Strategy::kNone: return Status::Ok();
+    case Strategy::kFsync: return SyncFd(seg.wfd, true, seg.path);
+    case Strategy::kFdatasync:
+    case Strategy::kDirect:
+      if (log_.options_.sync_file_range && seg.end > run_written_from_) {
+        // Start write-out of just this range before the flush (a hint; fdatasync is the barrier).
+        if (::sync_file_range(seg.wfd, static_cast<off_t>(run_written_from_),
+                              static_cast<off_t>(seg.end - run_written_from_), SYNC_FILE_RANGE_WRITE) != 0) {
+          return Status::FromErrno(errno, "sync_file_range", seg.path);
+        }
+      }
+      return SyncFd(seg.wfd, false, seg.path);
+  }
+  return Status::Ok();
+}
+
+Status Committer::Rotate(uint64_t next_seq) {
+  // Everything in the old segment becomes durable before the next one exists, so a later
+  // segment with entries always proves the earlier ones complete (recovery relies on this).
+  std::shared_ptr<Segment> old = active_;
+  Status s = SyncFd(old->fd, false, old->path);
+  if (!s.ok()) return s;
+  log_.Publish(0, next_seq - 1);
+
+  std::string spare;
+  s = log_.TakeSpare(&spare);
+  if (!s.ok()) return s;
+  auto seg = std::make_shared<Segment>();
+  seg->first_seq = next_seq;
+  seg->path = log_.PathOf(SegmentFileName(next_seq));
+  if (::rename(spare.c_str(), seg->path.c_str()) != 0) return Status::FromErrno(errno, "rename", spare);
+  seg->fd = ::open(seg->path.c_str(), O_RDWR | O_CLOEXEC);
+  if (seg->fd < 0) return Status::FromErrno(errno, "open", seg->path);
+  struct stat st;
+  if (::fstat(seg->fd, &st) != 0) return Status::FromErrno(errno, "fstat", seg->path);
+  uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  if (file_size < log_.options_.segment_size && log_.options_.preallocate != Preallocation::kNone) {
+    // A recycled file from a run with a smaller segment size.
+    s = Preallocate(seg->fd, log_.options_.segment_size, log_.options_.preallocate, seg->path);
+    if (!s.ok()) return s;
+  }
+  seg->size = std::max<uint64_t>(file_size, log_.options_.segment_size);
+  seg->end = kSegmentHeaderSize;
+  seg->wfd = seg->fd;
+  int flags = 0;
+  if (log_.options_.strategy == Strategy::kDsync) flags = O_DSYNC;
+  if (log_.options_.strategy == Strategy::kDirect) flags = O_DIRECT;
+  if (flags != 0) {
+    seg->wfd = ::open(seg->path.c_str(), O_WRONLY | O_CLOEXEC | flags);
+    if (seg->wfd < 0) return Status::FromErrno(errno, "open", seg->path);
+  }
+  // The header goes through the write fd so O_DSYNC / O_DIRECT rules apply to it too.
+  if (bounce_cap_ < kSegmentHeaderSize) {
+    std::free(bounce_);
+    bounce_cap_ = 1 << 20;
+    bounce_ = static_cast<uint8_t*>(std::aligned_alloc(4096, bounce_cap_));
+    if (bounce_ == nullptr) {
+      bounce_cap_ = 0;
+      return Status::FromErrno(ENOMEM, "aligned_alloc", seg->path);
+    }
+  }
+  EncodeSegmentHeader(bounce_, next_seq);
+  s = PwriteAll(seg->wfd, bounce_, kSegmentHeaderSize, 0, seg->path);
+  if (!s.ok()) return s;
+  s = FsyncPath(log_.dir_, true);
+  if (!s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> lk(log_.mu_);
+    log_.segments_.push_back(seg);
+  }
+  active_ = seg;
+  spare_asked_ = false;
+  return Status::Ok();
+}
+
+void Committer::MaybeWantSpare() {
+  // Prepare the next segment in the background once this one is half full, so rotation does not
+  // stall acknowledgements behind zero-filling a whole segment.
+  if (spare_asked_ || active_->end < active_->size / 2) return;
+  spare_asked_ = true;
+  std::lock_guard<std::mutex> lk(log_.mu_);
+  if (log_.spares_.empty() && !log_.preparing_) {
+    log_.spare_wanted_ = true;
+    log_.prep_cv_.notify_all();
+  }
+}
+
+}  // namespace powercut::wal

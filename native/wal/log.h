@@ -1,0 +1,199 @@
+// The WAL: sequence numbers, the staging buffer, segments and rotation, recovery, read, truncate.
+//
+// Threads (who calls what):
+//  - caller threads (a JS thread of any worker that holds a handle): Append, RequestSync,
+//    GetProgress, Add/RemoveNotifier. Append only copies into the staging buffer under mu_ and
+//    never does I/O, so it is safe on an event loop.
+//  - blocking-call threads (libuv's pool via the addon, or a test's own thread): Open, Read,
+//    ReadRange, Truncate, Close.
+//  - the committer thread (committer.cc): drains the staging buffer, writes, syncs per strategy,
+//    rotates segments, publishes acknowledgements and calls Notifier::Notify.
+//  - the syncer thread (periodic strategy only): fdatasync every period, publishes durable.
+//  - the preparer thread: creates and preallocates the next segment file ahead of rotation.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "segment.h"
+#include "status.h"
+
+namespace powercut::wal {
+
+enum class Strategy { kFsync, kFdatasync, kDsync, kDirect, kPeriodic, kNone };
+
+struct Options {
+  uint64_t segment_size = 64ull << 20;
+  Preallocation preallocate = Preallocation::kZero;
+  bool recycle = true;
+  Strategy strategy = Strategy::kFdatasync;
+  bool group_commit = false;  // fsync|fdatasync|dsync|direct only (the TS layer checks)
+  uint32_t period_ms = 10;    // periodic only
+  bool sync_file_range = false;
+  bool repair = false;
+  // How long the committer busy-waits for more work before sleeping, in microseconds. Waking a
+  // sleeping thread costs tens of microseconds on a VM; a short spin keeps a serial writer's
+  // append -> sync round trip close to a raw pwrite+fdatasync loop.
+  uint32_t spin_us = 50;
+};
+
+struct RecoveryReport {
+  uint64_t first_seq = 1;
+  uint64_t last_seq = 0;
+  uint64_t entries = 0;
+  uint64_t torn_bytes = 0;
+  uint64_t segments = 0;
+  bool repaired = false;  // repair cut the log at mid-log corruption (details in `repair_status`)
+  Status repair_status;
+};
+
+// Snapshot of the log's progress for a caller thread.
+struct Progress {
+  uint64_t acked = 0;          // every seq <= acked meets the strategy's acknowledgement condition
+  uint64_t durable = 0;        // every seq <= durable is known durable
+  uint64_t last_assigned = 0;  // highest seq handed out by Append
+  bool failed = false;         // a write or sync failed: seqs > acked fail, writes are refused
+  bool closed = false;
+};
+
+// Called on the committer or syncer thread after progress moves; must not block.
+class Notifier {
+ public:
+  virtual ~Notifier() = default;
+  virtual void Notify() = 0;
+};
+
+// A growable byte buffer without the zero-initialisation std::vector does on resize.
+class ByteBuffer {
+ public:
+  ByteBuffer() = default;
+  ByteBuffer(const ByteBuffer&) = delete;
+  ByteBuffer& operator=(const ByteBuffer&) = delete;
+  ~ByteBuffer();
+  uint8_t* Extend(size_t n);  // grows by n bytes, returns a pointer to them
+  void Clear() { len_ = 0; }
+  void Swap(ByteBuffer& o) noexcept;
+  uint8_t* data() { return data_; }
+  size_t size() const { return len_; }
+  bool empty() const { return len_ == 0; }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t len_ = 0;
+  size_t cap_ = 0;
+};
+
+struct ReadEntry {
+  uint64_t seq;
+  size_t offset;  // of the payload in the returned buffer
+  uint32_t length;
+};
+
+class Committer;
+
+class Log {
+ public:
+  // Blocking. Recovers the directory (which must exist) and starts the threads.
+  static Result<std::shared_ptr<Log>> Open(const std::string& dir, const Options& options);
+  ~Log();
+
+  // Caller thread. Stages one entry; returns its sequence. Never blocks on I/O.
+  Result<uint64_t> Append(const void* data, uint32_t len);
+  // Caller thread. Asks for everything appended so far to become durable; returns the sequence
+  // `durable` will reach (for strategies that sync every ack this is just the last assigned seq).
+  uint64_t RequestSync();
+  Progress GetProgress();
+  // Why the log failed (valid when GetProgress().failed).
+  Status Failure();
+
+  // Blocking. The payload of seq; kNotFound when truncated, not yet written or never appended.
+  Status Read(uint64_t seq, std::vector<uint8_t>* payload);
+  // Blocking. Consecutive written entries from `from`, up to about max_bytes of payload (at least
+  // one entry). Empty when from > last written seq.
+  Status ReadRange(uint64_t from, size_t max_bytes, std::vector<uint8_t>* data, std::vector<ReadEntry>* entries);
+  // Blocking. Durably discards entries before `before` (first_seq <= before <= last assigned + 1).
+  // Entries below it must already be durable: the caller syncs first.
+  Status Truncate(uint64_t before);
+  // Blocking. Writes and syncs everything staged, stops the threads, closes files. Idempotent.
+  Status Close();
+
+  void AddNotifier(Notifier* n);
+  void RemoveNotifier(Notifier* n);
+
+  const RecoveryReport& recovery() const { return recovery_; }
+  const Options& options() const { return options_; }
+  const std::string& dir() const { return dir_; }
+  uint64_t max_payload() const { return max_payload_; }
+  uint32_t direct_block() const { return direct_block_; }
+
+  Log(const Log&) = delete;
+  Log& operator=(const Log&) = delete;
+
+ private:
+  friend class Committer;
+  Log(std::string dir, const Options& options);
+
+  Status Recover();
+  Status OpenActiveForWrites();
+  // Creates (or reuses a recycled) spare file, preallocated and durable; returns its path.
+  Status PrepareSpare(std::string* path);
+  // Takes a ready spare or prepares one now.
+  Status TakeSpare(std::string* path);
+  void PreparerLoop();
+  void RecycleOrRemove(const std::string& path, bool* dir_dirty);
+  Status WriteFirstSeqFile(uint64_t first);
+  void Publish(uint64_t acked, uint64_t durable);
+  void NotifyAll();
+  void Fail(const Status& s);
+  std::string PathOf(const std::string& name) const { return dir_ + "/" + name; }
+
+  const std::string dir_;
+  const Options options_;
+  uint64_t max_payload_ = 0;
+  uint32_t direct_block_ = 4096;  // O_DIRECT offset/length alignment of the filesystem
+  int lock_fd_ = -1;
+  RecoveryReport recovery_;
+
+  // ---- guarded by mu_ ----
+  std::mutex mu_;
+  std::condition_variable work_cv_;  // committer waits for staged entries, sync requests, close
+  ByteBuffer staging_;
+  uint64_t staged_first_ = 1;        // seq of the first entry in staging_
+  uint64_t next_seq_ = 1;            // next seq Append hands out
+  uint64_t first_seq_ = 1;           // first live seq (after truncate)
+  uint64_t written_seq_ = 0;         // highest seq written to a file
+  uint64_t sync_target_ = 0;         // RequestSync: durable should reach this
+  bool committer_waiting_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  bool failed_ = false;
+  Status failure_;
+  std::deque<std::shared_ptr<Segment>> segments_;  // ascending first_seq; back() is active
+  std::vector<std::string> spares_;                // ready spare files (full paths)
+  uint64_t spare_counter_ = 0;
+  bool spare_wanted_ = false;
+  bool preparing_ = false;
+  std::condition_variable prep_cv_;
+
+  // ---- lock-free reads of progress ----
+  std::atomic<uint64_t> acked_{0};
+  std::atomic<uint64_t> durable_{0};
+  std::atomic<uint64_t> staged_bytes_{0};  // the committer's spin watches this
+  std::atomic<bool> sync_requested_{false};
+
+  std::mutex notify_mu_;
+  std::vector<Notifier*> notifiers_;
+
+  std::unique_ptr<Committer> committer_;
+  std::thread preparer_;
+  std::mutex close_mu_;  // serialises Close
+};
+
+}  // namespace powercut::wal

@@ -1,0 +1,54 @@
+// Loads the native addon (native/binding.gyp) and describes its surface. POWERCUT_NATIVE_BUILD
+// points at another build directory (scripts/native-sanitize.sh uses native/build-asan).
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WalError } from './errors.js';
+import type { ResolvedOptions } from './options.js';
+
+export interface NativeInfo {
+  id: number;
+  maxPayload: number;
+  directBlock: number;
+  crc32c: string;
+  recovery: { firstSeq: number; lastSeq: number; entries: number; tornBytes: number; segments: number; repaired?: unknown };
+}
+
+export interface NativeWal {
+  append(payload: Uint8Array): number;
+  requestSync(): number;
+  /** Fills [acked, durable, lastAssigned, failed, closed]. */
+  progress(out: Float64Array): void;
+  failure(): unknown;
+  listen(onProgress: () => void): void;
+  ref(): void;
+  unref(): void;
+  read(seq: number): Promise<Buffer>;
+  readRange(from: number, maxBytes: number): Promise<[Buffer, Float64Array]>;
+  truncate(before: number): Promise<void>;
+  close(): Promise<void>;
+  info(): NativeInfo;
+}
+
+export interface NativeModule {
+  open(dir: string, options: ResolvedOptions): Promise<NativeWal>;
+  attach(id: number): NativeWal;
+  crc32c(bytes: Uint8Array): number;
+  crc32cImplementation: string;
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+let loaded: NativeModule | undefined;
+
+// The addon, loaded on first use so that importing the WAL module never throws.
+export function nativeModule(): NativeModule {
+  if (loaded !== undefined) return loaded;
+  const buildDir = process.env.POWERCUT_NATIVE_BUILD ?? path.join(root, 'native', 'build');
+  const file = path.join(buildDir, 'Release', 'powercut_wal.node');
+  try {
+    loaded = createRequire(import.meta.url)(file) as NativeModule;
+  } catch (cause) {
+    throw new WalError('WAL_NATIVE_MISSING', `cannot load the WAL's native addon ${file}: run 'pnpm build:native'`, { cause });
+  }
+  return loaded;
+}

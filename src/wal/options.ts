@@ -1,0 +1,96 @@
+import { WalError } from './errors.js';
+
+// Durability strategies; what an acknowledgement means for each is documented in index.ts.
+export type Strategy = 'fsync' | 'fdatasync' | 'dsync' | 'direct' | 'periodic' | 'none';
+export type Preallocation = 'none' | 'fallocate' | 'zero';
+
+export const STRATEGIES: readonly Strategy[] = ['fsync', 'fdatasync', 'dsync', 'direct', 'periodic', 'none'];
+export const PREALLOCATIONS: readonly Preallocation[] = ['none', 'fallocate', 'zero'];
+/** Strategies whose acknowledgement means durable; group commit applies to these only. */
+export const SYNC_STRATEGIES: readonly Strategy[] = ['fsync', 'fdatasync', 'dsync', 'direct'];
+
+export interface WalOptions {
+  /** Bytes per segment, default 64 MiB; a multiple of 4096 between 64 KiB and 4 GiB - 4 KiB. */
+  segmentSize?: number;
+  /** How a new segment file is prepared, default 'zero' (written with zeros once, then overwritten). */
+  preallocate?: Preallocation;
+  /** Reuse segment files freed by truncate, default true. */
+  recycle?: boolean;
+  /** Default 'fdatasync'. */
+  strategy?: Strategy;
+  /** fsync|fdatasync|dsync|direct only: batch concurrent appends into one write + one sync. Default false. */
+  groupCommit?: boolean;
+  /** periodic only: sync interval in milliseconds, default 10. */
+  periodMs?: number;
+  /** fdatasync|direct only: sync_file_range(WRITE) write-out hint before each fdatasync. */
+  syncFileRange?: boolean;
+  /** Cut the log at mid-log corruption (reported in recovery.repaired) instead of failing open. */
+  repair?: boolean;
+  /** Microseconds the native committer busy-waits for work before sleeping, default 50 (0: never spin). */
+  spinUs?: number;
+}
+
+export type ResolvedOptions = Required<WalOptions>;
+
+const DEFAULTS: ResolvedOptions = {
+  segmentSize: 64 * 1024 * 1024,
+  preallocate: 'zero',
+  recycle: true,
+  strategy: 'fdatasync',
+  groupCommit: false,
+  periodMs: 10,
+  syncFileRange: false,
+  repair: false,
+  spinUs: 50,
+};
+
+const MIN_SEGMENT = 64 * 1024;
+// Entry offsets are stored as u32 in the native index.
+const MAX_SEGMENT = 4 * 1024 * 1024 * 1024 - 4096;
+
+function invalid(message: string): WalError {
+  return new WalError('WAL_INVALID_ARGUMENT', message);
+}
+
+function isInteger(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v);
+}
+
+// Checks every option and fills defaults; throws WalError('WAL_INVALID_ARGUMENT') naming the bad one.
+export function resolveOptions(options: WalOptions | undefined): ResolvedOptions {
+  if (options === undefined) return { ...DEFAULTS };
+  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
+  for (const key of Object.keys(options)) {
+    if (!(key in DEFAULTS)) throw invalid(`unknown option '${key}' (known: ${Object.keys(DEFAULTS).join(', ')})`);
+  }
+  const o: ResolvedOptions = { ...DEFAULTS };
+  for (const [key, value] of Object.entries(options) as [keyof WalOptions, unknown][]) {
+    if (value !== undefined) (o as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (!isInteger(o.segmentSize) || o.segmentSize < MIN_SEGMENT || o.segmentSize > MAX_SEGMENT || o.segmentSize % 4096 !== 0) {
+    throw invalid(`segmentSize must be a multiple of 4096 between ${MIN_SEGMENT} and ${MAX_SEGMENT}, got ${String(o.segmentSize)}`);
+  }
+  if (!PREALLOCATIONS.includes(o.preallocate)) {
+    throw invalid(`preallocate must be one of ${PREALLOCATIONS.join(', ')}, got ${String(o.preallocate)}`);
+  }
+  if (!STRATEGIES.includes(o.strategy)) throw invalid(`strategy must be one of ${STRATEGIES.join(', ')}, got ${String(o.strategy)}`);
+  for (const key of ['recycle', 'groupCommit', 'syncFileRange', 'repair'] as const) {
+    if (typeof o[key] !== 'boolean') throw invalid(`${key} must be a boolean, got ${String(o[key])}`);
+  }
+  if (o.groupCommit && !SYNC_STRATEGIES.includes(o.strategy)) {
+    throw invalid(`groupCommit applies to ${SYNC_STRATEGIES.join('|')} only, not '${o.strategy}'`);
+  }
+  if (!isInteger(o.periodMs) || o.periodMs < 1 || o.periodMs > 60_000) {
+    throw invalid(`periodMs must be an integer between 1 and 60000, got ${String(o.periodMs)}`);
+  }
+  if (options.periodMs !== undefined && o.strategy !== 'periodic') {
+    throw invalid(`periodMs applies to the 'periodic' strategy only, not '${o.strategy}'`);
+  }
+  if (o.syncFileRange && o.strategy !== 'fdatasync' && o.strategy !== 'direct') {
+    throw invalid(`syncFileRange applies to 'fdatasync' and 'direct' only, not '${o.strategy}'`);
+  }
+  if (!isInteger(o.spinUs) || o.spinUs < 0 || o.spinUs > 100_000) {
+    throw invalid(`spinUs must be an integer between 0 and 100000, got ${String(o.spinUs)}`);
+  }
+  return o;
+}

@@ -1,0 +1,109 @@
+// Promises waiting for a sequence watermark to reach a value. Appends arrive in increasing
+// sequence order per handle, so a FIFO with a moving head settles them in O(1) each; other waits
+// (sync, read, waitDurable) may come in any order and are few, so they live in a small array.
+
+export class FifoWaiters {
+  #seqs: number[] = [];
+  #resolves: ((seq: number) => void)[] = [];
+  #rejects: ((err: Error) => void)[] = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#seqs.length - this.#head;
+  }
+
+  // `seq` must be greater than every seq already queued.
+  push(seq: number, resolve: (seq: number) => void, reject: (err: Error) => void): void {
+    this.#seqs.push(seq);
+    this.#resolves.push(resolve);
+    this.#rejects.push(reject);
+  }
+
+  /** Highest queued seq, or 0. */
+  last(): number {
+    return this.size === 0 ? 0 : (this.#seqs[this.#seqs.length - 1] as number);
+  }
+
+  // Resolves every waiter with seq <= watermark; returns how many.
+  settleUpTo(watermark: number): number {
+    let n = 0;
+    while (this.#head < this.#seqs.length && (this.#seqs[this.#head] as number) <= watermark) {
+      const seq = this.#seqs[this.#head] as number;
+      const resolve = this.#resolves[this.#head] as (seq: number) => void;
+      this.#head++;
+      n++;
+      resolve(seq);
+    }
+    this.#compact();
+    return n;
+  }
+
+  // Rejects every remaining waiter with errorFor(seq).
+  rejectAll(errorFor: (seq: number) => Error): number {
+    let n = 0;
+    while (this.#head < this.#seqs.length) {
+      const seq = this.#seqs[this.#head] as number;
+      const reject = this.#rejects[this.#head] as (err: Error) => void;
+      this.#head++;
+      n++;
+      reject(errorFor(seq));
+    }
+    this.#compact();
+    return n;
+  }
+
+  #compact(): void {
+    if (this.#head === this.#seqs.length) {
+      this.#seqs.length = 0;
+      this.#resolves.length = 0;
+      this.#rejects.length = 0;
+      this.#head = 0;
+    } else if (this.#head > 4096 && this.#head * 2 > this.#seqs.length) {
+      this.#seqs = this.#seqs.slice(this.#head);
+      this.#resolves = this.#resolves.slice(this.#head);
+      this.#rejects = this.#rejects.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+}
+
+interface Waiter {
+  seq: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class UnorderedWaiters {
+  #list: Waiter[] = [];
+
+  get size(): number {
+    return this.#list.length;
+  }
+
+  wait(seq: number): Promise<void> {
+    return new Promise((resolve, reject) => this.#list.push({ seq, resolve, reject }));
+  }
+
+  settleUpTo(watermark: number): number {
+    if (this.#list.length === 0) return 0;
+    const keep: Waiter[] = [];
+    let n = 0;
+    for (const w of this.#list) {
+      if (w.seq <= watermark) {
+        n++;
+        w.resolve();
+      } else {
+        keep.push(w);
+      }
+    }
+    this.#list = keep;
+    return n;
+  }
+
+  rejectAll(err: Error): number {
+    const list = this.#list;
+    this.#list = [];
+    for (const w of list) w.reject(err);
+    return list.length;
+  }
+}
