@@ -86,7 +86,7 @@ export function latencyChart(r: Pick<BenchResults, 'cells'>): ChartSpec | null {
   const maxGroup = Math.max(0, ...onFs.filter((c) => c.kind === 'wal' && c.strategy.startsWith('group-')).map((c) => c.writers));
   const chosen = onFs.filter((c) => c.writers === 1 || (c.kind === 'wal' && c.strategy.startsWith('group-') && c.writers === maxGroup));
   const rows = chosen.flatMap((c) =>
-    (c.metrics.latency.curve ?? []).map((p) => ({ series: `${c.label} w${c.writers}`, percentile: `p${p.percentile}`, us: Math.max(p.us, 0.1) })),
+    (c.metrics.latency.curve ?? []).map((p) => ({ series: `${c.label} w${c.writers}`, kind: c.kind === 'wal' ? 'WAL' : 'peer', percentile: `p${p.percentile}`, us: Math.max(p.us, 0.1) })),
   );
   if (rows.length === 0) return null;
   return {
@@ -101,7 +101,9 @@ export function latencyChart(r: Pick<BenchResults, 'cells'>): ChartSpec | null {
       encoding: {
         x: { field: 'percentile', type: 'ordinal', sort: null, title: 'percentile' },
         y: { field: 'us', type: 'quantitative', scale: { type: 'log' }, title: 'latency (us)' },
-        color: { field: 'series', type: 'nominal', title: null },
+        // Up to a dozen series: 20 colours so none repeats, full labels in the legend.
+        color: { field: 'series', type: 'nominal', title: null, scale: { scheme: 'category20' }, legend: { labelLimit: 300 } },
+        strokeDash: { field: 'kind', type: 'nominal', title: null, legend: { labelLimit: 300 } },
       },
       width: 520,
       height: 320,
@@ -169,7 +171,7 @@ export function fsMatrixChart(r: Pick<BenchResults, 'cells'>): ChartSpec | null 
         y: { field: 'fs', type: 'nominal', title: null },
       },
       layer: [
-        { mark: 'rect', encoding: { color: { field: 'opsPerSec', type: 'quantitative', scale: { type: 'log', scheme: 'blues' }, title: 'commits/s' } } },
+        { mark: 'rect', encoding: { color: { field: 'opsPerSec', type: 'quantitative', scale: { type: 'log', scheme: 'lighttealblue' }, title: 'commits/s' } } },
         { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'opsPerSec', type: 'quantitative', format: ',' } } },
       ],
       width: { step: 70 },

@@ -127,7 +127,7 @@ export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), 
       ? []
       : unique(list('--peers', raw.peers).flatMap((s) => oneOf('--peers', s, PEERS, { all: PEERS })));
   const backgroundIo = raw.backgroundIo === undefined ? 'none' : oneOf('--background-io', raw.backgroundIo, BACKGROUND_IO_CLASSES)[0] ?? 'none';
-  let rounds = 3;
+  let rounds = 4;
   if (raw.rounds !== undefined) {
     if (!/^\d+$/.test(raw.rounds) || Number(raw.rounds) < 1 || Number(raw.rounds) > 20) bad(`--rounds ${JSON.stringify(raw.rounds)}: expected a whole number from 1 to 20`);
     rounds = Number(raw.rounds);

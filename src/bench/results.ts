@@ -143,4 +143,6 @@ export interface BenchResults {
   peers: PeerReport[];
   cells: CellResult[];
   targets: TargetResult[];
+  /** Present when something the run made could not be released (the message says what). */
+  cleanupError?: string;
 }

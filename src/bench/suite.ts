@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { CleanupStack } from '../dm/index.js';
@@ -43,6 +43,22 @@ function createDriver(peer: PeerName, fs: ReadyFs, cacheDir: string, stack: Clea
   }
 }
 
+// Paths under `dirs` that this process has open (/proc/self/fd).
+function openFilesUnder(dirs: readonly string[]): string[] {
+  if (dirs.length === 0) return [];
+  const out: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue;
+    }
+    if (dirs.some((d) => target.startsWith(d + '/'))) out.push(target);
+  }
+  return out;
+}
+
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -76,6 +92,7 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
   const peerReports: PeerReport[] = [];
   let filesystems: FsTarget[] = [];
   let background: BackgroundLoad | undefined;
+  let cleanupError: string | undefined;
   try {
     hooks.onPhase('preparing filesystems');
     filesystems = await prepareFilesystems(fsNames, sel.workDir, stack);
@@ -139,7 +156,15 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
     hooks.onPhase('cleaning up');
     if (background) await background.stop();
     for (const d of drivers.values()) await d.close().catch((err: unknown) => log.warn({ err, peer: d.peer }, 'peer close failed'));
-    await stack.unwind();
+    // Files this process still holds on a filesystem keep its mount busy; name them, since the
+    // cause is then a handle that was closed without releasing its files.
+    const held = openFilesUnder(filesystems.filter((f): f is ReadyFs => f.status === 'ready' && f.loop !== undefined).map((f) => f.dir));
+    if (held.length > 0) log.warn({ files: held }, 'files still open on a loop filesystem after every cell closed');
+    // A resource that will not go (a busy mount) must not cost the measurements: the results are
+    // still returned, with the failure in them, and the CLI exits non-zero after writing them.
+    await stack.unwind().catch((err: unknown) => {
+      cleanupError = message(err) + (held.length > 0 ? ` (this process still had open: ${held.join(', ')})` : '');
+    });
   }
 
   const fsReports = filesystems.map(fsReport);
@@ -164,6 +189,7 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
     peers: peerReports,
     cells: results,
     targets: computeTargets(results, fsReports),
+    ...(cleanupError === undefined ? {} : { cleanupError }),
   };
 }
 

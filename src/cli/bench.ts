@@ -20,7 +20,7 @@ const program = new Command('bench')
   .option('--prealloc <list>', `comma list of: ${PREALLOC_MODES.join(', ')}, all`)
   .option('--peers <list>', `comma list of: ${PEERS.join(', ')}, all, none`)
   .option('--duration <seconds>', 'measured seconds per cell, split over the rounds', '3')
-  .option('--rounds <n>', 'slices per cell, interleaved with the other cells', '3')
+  .option('--rounds <n>', 'slices per cell, interleaved with the other cells', '4')
   .addOption(new Option('--background-io <class>', 'competing background writer in this ionice class').choices(BACKGROUND_IO_CLASSES as unknown as string[]))
   .option('--out <dir>', 'output directory (default: results/bench-<timestamp>)')
   .option('--work-dir <dir>', 'where cells write (host fs) and loop images live', '.cache/bench')
@@ -68,6 +68,10 @@ async function main(): Promise<number> {
   for (const note of COLUMN_NOTES) process.stdout.write(`  ${note}\n`);
   process.stdout.write(`\nTargets (ratios measured in this run)\n${formatTargets(results.targets).join('\n')}\n`);
   process.stdout.write(`\nresults.json, report.md${charts.length ? ' and charts/' : ''} in ${sel.outDir}\n`);
+  if (results.cleanupError !== undefined) {
+    process.stderr.write(`bench: the run finished but cleanup failed: ${results.cleanupError}\n`);
+    return 1;
+  }
   return 0;
 }
 

@@ -18,9 +18,9 @@ function badOption(fn: () => unknown): string {
 }
 
 describe('bench option validation', () => {
-  it('defaults: nothing selected explicitly, every peer, 3 s over 3 rounds, a timestamped results dir', () => {
+  it('defaults: nothing selected explicitly, every peer, 3 s over 4 rounds, a timestamped results dir', () => {
     const s = parseBenchOptions({}, NOW, '/p');
-    expect(s).toMatchObject({ full: false, strategies: null, writers: null, sizes: null, filesystems: null, preallocs: null, durationMs: 3000, rounds: 3, backgroundIo: 'none' });
+    expect(s).toMatchObject({ full: false, strategies: null, writers: null, sizes: null, filesystems: null, preallocs: null, durationMs: 3000, rounds: 4, backgroundIo: 'none' });
     expect(s.peers).toEqual([...PEERS]);
     expect(s.outDir).toBe('/p/results/bench-2026-11-22T05-06-07Z');
     expect(defaultOutDir(NOW, '/x')).toBe('/x/results/bench-2026-11-22T05-06-07Z');
