@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { enumerateStates, ImageKeyer, StateMaterialiser, type CrashState } from '../../src/dm/crash-states.js';
-import { closeLog, LogIndex, openLog } from '../../src/dm/log-writes-format.js';
-import { FLUSH, FUA, SyntheticLog } from '../fixtures/log-writes/synthetic-log.js';
+import type { LogIndex } from '../../src/dm/log-writes-format.js';
+import { FLUSH, FUA, SyntheticLog, withSyntheticIndex } from '../fixtures/log-writes/synthetic-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'powercut-states-prop-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,17 +75,7 @@ function legal(ops: Op[], state: CrashState): boolean {
 }
 
 let counter = 0;
-function withIndex<T>(log: SyntheticLog, use: (index: LogIndex) => T): T {
-  const path = join(dir, `log-${counter++}`);
-  writeFileSync(path, log.toBuffer());
-  const file = openLog(path);
-  try {
-    return use(LogIndex.build(file));
-  } finally {
-    closeLog(file);
-    rmSync(path);
-  }
-}
+const withIndex = <T>(log: SyntheticLog, use: (index: LogIndex) => T): T => withSyntheticIndex(log, dir, use);
 
 const digest = (b: Buffer): string => createHash('sha1').update(b).digest('hex');
 const opsArb = fc.array(opArb, { minLength: 1, maxLength: 14 });

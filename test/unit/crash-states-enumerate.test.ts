@@ -1,25 +1,16 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { enumerateStates, StateMaterialiser, tearPoints, visibleMarks, type CrashState, type EnumerateOptions } from '../../src/dm/crash-states.js';
-import { closeLog, LogIndex, openLog } from '../../src/dm/log-writes-format.js';
-import { FLUSH, FUA, SyntheticLog } from '../fixtures/log-writes/synthetic-log.js';
+import type { LogIndex } from '../../src/dm/log-writes-format.js';
+import { FLUSH, FUA, SyntheticLog, withSyntheticIndex } from '../fixtures/log-writes/synthetic-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'powercut-states-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let counter = 0;
 
-function withIndex<T>(log: SyntheticLog, use: (index: LogIndex) => T): T {
-  const path = join(dir, `log-${counter++}`);
-  writeFileSync(path, log.toBuffer());
-  const file = openLog(path);
-  try {
-    return use(LogIndex.build(file));
-  } finally {
-    closeLog(file);
-  }
-}
+const withIndex = <T>(log: SyntheticLog, use: (index: LogIndex) => T): T => withSyntheticIndex(log, dir, use);
 
 function enumerate(log: SyntheticLog, options: EnumerateOptions = {}) {
   return withIndex(log, (index) => {
