@@ -1,0 +1,200 @@
+import { randomInt } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import {
+  checkModeBuilt,
+  choosePlacement,
+  ConsoleReporter,
+  CrashError,
+  exitCodeOf,
+  formatSummaryTable,
+  PROJECT_ROOT,
+  ProtocolReporter,
+  recheck,
+  requireRoot,
+  runInMicroVm,
+  runMode,
+  SCENARIO_NAMES,
+  SCENARIOS,
+  findScenario,
+  type RunOptions,
+  type RunResults,
+} from '../crash/index.js';
+import { DeviceError } from '../dm/index.js';
+import { STRATEGIES, isStrategy, type Strategy } from '../workload/events.js';
+
+// sudo pnpm crashtest --strategy <s[,s...]|all> [--group-commit] [--scenario NAME|all] [--fs ext4|xfs|btrfs]
+//                     [--trials N] [--seed S] [--trial I] [--vm] [--json FILE] [--mode flakey|log-writes]
+// sudo pnpm crashtest recheck DIR
+// Exit: 0 the contract held in every trial; 1 violated (or none/periodic never lost anything: the
+// crash was not real); 2 usage or environment error, or a trial that could not be carried out.
+
+function positiveInt(what: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+function strategyList(value: string): Strategy[] {
+  if (value === 'all') return [...STRATEGIES];
+  const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = names.filter((n) => !isStrategy(n));
+  if (names.length === 0 || bad.length > 0) throw new InvalidArgumentError(`unknown strategy ${bad.join(', ') || '(none)'}; choose from ${STRATEGIES.join(', ')} (comma-separated) or all`);
+  return [...new Set(names as Strategy[])];
+}
+
+interface CliOptions {
+  strategy?: Strategy[];
+  groupCommit?: boolean;
+  scenario: string;
+  fs: 'ext4' | 'xfs' | 'btrfs';
+  trials: number;
+  seed?: number;
+  trial?: number;
+  vm?: boolean;
+  json?: string;
+  mode: 'flakey' | 'log-writes';
+  artifacts?: string;
+  inVm?: boolean;
+  resultsFile?: string;
+  writerBundle?: string;
+  command?: string;
+}
+
+function toRunOptions(o: CliOptions, argv: readonly string[]): RunOptions {
+  if (!o.strategy) throw new CrashError('BAD_OPTION', '--strategy is required: one of ' + STRATEGIES.join(', ') + ', a comma-separated list, or all');
+  if (o.groupCommit) {
+    const weak = o.strategy.filter((s) => s === 'periodic' || s === 'none');
+    if (weak.length > 0) throw new CrashError('BAD_OPTION', `--group-commit applies to fsync, fdatasync, dsync and direct, not ${weak.join(', ')}`);
+  }
+  const scenarios = o.scenario === 'all' ? SCENARIOS : [findScenario(o.scenario)].filter((s) => s !== undefined);
+  if (scenarios.length === 0) throw new CrashError('BAD_OPTION', `unknown scenario ${o.scenario}; choose from ${SCENARIO_NAMES.join(', ')} or all`);
+  if (o.trial !== undefined && o.seed === undefined) throw new CrashError('BAD_OPTION', '--trial replays one trial of a seeded run: give --seed too');
+  return {
+    strategies: o.strategy,
+    groupCommit: o.groupCommit ?? false,
+    scenarios,
+    scenarioName: o.scenario,
+    fs: o.fs,
+    trials: o.trials,
+    seed: o.seed ?? randomInt(0, 2 ** 31 - 1),
+    onlyTrial: o.trial,
+    mode: o.mode,
+    artifactsRoot: path.resolve(o.artifacts ?? path.join(PROJECT_ROOT, 'results', 'crashtest')),
+    command: o.command ?? ['sudo pnpm crashtest', ...argv].join(' '),
+    writerBundle: o.writerBundle,
+  };
+}
+
+function printResults(results: RunResults, options: RunOptions): void {
+  const minutes = (results.durationMs / 60_000).toFixed(1);
+  process.stdout.write(`\n${formatSummaryTable(results.rows)}\n\n`);
+  const where = results.kernel.inVm ? `in the microVM (kernel ${results.kernel.release})` : `on kernel ${results.kernel.release}`;
+  process.stdout.write(`${results.trials.length} trials on ${results.fs} ${where}, seed ${results.seed}, ${minutes} min\n`);
+  const withTotal = new Set(results.rows.filter((r) => r.scenario === 'all').map((r) => r.strategy));
+  for (const row of results.rows) {
+    const isTotal = row.scenario === 'all' || !withTotal.has(row.strategy);
+    if (isTotal && row.verdict === 'crash-not-real') {
+      process.stdout.write(`${row.strategy}: never lost any data in ${row.trials} trials: the crash was not real (the power cut did not cut anything)\n`);
+    }
+  }
+  const violated = results.trials.filter((t) => t.status === 'violated');
+  for (const t of violated) process.stdout.write(`VIOLATED ${t.strategy} trial ${t.index} (${t.scenario}): ${t.reasons.join('; ')}\n    artifacts: ${t.artifactDir ?? '-'}\n`);
+  const verdict = results.verdict === 'held' ? 'the contract held in every trial' : results.verdict === 'violated' ? 'the contract was VIOLATED' : 'the crash was not real';
+  process.stdout.write(`verdict: ${verdict} (replay with --seed ${options.seed})\n`);
+}
+
+async function crashtest(o: CliOptions, argv: readonly string[]): Promise<number> {
+  const options = toRunOptions(o, argv);
+  checkModeBuilt(options.mode);
+  requireRoot();
+  if (o.inVm) {
+    // Inside the VM: run, write the results for the host, report through the console protocol.
+    const results = await runMode(options, new ProtocolReporter(), true);
+    if (!o.resultsFile) throw new CrashError('BAD_OPTION', '--in-vm needs --results-file');
+    writeFileSync(o.resultsFile, JSON.stringify(results));
+    return exitCodeOf(results.verdict);
+  }
+  const placement = await choosePlacement(o.vm ?? false);
+  const perStrategy = options.onlyTrial === undefined ? `${options.trials} trials` : `trial ${options.onlyTrial}`;
+  process.stderr.write(
+    `crashtest: ${options.strategies.join(', ')}${options.groupCommit ? ' with group commit' : ''}, ${perStrategy} each, scenario ${options.scenarioName}, ${options.fs}, mode ${options.mode}, seed ${options.seed}` +
+      (placement.where === 'vm' ? `\ncrashtest: running in the microVM (${placement.reason})\n` : '\n'),
+  );
+  const reporter = new ConsoleReporter();
+  const results = placement.where === 'vm' ? await runInMicroVm(options, reporter) : await runMode(options, reporter, false);
+  printResults(results, options);
+  if (o.json) writeFileSync(o.json, `${JSON.stringify(results, null, 2)}\n`);
+  return exitCodeOf(results.verdict);
+}
+
+async function recheckCommand(dir: string): Promise<number> {
+  const r = await recheck(path.resolve(dir));
+  const source = r.source === 'wal-reopened' ? `the saved WAL reopened${r.matchesSavedList === false ? ' (it now returns something else than the trial saw)' : ''}` : `the saved recovered list (${r.reopenProblem ?? 'WAL not reopened'})`;
+  process.stdout.write(`recheck ${dir}: judged ${source}\n`);
+  for (const reason of r.reasons) process.stdout.write(`  ${reason}\n`);
+  const loss = r.verdict.loss;
+  process.stdout.write(`  appended ${loss.appended}, acked ${loss.acked}, recovered ${loss.recovered}, lost ${loss.lost} (acked ${loss.ackedButLost}, beyond contract ${loss.lostBeyondContract})\n`);
+  process.stdout.write(`verdict: ${r.status === 'held' ? 'held' : 'VIOLATED'} (the trial said: ${r.savedStatus ?? 'unknown'})\n`);
+  return r.status === 'held' ? 0 : 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let run: Promise<number> | undefined;
+  const program = new Command('crashtest')
+    .description('pull the plug on a live WAL (dm-flakey power cuts), bring it back, and check each strategy kept its promise')
+    .addOption(new Option('--strategy <list>', `durability strategy: ${STRATEGIES.join('|')}, a comma-separated list, or all`).argParser(strategyList))
+    .option('--group-commit', 'group commit (fsync, fdatasync, dsync, direct)')
+    .addOption(new Option('--scenario <name>', 'crash scenario; all = take them in turn').choices([...SCENARIO_NAMES, 'all']).default('all'))
+    .addOption(new Option('--fs <fs>', 'filesystem under the WAL').choices(['ext4', 'xfs', 'btrfs']).default('ext4'))
+    .option('--trials <n>', 'trials per strategy', positiveInt('--trials', 1), 20)
+    .option('--seed <s>', 'run seed (default: random, printed); the same seed replays the same trials', positiveInt('--seed', 0))
+    .option('--trial <i>', 'replay only trial i of the seeded run (0-based)', positiveInt('--trial', 0))
+    .option('--vm', 'run in the microVM even if this kernel has dm-flakey')
+    .option('--json <file>', 'write the full results as JSON')
+    .addOption(new Option('--mode <mode>', 'how the crash is made').choices(['flakey', 'log-writes']).default('flakey'))
+    .option('--artifacts <dir>', 'where violated trials are saved (default: results/crashtest)')
+    .addOption(new Option('--in-vm').hideHelp())
+    .addOption(new Option('--results-file <file>').hideHelp())
+    .addOption(new Option('--writer-bundle <file>').hideHelp())
+    .addOption(new Option('--command <text>').hideHelp())
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .action((opts: CliOptions) => {
+      run = crashtest(opts, argv);
+    });
+  program
+    .command('recheck')
+    .description('judge a saved violation (an artifact directory) again')
+    .argument('<dir>', 'artifact directory of a violated trial')
+    .exitOverride()
+    .action((dir: string) => {
+      run = recheckCommand(dir);
+    });
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+  return run ?? 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    // Known failures get one clear line (exit 2: no verdict was reached), never a stack trace.
+    if (err instanceof CrashError || err instanceof DeviceError) {
+      console.error(`crashtest: ${err.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.error(`crashtest: unexpected error: ${err instanceof Error ? err.message : String(err)} (POWERCUT_LOG_LEVEL=debug logs more)`);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,41 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { ensureTargets } from '../dm/index.js';
+import { readManifest, vmCacheDir } from '../vm/index.js';
+import { CrashError } from './crash-error.js';
+
+// Where the trials can run: on this kernel (it has dm-flakey), in the microVM (it does not, or
+// --vm), or nowhere (exit 2 with what to do about it).
+
+export type Placement = { where: 'host' } | { where: 'vm'; reason: string };
+
+/** crashtest needs root: loop devices, device-mapper and mount all do. */
+export function requireRoot(): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new CrashError('NOT_ROOT', 'crashtest needs root (it makes loop and device-mapper devices and mounts them): run it with sudo');
+  }
+}
+
+/** Whether this kernel offers dm-flakey (ensureTargets modprobes it first, in case it is a module). */
+export async function hostHasFlakey(): Promise<{ ok: true } | { ok: false; why: string }> {
+  const hasDm = existsSync('/dev/mapper/control') || (existsSync('/proc/misc') && /\bdevice-mapper\b/.test(readFileSync('/proc/misc', 'utf8')));
+  try {
+    const { missing } = await ensureTargets(['flakey']);
+    if (missing.length === 0) return { ok: true };
+    return { ok: false, why: hasDm ? 'this kernel has device-mapper but no dm-flakey target' : 'this kernel has no device-mapper' };
+  } catch (error) {
+    return { ok: false, why: hasDm ? `dmsetup does not work here (${(error as Error).message.split('\n')[0]})` : 'this kernel has no device-mapper' };
+  }
+}
+
+/** Decide where to run; throws NO_DEVICE_MAPPER when neither this kernel nor the VM can. */
+export async function choosePlacement(forceVm: boolean): Promise<Placement> {
+  const host = forceVm ? ({ ok: false, why: '--vm was given' } as const) : await hostHasFlakey();
+  if (host.ok) return { where: 'host' };
+  if (!readManifest()) {
+    throw new CrashError(
+      'NO_DEVICE_MAPPER',
+      `${host.why}, and the microVM that provides one is not prepared (cache: ${vmCacheDir()}): run \`pnpm vm --prepare\` once, then run crashtest again`,
+    );
+  }
+  return { where: 'vm', reason: host.why };
+}

@@ -1,0 +1,127 @@
+import { rmSync } from 'node:fs';
+import { release } from 'node:os';
+import path from 'node:path';
+import { dmTable, ensureTargets, formatTable, withDeviceLab } from '../dm/index.js';
+import { logger } from '../log.js';
+import { saveArtifacts } from './artifacts.js';
+import { CrashBench } from './crash-bench.js';
+import { CrashError } from './crash-error.js';
+import type { Reporter } from './reporter.js';
+import { replayCommand, trialIndices, type RunOptions } from './run-options.js';
+import { buildResults, type RunResults, type TrialRecord } from './run-results.js';
+import { strategyLabel } from './summary.js';
+import { planTrial } from './trial-plan.js';
+import { runTrial, type TrialResult } from './trial-runner.js';
+import { bundleWriter } from './writer-bundle.js';
+
+const log = logger('crashtest');
+
+// The trial loop of the dm-flakey mode: one device stack for the whole run, every strategy in
+// turn, the seeded trials of each, an artifact directory for every violated trial.
+
+function record(result: TrialResult, artifactDir: string | null): TrialRecord {
+  const r = result.recovery;
+  return {
+    strategy: result.plan.strategy,
+    groupCommit: result.plan.groupCommit,
+    scenario: result.plan.scenario,
+    index: result.plan.index,
+    trialSeed: result.plan.trialSeed,
+    status: result.status,
+    reasons: result.reasons,
+    notes: result.notes,
+    verdict: result.verdict,
+    recovery:
+      r.status === 'recovered'
+        ? { status: 'recovered', entries: r.entries.length, corruption: r.corruption }
+        : { status: 'failed', entries: 0, code: r.code, message: r.message, corruption: r.corruption },
+    durationMs: result.durationMs,
+    artifactDir,
+  };
+}
+
+async function keepArtifacts(bench: CrashBench, result: TrialResult, options: RunOptions, runId: string): Promise<string> {
+  const label = strategyLabel(result.plan.strategy, result.plan.groupCommit);
+  const dir = path.join(options.artifactsRoot, runId, `${label}-trial-${result.plan.index}`);
+  // The image is copied unmounted, so what is saved is what the next mount would see.
+  await bench.unmount();
+  let liveTable: string | undefined;
+  try {
+    liveTable = formatTable(await dmTable(bench.flakey.name));
+  } catch (error) {
+    log.warn({ err: error }, 'cannot read the live flakey table for the artifact');
+  }
+  saveArtifacts(dir, {
+    result,
+    runCommand: options.command,
+    replayCommand: replayCommand(options, result.plan.strategy, result.plan.index),
+    image: bench.image,
+    liveTable,
+  });
+  await bench.mount();
+  return dir;
+}
+
+/** Run every trial of every strategy with dm-flakey power cuts on this kernel. */
+export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const { missing } = await ensureTargets(['flakey']);
+  if (missing.length > 0) throw new CrashError('NO_DEVICE_MAPPER', `this kernel has no dm-flakey target (dmsetup targets lacks: ${missing.join(', ')})`);
+  const writerBundle = options.writerBundle ?? (await bundleWriter());
+  const runId = `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`;
+  const indices = trialIndices(options);
+  const total = indices.length * options.strategies.length;
+  const trials: TrialRecord[] = [];
+  reporter.begin(total);
+  try {
+    await withDeviceLab(async (lab) => {
+      const bench = await CrashBench.create(lab, options.fs);
+      let position = 0;
+      for (const strategy of options.strategies) {
+        for (const index of indices) {
+          position++;
+          const plan = planTrial(options.seed, index, strategy, options.groupCommit, options.scenarios);
+          const result = await runTrial(plan, { bench, writerBundle, scratchDir: lab.dir });
+          const artifactDir = result.status === 'violated' ? await keepArtifacts(bench, result, options, runId) : null;
+          rmSync(result.walCopy, { recursive: true, force: true });
+          const rec = record(result, artifactDir);
+          trials.push(rec);
+          const loss = result.verdict.loss;
+          reporter.trial({
+            strategy: strategyLabel(strategy, options.groupCommit),
+            position,
+            total,
+            index,
+            scenario: plan.scenario,
+            trialSeed: plan.trialSeed,
+            status: result.status,
+            appended: loss.appended,
+            acked: loss.acked,
+            recovered: loss.recovered,
+            lost: loss.lost,
+            ackedButLost: loss.ackedButLost,
+            lostBeyondContract: loss.lostBeyondContract,
+            durationMs: result.durationMs,
+            reasons: result.reasons,
+            notes: result.notes,
+            artifactDir,
+          });
+          if (plan.freshFilesystemAfter) await bench.freshFilesystem();
+        }
+      }
+    });
+  } finally {
+    reporter.end();
+  }
+  return buildResults({
+    startedAt,
+    durationMs: Date.now() - started,
+    mode: 'flakey',
+    fs: options.fs,
+    seed: options.seed,
+    command: options.command,
+    kernel: { release: release(), inVm },
+    trials,
+  });
+}

@@ -1,0 +1,48 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CrashError } from './crash-error.js';
+import { runFlakeyMode } from './flakey-mode.js';
+import type { Reporter } from './reporter.js';
+import type { RunOptions } from './run-options.js';
+import type { RunResults } from './run-results.js';
+
+// The one call that runs a crash mode. dm-log-writes (issue 6) plugs in here: its module
+// src/crash/log-writes-mode.ts exports
+//   runLogWritesMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults>
+// and is picked up as soon as it exists. Until then `--mode log-writes` is refused, never faked.
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+type ModeRunner = (options: RunOptions, reporter: Reporter, inVm: boolean) => Promise<RunResults>;
+
+/** The log-writes module's file, if it has been written (the .ts source under tsx). */
+export function logWritesModule(): string | undefined {
+  for (const name of ['log-writes-mode.ts', 'log-writes-mode.js']) {
+    const file = path.join(here, name);
+    if (existsSync(file)) return file;
+  }
+  return undefined;
+}
+
+/** Whether a mode can run in this checkout (checked before any device or VM is touched). */
+export function checkModeBuilt(mode: RunOptions['mode']): void {
+  if (mode === 'log-writes' && logWritesModule() === undefined) {
+    throw new CrashError('NOT_BUILT', '--mode log-writes is not built yet (issue 6: src/crash/log-writes-mode.ts); use --mode flakey');
+  }
+}
+
+async function logWritesRunner(): Promise<ModeRunner> {
+  const file = logWritesModule();
+  if (file === undefined) throw new CrashError('NOT_BUILT', '--mode log-writes is not built yet');
+  const mod = (await import(pathToFileURL(file).href)) as { runLogWritesMode?: ModeRunner };
+  if (typeof mod.runLogWritesMode !== 'function') throw new CrashError('NOT_BUILT', `${file} does not export runLogWritesMode(options, reporter, inVm)`);
+  return mod.runLogWritesMode;
+}
+
+/** Run the trials of `options.mode` on this kernel. */
+export async function runMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults> {
+  checkModeBuilt(options.mode);
+  const runner = options.mode === 'flakey' ? runFlakeyMode : await logWritesRunner();
+  return runner(options, reporter, inVm);
+}

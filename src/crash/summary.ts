@@ -1,0 +1,108 @@
+import { summariseTrials, type CrashVerdict } from '../oracle/index.js';
+import type { Strategy } from '../workload/events.js';
+
+// The summary of a run: one row per strategy (and per scenario when several ran), and the run's
+// overall verdict. A weak strategy (none, periodic) that never lost anything means the power cut
+// did not cut anything, which makes every other row meaningless too: that is its own verdict.
+
+/** What the summary needs from one trial (a TrialResult has it, so does a results file). */
+export interface TrialVerdictLine {
+  strategy: Strategy;
+  groupCommit: boolean;
+  scenario: string;
+  status: 'held' | 'violated';
+  verdict: CrashVerdict;
+}
+
+export type RowVerdict = 'held' | 'violated' | 'crash-not-real';
+
+export interface SummaryRow {
+  strategy: string;
+  scenario: string;
+  trials: number;
+  appended: number;
+  acked: number;
+  recovered: number;
+  ackedButLost: number;
+  lostBeyondContract: number;
+  trialsWithLoss: number;
+  violatedTrials: number;
+  verdict: RowVerdict;
+}
+
+export function strategyLabel(strategy: string, groupCommit: boolean): string {
+  return groupCommit ? `${strategy}+group` : strategy;
+}
+
+function row(lines: readonly TrialVerdictLine[], scenario: string): SummaryRow {
+  const s = summariseTrials(lines.map((l) => l.verdict));
+  // A trial can be violated without a violated check (the WAL could not be opened at all).
+  const violatedTrials = lines.filter((l) => l.status === 'violated').length;
+  const verdict: RowVerdict = violatedTrials > 0 ? 'violated' : s.crashReality === 'not-shown' ? 'crash-not-real' : 'held';
+  return {
+    strategy: strategyLabel(s.strategy, s.groupCommit),
+    scenario,
+    trials: s.trials,
+    appended: s.appended,
+    acked: s.acked,
+    recovered: s.recovered,
+    ackedButLost: s.ackedButLost,
+    lostBeyondContract: s.lostBeyondContract,
+    trialsWithLoss: s.trialsWithLoss,
+    violatedTrials,
+    verdict,
+  };
+}
+
+/** Rows per strategy: a per-scenario breakdown (when several scenarios ran), then the total. */
+export function summaryRows(lines: readonly TrialVerdictLine[]): SummaryRow[] {
+  const byStrategy = new Map<string, TrialVerdictLine[]>();
+  for (const l of lines) {
+    const key = strategyLabel(l.strategy, l.groupCommit);
+    byStrategy.set(key, [...(byStrategy.get(key) ?? []), l]);
+  }
+  const rows: SummaryRow[] = [];
+  for (const group of byStrategy.values()) {
+    const scenarios = [...new Set(group.map((l) => l.scenario))];
+    if (scenarios.length > 1) {
+      for (const scenario of scenarios) rows.push(row(group.filter((l) => l.scenario === scenario), scenario));
+      // Crash reality is a property of the strategy, not of one scenario: judged on the total.
+      rows.push(row(group, 'all'));
+    } else {
+      rows.push(row(group, scenarios[0] ?? '-'));
+    }
+  }
+  return rows;
+}
+
+/** The run's verdict: any violated trial wins; then a weak strategy that never lost data. */
+export function runVerdict(rows: readonly SummaryRow[]): RowVerdict {
+  const withTotal = new Set(rows.filter((r) => r.scenario === 'all').map((r) => r.strategy));
+  const totals = rows.filter((r) => r.scenario === 'all' || !withTotal.has(r.strategy));
+  if (rows.some((r) => r.verdict === 'violated')) return 'violated';
+  if (totals.some((r) => r.verdict === 'crash-not-real')) return 'crash-not-real';
+  return 'held';
+}
+
+const HEADER = ['strategy', 'scenario', 'trials', 'appended', 'acknowledged', 'recovered', 'acked-but-lost', 'beyond contract', 'trials w/ loss', 'verdict'];
+
+/** The summary table as fixed-width text. */
+export function formatSummaryTable(rows: readonly SummaryRow[]): string {
+  const cells = rows.map((r) => [
+    r.strategy,
+    r.scenario,
+    String(r.trials),
+    String(r.appended),
+    String(r.acked),
+    String(r.recovered),
+    String(r.ackedButLost),
+    String(r.lostBeyondContract),
+    String(r.trialsWithLoss),
+    r.verdict === 'violated' ? `VIOLATED (${r.violatedTrials})` : r.verdict === 'crash-not-real' ? 'CRASH NOT REAL' : 'held',
+  ]);
+  const widths = HEADER.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  // Names and the verdict read left to right; numbers line up on the right.
+  const align = (text: string, i: number) => (i < 2 || i === HEADER.length - 1 ? text.padEnd(widths[i] ?? 0) : text.padStart(widths[i] ?? 0));
+  const line = (c: readonly string[]) => c.map(align).join('  ').trimEnd();
+  return [line(HEADER), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+}
