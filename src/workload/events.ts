@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { writeSync } from 'node:fs';
+import { STRATEGIES as WAL_STRATEGIES, SYNC_STRATEGIES, type Strategy } from '../wal/options.js';
 
 // The event protocol between the writer child process and the crash harness.
 //
@@ -16,15 +17,14 @@ import { writeSync } from 'node:fs';
 // - `truncating` is written BEFORE calling truncate(), `truncated` after it resolved: a crash in the
 //   middle of a truncate may already have removed old segments.
 
-/**
- * The durability strategies. The WAL will export `type Strategy` from src/wal/index.ts once it
- * lands; until then this union is the source of truth and must stay identical to it.
- */
-export const STRATEGIES = ['fsync', 'fdatasync', 'dsync', 'direct', 'periodic', 'none'] as const;
-export type Strategy = (typeof STRATEGIES)[number];
+// The strategies are the WAL's own (src/wal/options.ts, re-exported by src/wal/index.ts); they are
+// imported from options.ts, which is plain TypeScript, so the harness and the oracle never load
+// the native addon just to name a strategy.
+export type { Strategy };
+export const STRATEGIES: readonly Strategy[] = WAL_STRATEGIES;
 
 /** Strategies whose acknowledgement means "durable" (see ARCHITECTURE.md, the oracle's contract). */
-export const DURABLE_ACK_STRATEGIES: readonly Strategy[] = ['fsync', 'fdatasync', 'dsync', 'direct'];
+export const DURABLE_ACK_STRATEGIES: readonly Strategy[] = SYNC_STRATEGIES;
 
 export function isStrategy(value: unknown): value is Strategy {
   return typeof value === 'string' && (STRATEGIES as readonly string[]).includes(value);
