@@ -20,7 +20,7 @@ export interface HistoryFacts {
   groupCommit: boolean;
   /** seq -> digest and size of every `appended` event. */
   appended: ReadonlyMap<number, { digest: string; size: number }>;
-  /** Seqs in appended order (ascending: the WAL hands out increasing seqs). */
+  /** Every appended seq, ascending. */
   appendedSeqs: readonly number[];
   acked: ReadonlySet<number>;
   /** The highest `durable` watermark seen, or null if none was published. */
@@ -71,10 +71,8 @@ export function foldHistory(history: readonly WorkloadEvent[], options: FoldOpti
           }
           break;
         }
-        const last = appendedSeqs[appendedSeqs.length - 1];
-        if (last !== undefined && event.seq <= last) {
-          throw new OracleInputError('ORACLE_INCONSISTENT_HISTORY', `seq ${event.seq} appended after seq ${last} (event ${index}): seqs must increase`);
-        }
+        // No order is required between appends: writers on several threads announce their
+        // seqs concurrently, so the lines of one seq and the next may arrive either way round.
         appended.set(event.seq, { digest: event.digest, size: event.size });
         appendedSeqs.push(event.seq);
         break;
@@ -105,6 +103,7 @@ export function foldHistory(history: readonly WorkloadEvent[], options: FoldOpti
   if (strategy === undefined) {
     throw new OracleInputError('ORACLE_NO_STRATEGY', 'the history has no started event and no strategy was given');
   }
+  appendedSeqs.sort((a, b) => a - b);
   return {
     strategy,
     groupCommit: groupCommit ?? false,

@@ -216,8 +216,10 @@ describe('oracle: inputs', () => {
     expect(() => judgeCrash({ history: h, recovered: [] })).toThrowError(/appended twice/);
   });
 
-  it('DecreasingAppendSeqs are an inconsistent history', () => {
-    expect(() => judge('none', 'a2 a1', [])).toThrowError(/seqs must increase/);
+  it('ConcurrentWritersMayAnnounceSeqsOutOfOrder', () => {
+    const v = judge('fsync', 'a2 a1 k1 a3 k2', intact(1, 2));
+    expect(v.status).toBe('held');
+    expect(judge('none', 'a2 a1 a3', intact(2, 3)).checks.prefix.status).toBe('violated');
   });
 
   it('InvalidRecoveredSeq is rejected', () => {
