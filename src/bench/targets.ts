@@ -44,7 +44,8 @@ function fsList(cells: readonly CellResult[]): FsName[] {
 // WAL, 1 writer, 4 KiB, fdatasync vs the raw C loop on the same filesystem.
 export function floorTargets(cells: readonly CellResult[]): TargetResult[] {
   const m = measured(cells);
-  return fsList(cells).map((fs) => {
+  const inRun = (fs: FsName): boolean => cells.some((c) => c.fs === fs && c.size === 4096 && c.writers === 1 && ((c.kind === 'wal' && c.strategy === 'fdatasync') || (c.kind === 'peer' && c.peer === 'raw-floor')));
+  return fsList(cells).filter(inRun).map((fs) => {
     const title = `${fs}: WAL 1 writer 4KiB fdatasync vs raw floor`;
     const rule = `>= ${FLOOR_RATIO_MIN}`;
     const wal = findWal(m, fs, 'fdatasync', 1, 4096);
@@ -59,7 +60,9 @@ export function floorTargets(cells: readonly CellResult[]): TargetResult[] {
 export function groupTargets(cells: readonly CellResult[]): TargetResult[] {
   const m = measured(cells);
   const out: TargetResult[] = [];
-  for (const fs of fsList(cells)) {
+  // Only where the run asked for group commit at 64 writers: a target outside the selection is not news.
+  const inRun = (fs: FsName): boolean => cells.some((c) => c.kind === 'wal' && c.fs === fs && c.strategy === 'group-fdatasync' && c.writers === 64 && c.size === 4096);
+  for (const fs of fsList(cells).filter(inRun)) {
     const one = findWal(m, fs, 'group-fdatasync', 1, 4096) ?? findWal(m, fs, 'fdatasync', 1, 4096);
     const many = findWal(m, fs, 'group-fdatasync', 64, 4096);
     const t1 = `${fs}: group commit 64 writers vs 1 writer, throughput`;
@@ -124,7 +127,8 @@ function ioPerCommit(c: MeasuredCell): string {
 // device I/Os per commit of both are in the detail, because they are the explanation.
 export function preallocTargets(cells: readonly CellResult[], filesystems: readonly FsReport[]): TargetResult[] {
   const m = measured(cells);
-  const ext4 = filesystems.filter((f) => f.status === 'ready' && f.fsType === 'ext4' && f.name !== 'ext4-nobarrier').map((f) => f.name);
+  const inRun = (fs: FsName): boolean => cells.some((c) => c.kind === 'wal' && c.fs === fs && c.strategy === 'fdatasync' && c.writers === 1 && c.size === 4096 && c.prealloc === 'none');
+  const ext4 = filesystems.filter((f) => f.status === 'ready' && f.fsType === 'ext4' && f.name !== 'ext4-nobarrier' && inRun(f.name)).map((f) => f.name);
   return ext4.map((fs) => {
     const title = `${fs} (ext4): zero-filled preallocation vs none, 4KiB fdatasync`;
     const rule = `>= ${PREALLOC_SPEEDUP_MIN}x`;

@@ -53,8 +53,12 @@ describe('targets', () => {
     const [speed, p99] = groupTargets([wal('group-fdatasync', 1, 5000, { p99: 400 }), wal('group-fdatasync', 64, 160_000, { p99: 1300 })]);
     expect(speed).toMatchObject({ kind: 'group-throughput', status: 'pass', value: 32 });
     expect(p99).toMatchObject({ kind: 'group-p99', status: 'fail', value: 3.25 });
-    const missing = groupTargets([wal('group-fdatasync', 1, 5000)]);
+    // Selected but failed: NOT MEASURED with the reason. Not selected at all: no line.
+    const c64 = { kind: 'wal' as const, fs: 'host' as const, strategy: 'group-fdatasync' as const, writers: 64, size: 4096, prealloc: 'zero' as const };
+    const failed: CellResult = { ...c64, id: cellId(c64), label: 'wal group-fdatasync', status: 'failed', error: 'WAL_IO' };
+    const missing = groupTargets([wal('group-fdatasync', 1, 5000), failed]);
     expect(missing.map((t) => t.status)).toEqual(['not-measured', 'not-measured']);
+    expect(groupTargets([wal('group-fdatasync', 1, 5000)])).toEqual([]);
   });
 
   it('peers: compared with fdatasync at 1 writer and group commit at more; ahead means peer/WAL < 1', () => {
@@ -108,7 +112,7 @@ describe('targets', () => {
 
   it('computeTargets lists every kind, and the table shows peer/WAL for peers', () => {
     const cells = [wal('fdatasync', 1, 6000), peer('raw-floor', 1, 6500), peer('sqlite', 1, 3000)];
-    expect(new Set(computeTargets(cells, []).map((t) => t.kind))).toEqual(new Set(['floor', 'group-throughput', 'group-p99', 'peer']));
+    expect(new Set(computeTargets(cells, []).map((t) => t.kind))).toEqual(new Set(['floor', 'peer']));
     const rows = tableRows({ cells });
     expect(rows[2]!.at(-1)).toBe('0.50');
     expect(rows[1]!.at(-1)).toBe('1.08');
