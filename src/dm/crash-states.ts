@@ -69,6 +69,8 @@ export interface EnumerateOptions {
    * mark: before the filesystem exists on the device no state is worth mounting. Default -1.
    */
   after?: number;
+  /** The same by label: the first mark with this label (e.g. "mkfs"); an error if there is none. */
+  afterMark?: string;
   /** Turn off subsets and tears: persistence points only. */
   prefixOnly?: boolean;
   /** Skip states with an image already yielded (default true; false is for testing the key). */
@@ -103,12 +105,19 @@ export class CrashStateEnumeration implements Iterable<CrashState> {
     private readonly index: LogIndex,
     options: EnumerateOptions = {},
   ) {
+    let after = options.after ?? -1;
+    if (options.afterMark !== undefined) {
+      const mark = index.markEntries().find((m) => m.label === options.afterMark);
+      if (mark === undefined) throw new RangeError(`the log has no mark ${JSON.stringify(options.afterMark)} to start crash states after`);
+      after = Math.max(after, mark.index);
+    }
     this.options = {
+      afterMark: options.afterMark ?? '',
       exhaustiveLimit: options.exhaustiveLimit ?? 8,
       randomSubsets: options.randomSubsets ?? 64,
       tearsPerWrite: options.tearsPerWrite ?? 8,
       seed: options.seed ?? 1,
-      after: options.after ?? -1,
+      after,
       prefixOnly: options.prefixOnly ?? false,
       dedup: options.dedup ?? true,
     };
@@ -173,27 +182,9 @@ export class CrashStateEnumeration implements Iterable<CrashState> {
 
   private *volatileStates(epoch: Epoch): Generator<CrashState> {
     const { index, options, coverage } = this;
-    const durable: number[] = [];
-    const volatile: number[] = [];
-    for (let i = epoch.start; i < epoch.end; i++) {
-      const flags = index.flags(i);
-      const entry = index.entry(i);
-      const touches = entry.dataBytes > 0 || (flags & LogFlag.DISCARD) !== 0;
-      if (!touches) continue;
-      ((flags & LogFlag.FUA) !== 0 ? durable : volatile).push(i);
-    }
+    const members = membersOf(index, epoch);
+    const { volatile } = members;
     if (volatile.length === 0) return;
-    const make = (kind: 'subset' | 'torn', id: string, writes: StateWrite[]): CrashState => ({
-      id: `e${epoch.number}/${kind}/${id}`,
-      kind,
-      epoch: epoch.number,
-      base: epoch.start,
-      writes,
-      visibleUntil: epoch.end,
-    });
-    // Log order matters where writes overlap: the later one wins when both persisted.
-    const inOrder = (members: number[]): StateWrite[] => [...durable, ...members].sort((a, b) => a - b).map((entry) => ({ entry }));
-
     const subsets: number[][] = [];
     if (volatile.length <= options.exhaustiveLimit) {
       coverage.exhaustiveEpochs++;
@@ -204,19 +195,83 @@ export class CrashStateEnumeration implements Iterable<CrashState> {
       subsets.push([], volatile);
       for (let n = 0; n < options.randomSubsets; n++) subsets.push(volatile.filter(() => random() < 0.5));
     }
-    for (const subset of subsets) yield make('subset', subset.join(','), inOrder(subset));
-
-    for (let position = 0; position < volatile.length; position++) {
-      const torn = volatile[position] as number;
-      const entry = index.entry(torn);
-      for (const bytes of tearPoints(entry.dataBytes, options.tearsPerWrite)) {
-        const writes = inOrder(volatile.slice(0, position)).filter((w) => w.entry < torn);
-        // FUA writes after the torn one had completed too: the crash moment is the epoch's end.
-        const after = durable.filter((d) => d > torn).map((d) => ({ entry: d }));
-        yield make('torn', `${torn}@${bytes}`, [...writes, { entry: torn, bytes }, ...after]);
-      }
+    for (const subset of subsets) yield subsetState(members, subset);
+    for (const torn of volatile) {
+      for (const bytes of tearPoints(index.entry(torn).dataBytes, options.tearsPerWrite)) yield tornState(members, torn, bytes);
     }
   }
+}
+
+/** An epoch's entries that change the device: durable (FUA) ones and volatile (cached) ones. */
+interface EpochMembers {
+  epoch: Epoch;
+  durable: number[];
+  volatile: number[];
+}
+
+function membersOf(index: LogIndex, epoch: Epoch): EpochMembers {
+  const durable: number[] = [];
+  const volatile: number[] = [];
+  for (let i = epoch.start; i < epoch.end; i++) {
+    if (!touches(index, i)) continue;
+    ((index.flags(i) & LogFlag.FUA) !== 0 ? durable : volatile).push(i);
+  }
+  return { epoch, durable, volatile };
+}
+
+function volatileState(members: EpochMembers, kind: 'subset' | 'torn', id: string, writes: StateWrite[]): CrashState {
+  const { epoch } = members;
+  return { id: `e${epoch.number}/${kind}/${id}`, kind, epoch: epoch.number, base: epoch.start, writes, visibleUntil: epoch.end };
+}
+
+// All FUA writes of the epoch plus the chosen volatile ones, in log order: where writes overlap,
+// the later one wins when both persisted.
+function subsetState(members: EpochMembers, subset: readonly number[]): CrashState {
+  const writes = [...members.durable, ...subset].sort((a, b) => a - b).map((entry) => ({ entry }));
+  return volatileState(members, 'subset', subset.join(','), writes);
+}
+
+// In-order write-back that died inside `torn`: every epoch write before it, its first `bytes`,
+// and the FUA writes after it (they had completed too: the crash moment is the epoch's end).
+function tornState(members: EpochMembers, torn: number, bytes: number): CrashState {
+  const before = [...members.durable, ...members.volatile].filter((e) => e < torn).sort((a, b) => a - b).map((entry) => ({ entry }));
+  const after = members.durable.filter((e) => e > torn).map((entry) => ({ entry }));
+  return volatileState(members, 'torn', `${torn}@${bytes}`, [...before, { entry: torn, bytes }, ...after]);
+}
+
+/**
+ * Rebuild a state from its id alone ("prefix@12", "e3/subset/4,6", "e3/torn/5@1024"), so a
+ * failing state can be named in a replay command without re-running the enumeration (sampled
+ * subsets depend on a seed; their ids list their members). Throws RangeError for an id that does
+ * not describe a state of this log.
+ */
+export function stateFromId(index: LogIndex, id: string): CrashState {
+  const epochs = [...epochsOf(index)];
+  const prefix = /^prefix@(\d+)$/.exec(id);
+  if (prefix !== null) {
+    const base = Number(prefix[1]);
+    if (base > index.length) throw new RangeError(`state ${id}: the log has ${index.length} entries`);
+    const epoch = epochs.find((e) => base - 1 >= e.start && base - 1 < e.end)?.number ?? 0;
+    const reason = base === index.length ? 'end' : (persistenceReason(index.flags(base - 1)) ?? undefined);
+    return { id, kind: 'prefix', epoch, ...(reason !== undefined ? { reason } : {}), base, writes: [], visibleUntil: base };
+  }
+  const volatile = /^e(\d+)\/(subset|torn)\/(.*)$/.exec(id);
+  const epoch = volatile === null ? undefined : epochs[Number(volatile[1])];
+  if (volatile === null || epoch === undefined) throw new RangeError(`state ${JSON.stringify(id)}: expected prefix@N, eK/subset/A,B,... or eK/torn/E@BYTES for an epoch of this log (${epochs.length} epochs)`);
+  const members = membersOf(index, epoch);
+  const rest = volatile[3] as string;
+  if (volatile[2] === 'subset') {
+    const subset = rest === '' ? [] : rest.split(',').map(Number);
+    const stray = subset.find((e) => !members.volatile.includes(e));
+    if (stray !== undefined) throw new RangeError(`state ${id}: entry ${stray} is not a volatile write of epoch ${epoch.number} (${members.volatile.join(',') || 'none'})`);
+    return subsetState(members, subset);
+  }
+  const torn = /^(\d+)@(\d+)$/.exec(rest);
+  const entry = torn === null ? NaN : Number(torn[1]);
+  const bytes = torn === null ? NaN : Number(torn[2]);
+  if (!members.volatile.includes(entry)) throw new RangeError(`state ${id}: entry ${rest} is not a volatile write of epoch ${epoch.number}`);
+  if (!tearPoints(index.entry(entry).dataBytes, Infinity).includes(bytes)) throw new RangeError(`state ${id}: ${bytes} is not a 512-byte boundary inside entry ${entry}`);
+  return tornState(members, entry, bytes);
 }
 
 /** Enumerate the crash states of a log (see the model at the top of this file). */

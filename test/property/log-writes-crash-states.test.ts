@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { enumerateStates, ImageKeyer, StateMaterialiser, type CrashState } from '../../src/dm/crash-states.js';
+import { enumerateStates, ImageKeyer, stateFromId, StateMaterialiser, type CrashState } from '../../src/dm/crash-states.js';
 import type { LogIndex } from '../../src/dm/log-writes-format.js';
 import { FLUSH, FUA, SyntheticLog, withSyntheticIndex } from '../fixtures/log-writes/synthetic-log.js';
 
@@ -116,6 +116,21 @@ describe('crash states (property)', () => {
           }
           for (const s of enumerateStates(index, { ...options, dedup: false })) {
             expect(kept.get(digest(modelImage(ops, s))) ?? -1).toBeGreaterThanOrEqual(marksBefore(s));
+          }
+        }),
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('every state is rebuilt from its id alone', () => {
+    fc.assert(
+      fc.property(opsArb, fc.integer({ min: 1, max: 50 }), (ops, seed) =>
+        withIndex(build(ops), (index) => {
+          for (const state of enumerateStates(index, { ...options, seed, dedup: false })) {
+            const { reason: _reason, ...rebuilt } = stateFromId(index, state.id);
+            const { reason: _r, ...original } = state;
+            expect(rebuilt).toEqual(original);
           }
         }),
       ),

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { enumerateStates, StateMaterialiser, tearPoints, visibleMarks, type CrashState, type EnumerateOptions } from '../../src/dm/crash-states.js';
+import { enumerateStates, StateMaterialiser, stateFromId, tearPoints, visibleMarks, type CrashState, type EnumerateOptions } from '../../src/dm/crash-states.js';
 import type { LogIndex } from '../../src/dm/log-writes-format.js';
 import { FLUSH, FUA, SyntheticLog, withSyntheticIndex } from '../fixtures/log-writes/synthetic-log.js';
 
@@ -120,6 +120,26 @@ describe('crash states', () => {
     expect(states.every((s) => s.visibleUntil > 2)).toBe(true);
     // prefix@3 (at the mkfs mark) has e1's empty subset's image and the same marks: skipped.
     expect(states.map((s) => s.id)).toEqual(['e1/subset/', 'e1/subset/3', 'prefix@6']);
+  });
+
+  it('AfterMarkNamesTheStartByLabel', () => {
+    const log = new SyntheticLog().fill(0, 1, 1).flush().mark('mkfs').fill(1, 1, 2).flush().mark('x');
+    expect(enumerate(log, { afterMark: 'mkfs' }).states.map((s) => s.id)).toEqual(enumerate(log, { after: 2 }).states.map((s) => s.id));
+    expect(() => enumerate(log, { afterMark: 'nope' })).toThrowError(/no mark "nope"/);
+  });
+
+  it('StateFromIdRejectsIdsThatAreNotStatesOfTheLog', () => {
+    const log = new SyntheticLog().fill(0, 1, 1).fill(1, 2, 2, FUA).fill(3, 2, 3).flush();
+    withIndex(log, (index) => {
+      expect(stateFromId(index, 'e0/torn/2@512').writes).toEqual([{ entry: 0 }, { entry: 1 }, { entry: 2, bytes: 512 }]);
+      expect(stateFromId(index, 'prefix@2')).toMatchObject({ kind: 'prefix', base: 2, reason: 'fua', visibleUntil: 2 });
+      expect(() => stateFromId(index, 'prefix@9')).toThrowError(/has 4 entries/);
+      expect(() => stateFromId(index, 'e0/subset/1')).toThrowError(/entry 1 is not a volatile write of epoch 0 \(0,2\)/);
+      expect(() => stateFromId(index, 'e0/torn/2@100')).toThrowError(/not a 512-byte boundary/);
+      expect(() => stateFromId(index, 'e0/torn/2@1024')).toThrowError(/not a 512-byte boundary/);
+      expect(() => stateFromId(index, 'e7/subset/')).toThrowError(/2 epochs/);
+      expect(() => stateFromId(index, 'sideways')).toThrowError(/expected prefix@N/);
+    });
   });
 
   it('EmptyLogHasNoStates', () => {
