@@ -1,8 +1,14 @@
-// Issue 2's measurement of the WAL core: recovery scan speed over a large log with a warm page
-// cache, and appends per second without syncing. Run:
+// Measurements of the WAL core. Default (issue 2): recovery scan speed over a large log with a warm
+// page cache, and appends per second without syncing:
 //   pnpm exec tsx src/bench/core-speed.ts [--dir DIR] [--gib 1] [--entry 4096] [--appends 2000000] [--size 128]
-// Prints one line per figure and a JSON summary on stdout. Needs about --gib of free disk in DIR.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+// --sync (issue 3's quick self-check; the bench suite reports the official figures): a raw C loop of
+// pwrite+fdatasync over a zero-filled preallocated file, compiled with cc into a temp dir, against
+// the WAL's fdatasync strategy with 1 writer and with group commit at 1/4/16/64 writers, interleaved
+// in the same run on the same filesystem:
+//   pnpm exec tsx src/bench/core-speed.ts --sync [--dir DIR] [--seconds 3] [--rounds 2]
+// Prints one line per figure and a JSON summary on stdout.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +21,9 @@ interface Args {
   appends: number;
   size: number;
   repeats: number;
+  sync: boolean;
+  seconds: number;
+  rounds: number;
 }
 
 function parse(): Args {
@@ -26,6 +35,9 @@ function parse(): Args {
       appends: { type: 'string', default: '2000000' },
       size: { type: 'string', default: '128' },
       repeats: { type: 'string', default: '3' },
+      sync: { type: 'boolean', default: false },
+      seconds: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: '2' },
     },
   });
   const num = (name: string, v: string | undefined, min: number): number => {
@@ -40,6 +52,9 @@ function parse(): Args {
     appends: Math.floor(num('appends', values.appends, 1000)),
     size: Math.floor(num('size', values.size, 0)),
     repeats: Math.floor(num('repeats', values.repeats, 1)),
+    sync: values.sync ?? false,
+    seconds: num('seconds', values.seconds, 0.2),
+    rounds: Math.floor(num('rounds', values.rounds, 1)),
   };
 }
 
@@ -65,8 +80,137 @@ function segmentBytes(dir: string): number {
     .reduce((sum, n) => sum + statSync(path.join(dir, n)).size, 0);
 }
 
+// The floor issue 3 compares against: pwrite+fdatasync of 4 KiB over a zero-filled preallocated
+// file, one at a time, for a fixed duration. Prints {"ops":N,"seconds":S,"p50us":..,"p99us":..}.
+const RAW_LOOP_C = String.raw`
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }
+static int cmp(const void* a, const void* b) { double x = *(const double*)a, y = *(const double*)b; return x < y ? -1 : x > y; }
+int main(int argc, char** argv) {
+  const char* path = argv[1]; double secs = atof(argv[2]); size_t size = (size_t)atol(argv[3]);
+  size_t file = 64u << 20;
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) { perror("open"); return 1; }
+  char* zero = calloc(1, 1 << 20);
+  for (size_t o = 0; o < file; o += 1 << 20) if (pwrite(fd, zero, 1 << 20, (off_t)o) != 1 << 20) { perror("pwrite"); return 1; }
+  if (fdatasync(fd)) { perror("fdatasync"); return 1; }
+  char* buf = malloc(size); memset(buf, 0x5a, size);
+  size_t cap = 1 << 22, n = 0; double* lat = malloc(cap * sizeof(double));
+  off_t off = 0; double t0 = now(), end = t0 + secs;
+  for (;;) {
+    double s = now();
+    if (s >= end || n == cap) break;
+    if (off + (off_t)size > (off_t)file) off = 0;
+    if (pwrite(fd, buf, size, off) != (ssize_t)size) { perror("pwrite"); return 1; }
+    if (fdatasync(fd)) { perror("fdatasync"); return 1; }
+    lat[n++] = now() - s; off += (off_t)size;
+  }
+  double total = now() - t0;
+  qsort(lat, n, sizeof(double), cmp);
+  printf("{\"ops\":%zu,\"seconds\":%f,\"p50us\":%.1f,\"p99us\":%.1f}\n", n, total, lat[n / 2] * 1e6, lat[n * 99 / 100] * 1e6);
+  unlink(path);
+  return 0;
+}
+`;
+
+interface Rate {
+  perSec: number;
+  p50us: number;
+  p99us: number;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number);
+}
+
+function rawLoop(binary: string, dir: string, seconds: number): Rate {
+  const out = execFileSync(binary, [path.join(dir, 'raw.dat'), String(seconds), '4096'], { encoding: 'utf8' });
+  const r = JSON.parse(out) as { ops: number; seconds: number; p50us: number; p99us: number };
+  return { perSec: r.ops / r.seconds, p50us: r.p50us, p99us: r.p99us };
+}
+
+// `writers` loops on this event loop, each awaiting its own 4 KiB append before the next.
+async function walLoop(dir: string, seconds: number, writers: number, groupCommit: boolean): Promise<Rate> {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir);
+  const wal = await Wal.open(dir, { strategy: 'fdatasync', groupCommit });
+  const payload = Buffer.alloc(4096, 0x5a);
+  for (let i = 0; i < 50; i++) await wal.append(payload); // warm-up
+  const lat: number[] = [];
+  const t0 = process.hrtime.bigint();
+  const end = t0 + BigInt(Math.round(seconds * 1e9));
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      while (process.hrtime.bigint() < end) {
+        const s = process.hrtime.bigint();
+        await wal.append(payload);
+        lat.push(Number(process.hrtime.bigint() - s) / 1000);
+      }
+    }),
+  );
+  const elapsed = seconds === 0 ? 1 : Number(process.hrtime.bigint() - t0) / 1e9;
+  await wal.close();
+  rmSync(dir, { recursive: true, force: true });
+  const sorted = Float64Array.from(lat).sort();
+  return { perSec: lat.length / elapsed, p50us: percentile(sorted, 0.5), p99us: percentile(sorted, 0.99) };
+}
+
+async function syncComparison(args: Args, work: string): Promise<void> {
+  const binary = path.join(work, 'raw-fdatasync');
+  writeFileSync(`${binary}.c`, RAW_LOOP_C);
+  execFileSync(process.env.CC ?? 'cc', ['-O2', '-o', binary, `${binary}.c`]);
+  const fmt = (r: Rate): string => `${r.perSec.toFixed(0)}/s p50 ${r.p50us.toFixed(0)} us p99 ${r.p99us.toFixed(0)} us`;
+  const rows: Record<string, Rate[]> = {};
+  const add = (name: string, r: Rate): void => {
+    (rows[name] ??= []).push(r);
+    console.log(`  ${name.padEnd(22)} ${fmt(r)}`);
+  };
+  for (let round = 0; round < args.rounds; round++) {
+    console.log(`round ${round + 1}`);
+    // Interleaved so drift of a shared, noisy machine hits every variant alike.
+    add('raw C pwrite+fdatasync', rawLoop(binary, work, args.seconds));
+    add('wal fdatasync 1 writer', await walLoop(path.join(work, 'wal'), args.seconds, 1, false));
+    add('raw C pwrite+fdatasync', rawLoop(binary, work, args.seconds));
+    for (const w of [1, 4, 16, 64]) add(`wal group ${w} writers`, await walLoop(path.join(work, 'wal'), args.seconds, w, true));
+  }
+  const mean = (name: string, key: keyof Rate): number => {
+    const list = rows[name] ?? [];
+    return list.reduce((s, r) => s + r[key], 0) / Math.max(1, list.length);
+  };
+  const raw = mean('raw C pwrite+fdatasync', 'perSec');
+  const one = mean('wal fdatasync 1 writer', 'perSec');
+  const g1 = mean('wal group 1 writers', 'perSec');
+  const g64 = mean('wal group 64 writers', 'perSec');
+  const summary = {
+    rawPerSec: Math.round(raw),
+    walOneWriterPerSec: Math.round(one),
+    walVsRaw: Number((one / raw).toFixed(3)),
+    group: Object.fromEntries([1, 4, 16, 64].map((w) => [w, { perSec: Math.round(mean(`wal group ${w} writers`, 'perSec')), p99us: Math.round(mean(`wal group ${w} writers`, 'p99us')) }])),
+    group64VsGroup1: Number((g64 / g1).toFixed(1)),
+    group64P99VsGroup1P99: Number((mean('wal group 64 writers', 'p99us') / mean('wal group 1 writers', 'p99us')).toFixed(2)),
+  };
+  console.log(`wal fdatasync 1 writer / raw C loop: ${(summary.walVsRaw * 100).toFixed(1)}% (target >= 95%)`);
+  console.log(`group commit 64 writers / 1 writer: ${summary.group64VsGroup1}x (target >= 30x), p99 ratio ${summary.group64P99VsGroup1P99} (target <= 3)`);
+  console.log(JSON.stringify(summary));
+}
+
 async function main(): Promise<void> {
   const args = parse();
+  if (args.sync) {
+    const work = mkdtempSync(path.join(args.dir, 'powercut-sync-check-'));
+    try {
+      await syncComparison(args, work);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    return;
+  }
   const work = mkdtempSync(path.join(args.dir, 'powercut-core-speed-'));
   try {
     // ---- appends/s, no sync ----

@@ -1,0 +1,93 @@
+// fsyncgate (issue 3): when a sync really fails, every pending and later append fails with a typed
+// error, nothing after the last acknowledgement is ever acknowledged, the WAL refuses writes until
+// reopened, and a reopen recovers every acknowledged entry.
+//
+// The failure is real, not simulated: an ext4 filesystem on a loop device whose backing file lives
+// on a tiny tmpfs. Once the tmpfs is full the loop device's writes fail, so the kernel's writeback
+// fails and fdatasync returns an error, exactly as on a failing disk. Requires root and loop devices.
+import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { run } from '../../src/run.js';
+import { Wal, WalError } from '../../src/wal/index.js';
+import { cleanup, isRoot, tempDir } from './wal-fixture.js';
+
+const undo: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const step of undo.splice(0).reverse()) await step().catch(() => undefined);
+});
+
+async function hasLoop(): Promise<boolean> {
+  if (!isRoot) return false;
+  try {
+    await run('losetup', ['-f']);
+    await run('mkfs.ext4', ['-V']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const ready = await hasLoop();
+
+// ext4 on a loop device backed by a file on a tmpfs with `spareKiB` left free.
+async function failingFilesystem(spareKiB: number): Promise<{ mnt: string; filler: string }> {
+  const base = tempDir('wal-eio-');
+  undo.push(async () => cleanup(base));
+  const backing = path.join(base, 'backing');
+  const mnt = path.join(base, 'mnt');
+  mkdirSync(backing);
+  mkdirSync(mnt);
+  await run('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', backing]);
+  undo.push(() => run('umount', [backing]));
+  const image = path.join(backing, 'disk.img');
+  await run('truncate', ['-s', '256M', image]);
+  const dev = (await run('losetup', ['--find', '--show', image])).stdout.trim();
+  undo.push(() => run('losetup', ['-d', dev]));
+  // No journal and few inodes: little metadata to write, and nothing written lazily later.
+  await run('mkfs.ext4', ['-q', '-F', '-N', '64', '-O', '^has_journal', '-E', 'lazy_itable_init=0', dev]);
+  await run('mount', [dev, mnt]);
+  undo.push(() => run('umount', ['-l', mnt]));
+  const free = statfsSync(backing);
+  const fillBytes = Number(free.bavail) * Number(free.bsize) - spareKiB * 1024;
+  const filler = path.join(backing, 'filler');
+  writeFileSync(filler, Buffer.alloc(Math.max(0, fillBytes)));
+  return { mnt, filler };
+}
+
+describe.skipIf(!ready)('WAL after a failed sync (needs root, loop devices, mkfs.ext4)', () => {
+  it('fails pending and later appends, never acknowledges after the failure, refuses writes until reopened', async () => {
+    const { mnt, filler } = await failingFilesystem(768);
+    const dir = path.join(mnt, 'wal');
+    mkdirSync(dir);
+    const options = { strategy: 'fdatasync' as const, segmentSize: 8 * 1024 * 1024, preallocate: 'fallocate' as const };
+    const wal = await Wal.open(dir, options);
+    const payload = Buffer.alloc(16 * 1024, 7);
+    const results = await Promise.allSettled(Array.from({ length: 400 }, () => wal.append(payload)));
+    const acked = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as WalError] : []));
+    expect(errors.length, 'the backing store filled up, so some sync must have failed').toBeGreaterThan(0);
+    expect(acked.length).toBeGreaterThan(0);
+    // Acknowledged entries are exactly a prefix: once one failed, none after it was acknowledged.
+    expect(acked).toEqual(Array.from({ length: acked.length }, (_, i) => i + 1));
+    const first = results.findIndex((r) => r.status === 'rejected');
+    expect(results.slice(first).every((r) => r.status === 'rejected')).toBe(true);
+    for (const e of errors) {
+      expect(e).toBeInstanceOf(WalError);
+      expect(['WAL_IO', 'WAL_NO_SPACE']).toContain(e.code);
+    }
+    expect(errors[0]!.errno).toBeGreaterThan(0);
+    expect(['fdatasync', 'pwrite']).toContain(errors[0]!.syscall);
+    // Space comes back; the WAL still refuses: a retried fsync could "succeed" over lost pages.
+    rmSync(filler);
+    await expect(wal.append(payload)).rejects.toMatchObject({ code: 'WAL_FAILED' });
+    await expect(wal.sync()).rejects.toMatchObject({ code: 'WAL_FAILED' });
+    expect(wal.durableSeq()).toBe(acked.at(-1));
+    await wal.close().catch(() => undefined);
+    // Reopen (recovery decides what survived): every acknowledged entry is there, byte for byte.
+    const again = await Wal.open(dir, options);
+    expect(again.recovery.lastSeq).toBeGreaterThanOrEqual(acked.length);
+    for (const seq of acked) expect((await again.read(seq)).equals(payload)).toBe(true);
+    expect(await again.append(payload)).toBe(again.recovery.lastSeq + 1);
+    await again.close();
+  });
+});

@@ -1,0 +1,113 @@
+// Proves each durability strategy makes the syscalls its contract says (issue 3), by running K
+// appends in a child process under strace and counting the calls between two marker syscalls.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanup, tempDir } from './wal-fixture.js';
+
+const hasStrace = spawnSync('strace', ['-V']).status === 0;
+const child = path.resolve(import.meta.dirname, 'wal-strace-child.ts');
+const K = 40;
+const work = tempDir('wal-strace-');
+afterAll(() => cleanup(work));
+
+interface Call {
+  name: string;
+  line: string;
+}
+
+// Runs the child under strace; returns the calls between the begin and end markers, and all lines.
+function trace(strategy: string, opts: { group?: boolean; appends?: number; writers?: number; periodMs?: number; gapMs?: number } = {}): { window: Call[]; all: string[] } {
+  const dir = tempDir('wal-strace-dir-');
+  const out = path.join(work, `${strategy}-${opts.group ? 'g' : 's'}-${Date.now()}.trace`);
+  try {
+    execFileSync(
+      'strace',
+      [
+        '-f', '-qq', '-y', '-o', out,
+        '-e', 'trace=fsync,fdatasync,sync_file_range,pwrite64,pwritev,pwritev2,write,openat,statx,newfstatat,stat',
+        process.execPath, '--import', 'tsx', child,
+        dir, strategy, opts.group ? '1' : '0', String(opts.appends ?? K), String(opts.writers ?? 1), String(opts.periodMs ?? 10), String(opts.gapMs ?? 0),
+      ],
+      { encoding: 'utf8', timeout: 120_000, cwd: path.resolve(import.meta.dirname, '../..') },
+    );
+  } finally {
+    cleanup(dir);
+  }
+  const all = readFileSync(out, 'utf8').split('\n');
+  const begin = all.findIndex((l) => l.includes('/powercut-strace-begin'));
+  const end = all.findIndex((l) => l.includes('/powercut-strace-end'));
+  expect(begin, 'begin marker in trace').toBeGreaterThan(-1);
+  expect(end, 'end marker in trace').toBeGreaterThan(begin);
+  const window = all.slice(begin + 1, end).flatMap((line) => {
+    const m = /^\d+\s+([a-z0-9_]+)\(/.exec(line);
+    return m ? [{ name: m[1]!, line }] : [];
+  });
+  return { window, all };
+}
+
+const onSegment = (c: Call): boolean => /\d{20}\.wal>/.test(c.line);
+const count = (calls: Call[], name: string): number => calls.filter((c) => c.name === name && onSegment(c)).length;
+const anySync = (calls: Call[]): number => calls.filter((c) => c.name === 'fsync' || c.name === 'fdatasync').length;
+
+describe.skipIf(!hasStrace)('WAL syscall patterns under strace (needs strace)', () => {
+  it('fsync: K appends make exactly K fsync calls on the segment and no fdatasync', () => {
+    const { window } = trace('fsync');
+    expect(count(window, 'fsync')).toBe(K);
+    expect(count(window, 'fdatasync')).toBe(0);
+    expect(count(window, 'pwrite64')).toBe(K);
+  });
+
+  it('fdatasync: K appends make exactly K fdatasync calls and no fsync', () => {
+    const { window } = trace('fdatasync');
+    expect(count(window, 'fdatasync')).toBe(K);
+    expect(anySync(window)).toBe(K);
+  });
+
+  it('dsync: the segment is opened O_DSYNC and appends make no fsync/fdatasync at all', () => {
+    const { window, all } = trace('dsync');
+    expect(all.some((l) => /openat\(.*\d{20}\.wal".*O_DSYNC/.test(l))).toBe(true);
+    expect(anySync(window)).toBe(0);
+    expect(count(window, 'pwrite64')).toBe(K);
+  });
+
+  it('direct: the segment is opened O_DIRECT, every write is block-aligned in size, one fdatasync per append', () => {
+    const { window, all } = trace('direct');
+    expect(all.some((l) => /openat\(.*\d{20}\.wal".*O_DIRECT/.test(l))).toBe(true);
+    const writes = window.filter((c) => c.name === 'pwrite64' && onSegment(c));
+    expect(writes.length).toBe(K);
+    for (const w of writes) {
+      const m = /, (\d+), (\d+)\) = (\d+)$/.exec(w.line);
+      expect(m, w.line).not.toBeNull();
+      const [len, offset] = [Number(m![1]), Number(m![2])];
+      expect(len % 512).toBe(0);
+      expect(offset % 512).toBe(0);
+    }
+    expect(count(window, 'fdatasync')).toBe(K);
+  });
+
+  it('periodic: syncs come from the timer, about duration / period, not one per append', () => {
+    // 100 appends 5 ms apart (about 0.5 s) with a 50 ms period: about 10 syncs.
+    const { window } = trace('periodic', { appends: 100, periodMs: 50, gapMs: 5 });
+    const syncs = count(window, 'fdatasync');
+    expect(syncs).toBeGreaterThanOrEqual(3);
+    expect(syncs).toBeLessThanOrEqual(30);
+    expect(count(window, 'fsync')).toBe(0);
+  });
+
+  it('none: appends make no sync calls at all', () => {
+    const { window } = trace('none', { appends: 200 });
+    expect(anySync(window)).toBe(0);
+    expect(count(window, 'pwrite64')).toBeGreaterThan(0);
+  });
+
+  it('group commit with 64 writers: far fewer syncs than appends, and as many writes as syncs', () => {
+    const appends = 640;
+    const { window } = trace('fdatasync', { group: true, appends, writers: 64 });
+    const syncs = count(window, 'fdatasync');
+    expect(syncs).toBeGreaterThan(0);
+    expect(syncs).toBeLessThan(appends / 4);
+    expect(count(window, 'pwrite64')).toBe(syncs);
+  });
+});
