@@ -18,6 +18,16 @@ afterEach(() => {
   for (const d of dirs.splice(0)) cleanup(d);
 });
 
+// The WalError a promise rejects with (fails the test if it resolves).
+async function rejection(p: Promise<unknown>): Promise<WalError> {
+  const outcome = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(outcome).toBeInstanceOf(WalError);
+  return outcome as WalError;
+}
+
 async function codeOf(p: Promise<unknown>): Promise<WalErrorCode | 'resolved'> {
   try {
     await p;
@@ -62,7 +72,7 @@ describe('WAL bad input', () => {
   it('a directory holding foreign files is refused, and the error names them', async () => {
     const d = dir();
     writeFileSync(path.join(d, 'notes.txt'), 'mine');
-    const err = await Wal.open(d).catch((e: unknown) => e as WalError);
+    const err = await rejection(Wal.open(d));
     expect(err.code).toBe('WAL_FOREIGN_FILES');
     expect(err.message).toMatch(/notes\.txt/);
   });
@@ -113,7 +123,7 @@ describe('WAL bad input', () => {
     execFileSync('mount', ['--bind', ro, ro]);
     mounts.push(ro);
     execFileSync('mount', ['-o', 'remount,ro,bind', ro]);
-    const err = await Wal.open(ro).catch((e: unknown) => e as WalError);
+    const err = await rejection(Wal.open(ro));
     expect(err.code).toBe('WAL_PERMISSION');
     expect(err.errno).toBeGreaterThan(0);
     expect(err.syscall).toBe('open');
@@ -137,7 +147,7 @@ describe('WAL bad input', () => {
     // Zero-filling a 4 MiB segment cannot fit in 1 MiB.
     const walDir = path.join(mnt, 'wal');
     mkdirSync(walDir);
-    const err = await Wal.open(walDir, { segmentSize: 4 * 1024 * 1024 }).catch((e: unknown) => e as WalError);
+    const err = await rejection(Wal.open(walDir, { segmentSize: 4 * 1024 * 1024 }));
     expect(err.code).toBe('WAL_NO_SPACE');
     expect(err.errno).toBe(28);
     cleanup(walDir);
