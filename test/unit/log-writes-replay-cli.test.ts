@@ -3,22 +3,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runReplay } from '../../src/cli/replay.js';
 import { SyntheticLog } from '../fixtures/log-writes/synthetic-log.js';
 
-// The real CLI, run as a user would (through tsx), on a synthetic log.
 const dir = mkdtempSync(join(tmpdir(), 'powercut-lw-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const logPath = join(dir, 'synthetic.log');
 writeFileSync(logPath, new SyntheticLog().fill(2, 2, 7).flush().mark('ack-1').discard(2, 1).toBuffer());
 
-function replay(...args: string[]) {
-  return execa('pnpm', ['exec', 'tsx', 'src/cli/replay.ts', ...args], { reject: false, cwd: join(import.meta.dirname, '../..') });
+/** The command in-process: same code path as the binary, without a process start per case. */
+function replay(...args: string[]): { exitCode: number; stdout: string; stderr: string } {
+  let stdout = '';
+  let stderr = '';
+  const exitCode = runReplay(['node', 'replay.ts', ...args], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+  return { exitCode, stdout, stderr };
 }
 
 describe('pnpm replay', () => {
-  it('ListsEntriesAndReplaysToAMark', async () => {
+  it('RunsAsACommand: lists entries and replays to a mark (through tsx, as a user runs it)', async () => {
     const image = join(dir, 'out.img');
-    const result = await replay('--log', logPath, '--list', '--to', 'mark', 'ack-1', '--out', image);
+    const result = await execa('pnpm', ['exec', 'tsx', 'src/cli/replay.ts', '--log', logPath, '--list', '--to', 'mark', 'ack-1', '--out', image], { reject: false, cwd: join(import.meta.dirname, '../..') });
     expect(result.exitCode).toBe(0);
     const lines = result.stdout.split('\n');
     expect(lines[1]).toMatch(/^\s+0\s+WRITE\s+2\s+2\s+1024\s*$/);
@@ -30,18 +34,38 @@ describe('pnpm replay', () => {
     expect([...bytes.subarray(1024, 2048)].every((b) => b === 7)).toBe(true);
   });
 
-  it('BadInputExits2WithAClearMessageAndNoStack', async () => {
-    const results = await Promise.all([
-      replay('--log', join(dir, 'missing.log'), '--list'),
-      replay('--log', logPath, '--to', 'flush', '9', '--out', join(dir, 'x.img')),
-      replay('--log', logPath, '--to', 'sideways', '--out', join(dir, 'x.img')),
-      replay('--log', logPath, '--to', 'end'),
-    ]);
-    expect(results.map((r) => r.exitCode)).toEqual([2, 2, 2, 2]);
-    expect(results[0]?.stderr).toMatch(/replay: cannot open log .*missing\.log/);
-    expect(results[1]?.stderr).toMatch(/flush 9 is not in the log \(4 entries, 1 flushes, 0 FUAs\)/);
-    expect(results[2]?.stderr).toMatch(/bad replay point "sideways"/);
-    expect(results[3]?.stderr).toMatch(/--to needs --out IMAGE/);
-    for (const r of results) expect(r.stderr).not.toMatch(/\n\s+at /);
+  it('ListsCrashStatesAndMaterialisesOneByItsId', () => {
+    const image = join(dir, 'state.img');
+    const result = replay('--log', logPath, '--states', '--to', 'state', 'e0/torn/0@512', '--out', image);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/^e0\/subset\/0 +subset base +0 +writes +1 +marks +0/m);
+    expect(result.stdout).toMatch(/^coverage \{"entries":4,"epochs":2,.*"tornStates":1,/m);
+    expect(result.stdout).toMatch(/materialised crash state e0\/torn\/0@512 \(torn, base 0, 1 writes on top\)/);
+    const bytes = readFileSync(image);
+    expect([...bytes.subarray(1024, 1536)].every((b) => b === 7)).toBe(true);
+    expect([...bytes.subarray(1536, 2048)].every((b) => b === 0)).toBe(true);
+  });
+
+  it.each([
+    [['--log', join(dir, 'missing.log'), '--list'], /replay: cannot open log .*missing\.log/],
+    [['--log', logPath, '--to', 'flush', '9', '--out', join(dir, 'x.img')], /flush 9 is not in the log \(4 entries, 1 flushes, 0 FUAs\)/],
+    [['--log', logPath, '--to', 'sideways', '--out', join(dir, 'x.img')], /bad replay point "sideways"/],
+    [['--log', logPath, '--to', 'end'], /--to needs --out IMAGE/],
+    [['--log', logPath], /nothing to do/],
+    [['--log', logPath, '--to', 'state', 'e0/torn/0@100', '--out', join(dir, 'x.img')], /100 is not a 512-byte boundary inside entry 0/],
+    [['--log', logPath, '--states', '--seed', 'x'], /--seed must be a whole number/],
+    [['--log', logPath, '--to', 'end', '--out', join(dir, 'x.img'), '--size', '12X'], /bad size "12X"/],
+    [['--log', logPath, '--bogus'], /unknown option '--bogus'/],
+  ])('BadInputExits2WithAClearMessage: %j', (args, message) => {
+    const result = replay(...(args as string[]));
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('SizeOptionSetsTheImageSize', () => {
+    const image = join(dir, 'sized.img');
+    expect(replay('--log', logPath, '--to', 'end', '--out', image, '--size', '1M').exitCode).toBe(0);
+    expect(readFileSync(image).length).toBe(1 << 20);
   });
 });
