@@ -31,6 +31,8 @@ export interface WalCell {
   writers: number;
   size: number;
   prealloc: PreallocMode;
+  /** 0: every writer loop on the main event loop. T > 0: the writer loops spread over T worker_threads sharing the WAL. */
+  threads: number;
 }
 
 export interface PeerCell {
@@ -65,14 +67,16 @@ export function formatSize(bytes: number): string {
 // A stable, readable id: the same cell gets the same id in every run, so results can be diffed.
 export function cellId(cell: Omit<WalCell, 'id'> | Omit<PeerCell, 'id'>): string {
   const what = cell.kind === 'wal' ? `wal/${cell.strategy}/${cell.prealloc}` : `peer/${cell.peer}`;
-  return `${cell.fs}/${what}/w${cell.writers}/${formatSize(cell.size)}`;
+  const threads = cell.kind === 'wal' && cell.threads > 0 ? `/t${cell.threads}` : '';
+  return `${cell.fs}/${what}/w${cell.writers}/${formatSize(cell.size)}${threads}`;
 }
 
 // A short label for tables and charts.
 export function cellLabel(cell: Cell): string {
   if (cell.kind === 'wal') {
     const prealloc = cell.prealloc === 'zero' ? '' : ` prealloc=${cell.prealloc}`;
-    return `wal ${cell.strategy}${prealloc}`;
+    const threads = cell.threads > 0 ? ` ${cell.threads} threads` : '';
+    return `wal ${cell.strategy}${prealloc}${threads}`;
   }
   return cell.peer;
 }

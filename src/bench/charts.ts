@@ -42,7 +42,7 @@ export function throughputChart(r: Pick<BenchResults, 'cells'>): ChartSpec | nul
   const fs = mainFs(m);
   const size = mainSize(m);
   const rows = m
-    .filter((c) => c.fs === fs && c.size === (c.kind === 'peer' && c.peer === 'pg_test_fsync' ? c.size : size) && c.writers === 1 && (c.kind === 'peer' || c.prealloc === 'zero'))
+    .filter((c) => c.fs === fs && c.size === (c.kind === 'peer' && c.peer === 'pg_test_fsync' ? c.size : size) && c.writers === 1 && (c.kind === 'peer' || (c.prealloc === 'zero' && c.threads === 0)))
     .map((c) => ({ what: c.label, opsPerSec: Math.round(c.metrics.opsPerSec), kind: kindOf(c) }));
   if (rows.length === 0) return null;
   const base = 10 ** Math.floor(Math.log10(Math.max(1, Math.min(...rows.map((r) => r.opsPerSec)))));
@@ -155,7 +155,7 @@ export function fsMatrixChart(r: Pick<BenchResults, 'cells'>): ChartSpec | null 
   const m = measured(r);
   const size = mainSize(m);
   const rows = m
-    .filter((c) => c.kind === 'wal' && c.size === size && c.writers === 1 && c.prealloc === 'zero')
+    .filter((c) => c.kind === 'wal' && c.size === size && c.writers === 1 && c.prealloc === 'zero' && c.threads === 0)
     .map((c) => ({ fs: c.fs, strategy: c.kind === 'wal' ? c.strategy : '', opsPerSec: Math.round(c.metrics.opsPerSec) }));
   if (rows.length === 0) return null;
   return {
@@ -184,7 +184,7 @@ export function fsMatrixChart(r: Pick<BenchResults, 'cells'>): ChartSpec | null 
 export function preallocChart(r: Pick<BenchResults, 'cells'>): ChartSpec | null {
   const m = measured(r);
   const size = mainSize(m);
-  const cells = m.filter((c) => c.kind === 'wal' && c.strategy === 'fdatasync' && c.writers === 1 && c.size === size);
+  const cells = m.filter((c) => c.kind === 'wal' && c.strategy === 'fdatasync' && c.writers === 1 && c.size === size && c.threads === 0);
   if (new Set(cells.map((c) => (c.kind === 'wal' ? c.prealloc : ''))).size < 2) return null;
   const rows = cells.flatMap((c) => {
     const mode = c.kind === 'wal' ? c.prealloc : '';

@@ -24,7 +24,10 @@ const SINGLE_WRITER_PEERS: ReadonlySet<PeerName> = new Set(['raw-floor', 'fio', 
 // pg_test_fsync has no size option: it always writes PostgreSQL's 8 kB WAL blocks.
 export const PG_TEST_FSYNC_SIZE = 8192;
 
-type Selection = Pick<BenchSelection, 'full' | 'strategies' | 'writers' | 'sizes' | 'filesystems' | 'preallocs' | 'peers'>;
+type Selection = Pick<BenchSelection, 'full' | 'strategies' | 'writers' | 'sizes' | 'filesystems' | 'preallocs' | 'peers'> & Partial<Pick<BenchSelection, 'writerThreads'>>;
+
+// --full also spreads writers over 4 worker_threads (as many as a small server's pool).
+const FULL_THREADS = [0, 4];
 
 // Builds every cell of a run. The default preset is the small subset that answers the issue's
 // targets in under three minutes: host fs, 4 KiB, every strategy at 1 writer, group commit at
@@ -37,6 +40,8 @@ export function buildMatrix(sel: Selection): Cell[] {
   const writersFor = (s: StrategyName): readonly number[] => sel.writers ?? (sel.full || s.startsWith('group-') ? WRITER_COUNTS : [1]);
   const preallocsFor = (s: StrategyName, writers: number): readonly PreallocMode[] =>
     sel.preallocs ?? (sel.full ? PREALLOC_MODES : s === 'fdatasync' && writers === 1 ? ['zero', 'none'] : ['zero']);
+  // More threads than writers would leave threads idle: such combinations are not cells.
+  const threadsFor = (writers: number): number[] => (sel.writerThreads ?? (sel.full ? FULL_THREADS : [0])).filter((t) => t <= writers);
 
   const cells: Cell[] = [];
   for (const fs of filesystems) {
@@ -46,8 +51,10 @@ export function buildMatrix(sel: Selection): Cell[] {
         for (const writers of writersFor(strategy)) {
           walWriters.add(writers);
           for (const prealloc of preallocsFor(strategy, writers)) {
-            const cell: Omit<WalCell, 'id'> = { kind: 'wal', fs, strategy, writers, size, prealloc };
-            cells.push({ ...cell, id: cellId(cell) });
+            for (const threads of threadsFor(writers)) {
+              const cell: Omit<WalCell, 'id'> = { kind: 'wal', fs, strategy, writers, size, prealloc, threads };
+              cells.push({ ...cell, id: cellId(cell) });
+            }
           }
         }
       }

@@ -22,6 +22,8 @@ export interface BenchSelection {
   sizes: number[] | null;
   filesystems: FsName[] | null;
   preallocs: PreallocMode[] | null;
+  /** Worker-thread counts for WAL cells (0 = the main event loop). */
+  writerThreads: number[] | null;
   peers: PeerName[];
   /** Measured time per cell, summed over its rounds. */
   durationMs: number;
@@ -41,6 +43,7 @@ export interface RawBenchOptions {
   size?: string;
   fs?: string;
   prealloc?: string;
+  writerThreads?: string;
   peers?: string;
   duration?: string;
   rounds?: string;
@@ -96,6 +99,17 @@ function parseWriters(text: string): number[] {
   ).sort((a, b) => a - b);
 }
 
+function parseThreads(text: string): number[] {
+  return unique(
+    list('--writer-threads', text).map((item) => {
+      if (!/^\d+$/.test(item)) bad(`--writer-threads: ${JSON.stringify(item)} is not a whole number`);
+      const n = Number(item);
+      if (n > 64) bad(`--writer-threads: ${n} is out of range (0-64; 0 = the main event loop)`);
+      return n;
+    }),
+  ).sort((a, b) => a - b);
+}
+
 function parseSeconds(option: string, text: string, min: number, max: number): number {
   if (!/^\d+(\.\d+)?$/.test(text.trim())) bad(`${option} ${JSON.stringify(text)}: expected seconds, e.g. 3 or 1.5`);
   const s = Number(text);
@@ -141,6 +155,7 @@ export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), 
     sizes: raw.size === undefined ? null : unique(list('--size', raw.size).map(parseSize)).sort((a, b) => a - b),
     filesystems,
     preallocs,
+    writerThreads: raw.writerThreads === undefined ? null : parseThreads(raw.writerThreads),
     peers,
     durationMs,
     rounds,

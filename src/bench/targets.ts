@@ -17,7 +17,8 @@ function measured(cells: readonly CellResult[]): MeasuredCell[] {
 type MeasuredWal = MeasuredCell & WalCell;
 
 function findWal(cells: readonly MeasuredCell[], fs: FsName, strategy: StrategyName, writers: number, size: number, prealloc = 'zero'): MeasuredWal | undefined {
-  return cells.find((c): c is MeasuredWal => c.kind === 'wal' && c.fs === fs && c.strategy === strategy && c.writers === writers && c.size === size && c.prealloc === prealloc);
+  // Targets are about writers on one event loop (threads === 0), the suite's primary mode.
+  return cells.find((c): c is MeasuredWal => c.kind === 'wal' && c.threads === 0 && c.fs === fs && c.strategy === strategy && c.writers === writers && c.size === size && c.prealloc === prealloc);
 }
 
 // The WAL configuration a peer is compared with: what a user would run at that concurrency

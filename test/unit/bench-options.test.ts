@@ -77,9 +77,16 @@ describe('matrix building', () => {
     expect(new Set(cells.map((c) => c.id)).size).toBe(cells.length);
   });
 
-  it('--full is the whole product: 10 strategies x 4 writers x 4 sizes x 4 preallocations x 7 filesystems', () => {
+  it('--full is the whole product: 10 strategies x 4 writers x 4 sizes x 4 preallocations x 7 filesystems, plus 4 worker threads', () => {
     const wal = buildMatrix({ ...base, full: true, peers: [] });
-    expect(wal).toHaveLength(10 * 4 * 4 * 4 * 7);
+    expect(wal).toHaveLength(10 * 4 * 4 * 4 * 7 + 10 * 3 * 4 * 4 * 7); // 4 threads at 4, 16, 64 writers
+  });
+
+  it('worker-thread counts multiply the WAL cells, never with more threads than writers', () => {
+    const cells = buildMatrix({ ...base, strategies: ['group-fdatasync'], writers: [1, 64], writerThreads: [0, 4], peers: [] });
+    expect(cells.map((c) => c.id)).toEqual(['host/wal/group-fdatasync/zero/w1/4KiB', 'host/wal/group-fdatasync/zero/w64/4KiB', 'host/wal/group-fdatasync/zero/w64/4KiB/t4']);
+    expect(badOption(() => parseBenchOptions({ writerThreads: '65' }))).toMatch(/--writer-threads: 65 is out of range/);
+    expect(parseBenchOptions({ writerThreads: '4,0' }).writerThreads).toEqual([0, 4]);
   });
 
   it('explicit options replace the preset on their axis, and peers follow the WAL writer counts', () => {
