@@ -64,6 +64,7 @@ function main(io: Output, argv: string[]): void {
     .option('--exhaustive <n>', 'with --states: epochs of at most n volatile writes get every subset', '8')
     .option('--samples <n>', 'with --states: random subsets for larger epochs', '64')
     .option('--tears <n>', 'with --states: tear points per volatile write', '8')
+    .option('--torn-per-epoch <n>', 'with --states: torn states per epoch at most (seeded sample beyond)', '64')
     .option('--seed <n>', 'with --states: seed of the random subsets', '1')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
@@ -80,6 +81,7 @@ function main(io: Output, argv: string[]): void {
     exhaustive: string;
     samples: string;
     tears: string;
+    tornPerEpoch: string;
     seed: string;
   }>();
   if (opts.to === undefined && !opts.list && !opts.states) throw new ReplayError('REPLAY_BAD_TARGET', 'nothing to do: give --to POINT --out IMAGE, --list or --states');
@@ -93,6 +95,7 @@ function main(io: Output, argv: string[]): void {
     exhaustiveLimit: parseCount('--exhaustive', opts.exhaustive),
     randomSubsets: parseCount('--samples', opts.samples),
     tearsPerWrite: parseCount('--tears', opts.tears),
+    tornPerEpoch: parseCount('--torn-per-epoch', opts.tornPerEpoch),
     seed: parseCount('--seed', opts.seed),
     ...(opts.afterMark !== undefined ? { afterMark: opts.afterMark } : {}),
   };

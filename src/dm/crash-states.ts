@@ -62,6 +62,8 @@ export interface EnumerateOptions {
   randomSubsets?: number;
   /** Tear points per volatile write, spread evenly over its 512-byte boundaries. Default 8. */
   tearsPerWrite?: number;
+  /** Torn states per epoch at most: beyond it a seeded random choice of (write, tear point). Default 64. */
+  tornPerEpoch?: number;
   /** Seed of the random subsets: the same seed gives the same states. Default 1. */
   seed?: number;
   /**
@@ -88,6 +90,8 @@ export interface Coverage {
   prefixStates: number;
   subsetStates: number;
   tornStates: number;
+  /** Torn variants left out by the tornPerEpoch bound. */
+  tornNotSampled: number;
   /** States skipped because another state yields the same image with at least as many marks visible. */
   duplicatesSkipped: number;
   /** States yielded (prefix + subset + torn). */
@@ -116,13 +120,14 @@ export class CrashStateEnumeration implements Iterable<CrashState> {
       exhaustiveLimit: options.exhaustiveLimit ?? 8,
       randomSubsets: options.randomSubsets ?? 64,
       tearsPerWrite: options.tearsPerWrite ?? 8,
+      tornPerEpoch: options.tornPerEpoch ?? 64,
       seed: options.seed ?? 1,
       after,
       prefixOnly: options.prefixOnly ?? false,
       dedup: options.dedup ?? true,
     };
     if (this.options.exhaustiveLimit > 20) throw new RangeError('exhaustiveLimit above 20 means over a million states per epoch');
-    this.coverage = { entries: index.length, epochs: 0, exhaustiveEpochs: 0, sampledEpochs: 0, persistencePoints: 0, prefixStates: 0, subsetStates: 0, tornStates: 0, duplicatesSkipped: 0, states: 0 };
+    this.coverage = { entries: index.length, epochs: 0, exhaustiveEpochs: 0, sampledEpochs: 0, persistencePoints: 0, prefixStates: 0, subsetStates: 0, tornStates: 0, tornNotSampled: 0, duplicatesSkipped: 0, states: 0 };
   }
 
   *[Symbol.iterator](): Generator<CrashState> {
@@ -196,9 +201,20 @@ export class CrashStateEnumeration implements Iterable<CrashState> {
       for (let n = 0; n < options.randomSubsets; n++) subsets.push(volatile.filter(() => random() < 0.5));
     }
     for (const subset of subsets) yield subsetState(members, subset);
-    for (const torn of volatile) {
-      for (const bytes of tearPoints(index.entry(torn).dataBytes, options.tearsPerWrite)) yield tornState(members, torn, bytes);
+    const tears = volatile.flatMap((torn) => tearPoints(index.entry(torn).dataBytes, options.tearsPerWrite).map((bytes) => ({ torn, bytes })));
+    let chosen = tears;
+    if (tears.length > options.tornPerEpoch) {
+      // A seeded partial shuffle, then back into log order so the base still only moves forward.
+      const random = mulberry32(options.seed * 2_000_003 + epoch.number);
+      const pool = [...tears];
+      for (let k = 0; k < options.tornPerEpoch; k++) {
+        const pick = k + Math.floor(random() * (pool.length - k));
+        [pool[k], pool[pick]] = [pool[pick] as (typeof pool)[number], pool[k] as (typeof pool)[number]];
+      }
+      chosen = pool.slice(0, options.tornPerEpoch).sort((a, b) => a.torn - b.torn || a.bytes - b.bytes);
+      coverage.tornNotSampled += tears.length - chosen.length;
     }
+    for (const { torn, bytes } of chosen) yield tornState(members, torn, bytes);
   }
 }
 

@@ -88,6 +88,17 @@ describe('crash states', () => {
     expect(enumerate(log).states.filter((s) => s.kind === 'torn').map((s) => s.writes[0]?.bytes)).toEqual([512, 1024, 1536, 2048, 2560, 3072, 3584]);
   });
 
+  it('TornStatesPerEpochAreBoundedBySeededSampling', () => {
+    const log = new SyntheticLog().fill(0, 8, 1).fill(8, 8, 2).flush();
+    const all = enumerate(log, { tornPerEpoch: 100 });
+    expect(all.coverage).toMatchObject({ tornStates: 14, tornNotSampled: 0 });
+    const some = enumerate(log, { tornPerEpoch: 5, seed: 4 });
+    expect(some.coverage).toMatchObject({ tornStates: 5, tornNotSampled: 9 });
+    const torn = some.states.filter((s) => s.kind === 'torn').map((s) => s.id);
+    expect(torn).toEqual(enumerate(log, { tornPerEpoch: 5, seed: 4 }).states.filter((s) => s.kind === 'torn').map((s) => s.id));
+    expect(torn.every((id) => all.states.some((s) => s.id === id))).toBe(true);
+  });
+
   it('TearPointsAreSpreadEvenlyWhenBounded', () => {
     expect(tearPoints(512, 8)).toEqual([]);
     expect(tearPoints(2048, 8)).toEqual([512, 1024, 1536]);
