@@ -30,11 +30,12 @@ type Selection = Pick<BenchSelection, 'full' | 'strategies' | 'writers' | 'sizes
 const FULL_THREADS = [0, 4];
 
 // Builds every cell of a run. The default preset is the small subset that answers the issue's
-// targets in under three minutes: host fs, 4 KiB, every strategy at 1 writer, group commit at
+// targets in under three minutes: host fs, 4 KiB, every strategy at 1 writer (plus fdatasync with
+// the sync_file_range hint), group commit at
 // 1/4/16/64, preallocation none vs zero for fdatasync, and the peers. --full is the whole product.
 // Explicit options replace the preset's value for that axis.
 export function buildMatrix(sel: Selection): Cell[] {
-  const strategies: readonly StrategyName[] = sel.strategies ?? (sel.full ? STRATEGIES : [...WAL_STRATEGIES, 'group-fdatasync']);
+  const strategies: readonly StrategyName[] = sel.strategies ?? (sel.full ? STRATEGIES : [...WAL_STRATEGIES, 'fdatasync-sfr', 'group-fdatasync']);
   const sizes: readonly number[] = sel.sizes ?? (sel.full ? ENTRY_SIZES : [4096]);
   const filesystems: readonly FsName[] = sel.filesystems ?? (sel.full ? FILESYSTEMS : ['host']);
   const writersFor = (s: StrategyName): readonly number[] => sel.writers ?? (sel.full || s.startsWith('group-') ? WRITER_COUNTS : [1]);

@@ -27,7 +27,7 @@ export function formatReport(results: BenchResults, charts: readonly WrittenChar
   lines.push(`Run: \`${results.command}\`  `);
   lines.push(`From ${results.startedAt} to ${results.finishedAt}; ${results.options.rounds} rounds, ${results.options.durationMs / 1000} s per cell in total${results.options.backgroundIo !== 'none' ? `, background I/O (${results.options.backgroundIo})` : ''}.  `);
   const h = results.host;
-  lines.push(`Host: Linux ${h.kernel}, ${h.cpus} CPUs, Node ${h.node}; disk ${h.disk ?? '?'} (write cache: ${h.writeCache ?? '?'}, scheduler: ${h.scheduler ?? '?'}).`, '');
+  lines.push(`Host: Linux ${h.kernel}, ${h.cpus} CPUs, Node ${h.node}; disk ${h.disk ?? '?'} (write cache: ${h.writeCache ?? '?'}, scheduler: ${h.scheduler ?? '?'}); load average ${h.loadAvg[0].toFixed(1)} at the start, ${h.loadAvg[1].toFixed(1)} at the end (a load above the CPU count means other work competed with the cells: read ratios, not absolute rates).`, '');
   if (results.options.backgroundIo !== 'none') {
     lines.push(`With background I/O, the device counters per commit include the background writer's I/O on the same disk.${h.scheduler?.includes('[bfq]') ? '' : ' ionice classes only take effect under the bfq scheduler; this disk\'s active scheduler is the bracketed one above, so the class may change nothing.'}`, '');
   }

@@ -137,7 +137,16 @@ export interface BenchResults {
   startedAt: string;
   finishedAt: string;
   command: string;
-  host: { kernel: string; cpus: number; node: string; disk: string | undefined; writeCache: string | undefined; scheduler: string | undefined };
+  host: {
+    kernel: string;
+    cpus: number;
+    node: string;
+    disk: string | undefined;
+    writeCache: string | undefined;
+    scheduler: string | undefined;
+    /** 1-minute load average at the start and at the end of the run: how busy the machine was. */
+    loadAvg: [number, number];
+  };
   options: { full: boolean; durationMs: number; rounds: number; backgroundIo: string; walSegmentBytes: number; periodicMs: number };
   filesystems: FsReport[];
   peers: PeerReport[];

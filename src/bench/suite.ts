@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { CleanupStack } from '../dm/index.js';
 import { logger } from '../log.js';
@@ -80,6 +80,7 @@ function fsReport(f: FsTarget): FsReport {
 // and returns the results with the targets computed from them.
 export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: string): Promise<BenchResults> {
   const startedAt = new Date().toISOString();
+  const loadAtStart = loadavg()[0] ?? 0;
   const cells = buildMatrix(sel);
   if (cells.length === 0) throw new BenchError('BAD_OPTION', 'the selected options match no cell of the matrix');
   mkdirSync(sel.workDir, { recursive: true });
@@ -183,6 +184,7 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
       disk,
       writeCache: disk ? writeCacheMode(disk) : undefined,
       scheduler: disk ? ioScheduler(disk) : undefined,
+      loadAvg: [loadAtStart, loadavg()[0] ?? 0],
     },
     options: { full: sel.full, durationMs: sel.durationMs, rounds: sel.rounds, backgroundIo: sel.backgroundIo, walSegmentBytes: SEGMENT_BYTES, periodicMs: PERIOD_MS },
     filesystems: fsReports,

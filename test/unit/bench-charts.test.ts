@@ -6,7 +6,7 @@ import { formatReport, formatTargets } from '../../src/bench/report.js';
 import { computeTargets } from '../../src/bench/targets.js';
 
 function measured(c: { kind: 'wal'; strategy: StrategyName; prealloc: 'zero' | 'none' } | { kind: 'peer'; peer: PeerName }, writers: number, opsPerSec: number): CellResult {
-  const base = c.kind === 'wal' ? { ...c, fs: 'host' as const, writers, size: 4096 } : { ...c, fs: 'host' as const, writers, size: 4096 };
+  const base = c.kind === 'wal' ? { ...c, fs: 'host' as const, writers, size: 4096, threads: 0 } : { ...c, fs: 'host' as const, writers, size: 4096 };
   const cell = { ...base, id: cellId(base) };
   return {
     ...cell,
@@ -75,7 +75,7 @@ describe('report', () => {
         startedAt: 'a',
         finishedAt: 'b',
         command: 'pnpm bench',
-        host: { kernel: 'k', cpus: 2, node: 'v20', disk: 'vda', writeCache: 'write back', scheduler: '[none]' },
+        host: { kernel: 'k', cpus: 2, node: 'v20', disk: 'vda', writeCache: 'write back', scheduler: '[none]', loadAvg: [0.5, 0.7] },
         options: { full: false, durationMs: 3000, rounds: 4, backgroundIo: 'none', walSegmentBytes: 1, periodicMs: 10 },
         filesystems: [{ name: 'host', status: 'ready', fsType: 'ext4', mountOptions: 'rw', device: 'vda' }],
         peers: [{ peer: 'pgbench', fs: 'host', status: 'skipped', reason: 'postgresql-15 not installed', describe: '' }],

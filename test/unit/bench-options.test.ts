@@ -64,7 +64,7 @@ describe('matrix building', () => {
     const wal = cells.filter((c) => c.kind === 'wal');
     expect(new Set(cells.map((c) => c.fs))).toEqual(new Set(['host']));
     expect(wal.filter((c) => c.kind === 'wal' && !c.strategy.startsWith('group-')).map((c) => c.kind === 'wal' && `${c.strategy}/${c.prealloc}/${c.writers}`)).toEqual([
-      'fsync/zero/1', 'fdatasync/zero/1', 'fdatasync/none/1', 'dsync/zero/1', 'direct/zero/1', 'periodic/zero/1', 'none/zero/1',
+      'fsync/zero/1', 'fdatasync/zero/1', 'fdatasync/none/1', 'dsync/zero/1', 'direct/zero/1', 'periodic/zero/1', 'none/zero/1', 'fdatasync-sfr/zero/1',
     ]);
     expect(wal.filter((c) => c.kind === 'wal' && c.strategy === 'group-fdatasync').map((c) => c.writers)).toEqual([1, 4, 16, 64]);
     const peers = cells.filter((c) => c.kind === 'peer');
@@ -77,9 +77,9 @@ describe('matrix building', () => {
     expect(new Set(cells.map((c) => c.id)).size).toBe(cells.length);
   });
 
-  it('--full is the whole product: 10 strategies x 4 writers x 4 sizes x 4 preallocations x 7 filesystems, plus 4 worker threads', () => {
+  it('--full is the whole product: 11 strategies x 4 writers x 4 sizes x 4 preallocations x 7 filesystems, plus 4 worker threads', () => {
     const wal = buildMatrix({ ...base, full: true, peers: [] });
-    expect(wal).toHaveLength(10 * 4 * 4 * 4 * 7 + 10 * 3 * 4 * 4 * 7); // 4 threads at 4, 16, 64 writers
+    expect(wal).toHaveLength(11 * 4 * 4 * 4 * 7 + 11 * 3 * 4 * 4 * 7); // 4 threads at 4, 16, 64 writers
   });
 
   it('worker-thread counts multiply the WAL cells, never with more threads than writers', () => {
