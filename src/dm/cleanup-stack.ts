@@ -38,6 +38,12 @@ function onSignal(signal: NodeJS.Signals): void {
   if (unwindingOnSignal) return;
   unwindingOnSignal = true;
   log.warn({ signal, stacks: liveStacks.size }, 'signal: releasing every resource before exiting');
+  // The interrupted code keeps running while we unwind: its next add() is refused and throws.
+  // Left alone, that throw would end the process at once, halfway through the cleanup. We are
+  // dying anyway; only the cleanup matters now.
+  const swallow = (err: unknown) => log.debug({ err }, 'error while unwinding after a signal (ignored)');
+  process.on('uncaughtException', swallow);
+  process.on('unhandledRejection', swallow);
   const all = [...liveStacks].reverse().map((s) => s.unwind().catch((err: unknown) => log.error({ err }, 'cleanup after signal failed')));
   void Promise.all(all).finally(() => {
     removeHandlers();

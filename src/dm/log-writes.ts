@@ -26,8 +26,9 @@ export function markMessage(label: string, sectorSize = 512): string[] {
 export interface LogWritesStatus {
   /** Entries logged so far (the super block's nr_entries lags until the next FUA/mark). */
   entries: number;
-  /** Next free sector of the log device (in the log's sectorsize units). */
-  nextSector: number;
+  /** Highest allocated sector of the log device, in 512-byte sectors: the kernel prints
+   *  next_sector - 1, so the log's bytes end at (highestSector + 1) * 512. */
+  highestSector: number;
   /** The target hit an error writing its log and stopped logging: the log is incomplete. */
   loggingDisabled: boolean;
 }
@@ -40,7 +41,7 @@ export function parseLogWritesStatus(line: DmTableLine): LogWritesStatus {
   if (!entries || !next || !/^\d+$/.test(entries) || !/^\d+$/.test(next)) {
     throw new DeviceError('PARSE_FAILED', `log-writes status ${JSON.stringify(line.args.join(' '))} is not "<entries> <sector>"`);
   }
-  return { entries: Number(entries), nextSector: Number(next), loggingDisabled: rest.includes('logging_disabled') };
+  return { entries: Number(entries), highestSector: Number(next), loggingDisabled: rest.includes('logging_disabled') };
 }
 
 // Appends a mark entry to the log (and makes the kernel rewrite the super block's entry count).

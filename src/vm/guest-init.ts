@@ -90,7 +90,15 @@ export function jobScript(job: GuestJob): string {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`environment name ${JSON.stringify(k)} is not valid`);
     lines.push(`export ${k}=${shellQuote(v)}`);
   }
-  lines.push(`cd ${shellQuote(job.cwd)}`, 'set +e', `exec ${job.argv.map(shellQuote).join(' ')}`);
+  // The console is a tty; piping through cat makes the command see a pipe, as under CI or run(),
+  // so progress bars and screen redraws do not garble the captured output. dash has no pipefail:
+  // the status travels through a file.
+  lines.push(
+    `cd ${shellQuote(job.cwd)}`,
+    'set +e',
+    `{ ${job.argv.map(shellQuote).join(' ')}; echo $? > /run/powercut-status; } 2>&1 </dev/null | cat`,
+    'exit "$(cat /run/powercut-status)"',
+  );
   return lines.join('\n') + '\n';
 }
 

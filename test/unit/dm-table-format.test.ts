@@ -39,7 +39,7 @@ describe('device-mapper table strings', () => {
 
   it('parses log-writes status, including logging_disabled', () => {
     const [ok] = parseTableText('0 4096 log-writes 17 345\n');
-    expect(parseLogWritesStatus(ok!)).toEqual({ entries: 17, nextSector: 345, loggingDisabled: false });
+    expect(parseLogWritesStatus(ok!)).toEqual({ entries: 17, highestSector: 345, loggingDisabled: false });
     const [bad] = parseTableText('0 4096 log-writes 3 40 logging_disabled');
     expect(parseLogWritesStatus(bad!).loggingDisabled).toBe(true);
     expect(() => parseTableText('garbage line')).toThrow(/expected/);
