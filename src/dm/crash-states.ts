@@ -29,6 +29,10 @@ import { createZeroImage, ImageWriter, Replayer } from './log-writes-replay.js';
 //   write cut after k*512 bytes: in-order write-back that died mid-write.
 //
 // States come out with nondecreasing `base`, so the applier replays the durable base forward only.
+//
+// A limit of the model, shared with CrashMonkey: a write that completed after FLUSH j+1 was
+// submitted but before it completed is logged after that FLUSH, so it only ever appears in epoch
+// j+1's states, although the cache could have persisted it alongside a subset of epoch j.
 
 /** One entry applied on top of the base: whole, or only its first `bytes` (a torn write). */
 export interface StateWrite {
