@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { PeerCell } from '../cell.js';
-import { newHistogram } from '../latency.js';
-import { deviceWindow, type Slice } from '../slice.js';
+import type { Slice } from '../slice.js';
 import type { SliceContext } from '../slice-context.js';
 import type { PeerDriver, Readiness } from './peer-driver.js';
+import { loadPeerModule, timeCommits } from './time-commits.js';
 
 type LevelModule = typeof import('classic-level');
 
@@ -16,12 +16,10 @@ export class LevelDbDriver implements PeerDriver {
   private level: LevelModule | undefined;
 
   async prepare(): Promise<Readiness> {
-    try {
-      this.level = await import('classic-level');
-      return { status: 'ready' };
-    } catch (err) {
-      return { status: 'skipped', reason: `classic-level does not load: ${(err as Error).message}` };
-    }
+    const loaded = await loadPeerModule('classic-level', () => import('classic-level'));
+    if ('reason' in loaded) return { status: 'skipped', reason: loaded.reason };
+    this.level = loaded.module;
+    return { status: 'ready' };
   }
 
   async slice(cell: PeerCell, ctx: SliceContext): Promise<Slice> {
@@ -31,24 +29,7 @@ export class LevelDbDriver implements PeerDriver {
     try {
       const payload = randomBytes(cell.size);
       for (let i = 0; i < 16; i++) await db.put(`warm-${i}`, payload, { sync: true });
-      const hist = newHistogram();
-      let ops = 0;
-      const io = deviceWindow(ctx.devices);
-      const cpu0 = process.cpuUsage();
-      const t0 = process.hrtime.bigint();
-      const end = t0 + BigInt(ctx.durationMs) * 1_000_000n;
-      const writer = async (w: number): Promise<void> => {
-        for (let i = 0; process.hrtime.bigint() < end; i++) {
-          const s = process.hrtime.bigint();
-          await db.put(`${w}-${i}`, payload, { sync: true });
-          hist.recordValue(Number(process.hrtime.bigint() - s));
-          ops++;
-        }
-      };
-      await Promise.all(Array.from({ length: cell.writers }, (_, w) => writer(w)));
-      const elapsedNs = Number(process.hrtime.bigint() - t0);
-      const cpu = process.cpuUsage(cpu0);
-      return { ops, bytes: ops * cell.size, elapsedNs, latency: hist, devices: io.finish(), cpuUs: cpu.user + cpu.system };
+      return await timeCommits(ctx, cell.size, cell.writers, (w, i) => db.put(`${w}-${i}`, payload, { sync: true }));
     } finally {
       await db.close();
     }

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { PeerCell } from '../cell.js';
-import { newHistogram } from '../latency.js';
-import { deviceWindow, type Slice } from '../slice.js';
+import type { Slice } from '../slice.js';
 import type { SliceContext } from '../slice-context.js';
 import type { PeerDriver, Readiness } from './peer-driver.js';
+import { loadPeerModule, timeCommits } from './time-commits.js';
 
 type SqliteModule = typeof import('better-sqlite3');
 
@@ -17,12 +17,10 @@ export class SqliteDriver implements PeerDriver {
   private sqlite: SqliteModule | undefined;
 
   async prepare(): Promise<Readiness> {
-    try {
-      this.sqlite = (await import('better-sqlite3')).default as unknown as SqliteModule;
-      return { status: 'ready' };
-    } catch (err) {
-      return { status: 'skipped', reason: `better-sqlite3 does not load: ${(err as Error).message}` };
-    }
+    const loaded = await loadPeerModule('better-sqlite3', async () => (await import('better-sqlite3')).default as unknown as SqliteModule);
+    if ('reason' in loaded) return { status: 'skipped', reason: loaded.reason };
+    this.sqlite = loaded.module;
+    return { status: 'ready' };
   }
 
   async slice(cell: PeerCell, ctx: SliceContext): Promise<Slice> {
@@ -35,22 +33,9 @@ export class SqliteDriver implements PeerDriver {
       const insert = db.prepare('INSERT INTO log (payload) VALUES (?)');
       const payload = randomBytes(cell.size);
       for (let i = 0; i < 16; i++) insert.run(payload);
-      const hist = newHistogram();
-      let ops = 0;
-      const io = deviceWindow(ctx.devices);
-      const cpu0 = process.cpuUsage();
-      const t0 = process.hrtime.bigint();
-      const end = t0 + BigInt(ctx.durationMs) * 1_000_000n;
-      for (let now = t0; now < end; ) {
+      return await timeCommits(ctx, cell.size, 1, () => {
         insert.run(payload);
-        const after = process.hrtime.bigint();
-        hist.recordValue(Number(after - now));
-        ops++;
-        now = after;
-      }
-      const elapsedNs = Number(process.hrtime.bigint() - t0);
-      const cpu = process.cpuUsage(cpu0);
-      return { ops, bytes: ops * cell.size, elapsedNs, latency: hist, devices: io.finish(), cpuUs: cpu.user + cpu.system };
+      });
     } finally {
       db.close();
     }
