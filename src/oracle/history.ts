@@ -14,6 +14,8 @@ export class OracleInputError extends Error {
   }
 }
 
+export const DEFAULT_SYNC_FAILURE_CODES: readonly string[] = ['WAL_IO', 'WAL_NO_SPACE', 'WAL_FAILED'];
+
 /** What a history says once folded: everything the checks need, computed once. */
 export interface HistoryFacts {
   strategy: Strategy;
@@ -37,7 +39,10 @@ export interface FoldOptions {
   /** Overrides the strategy of the `started` event (and makes a history without one judgeable). */
   strategy?: Strategy;
   groupCommit?: boolean;
-  /** `failed` codes that mean a sync failed: no ack may follow one. Default: ['WAL_IO']. */
+  /**
+   * `failed` codes that mean a write or sync failed: no ack may follow one. Default: the WAL's
+   * codes for that (src/wal/errors.ts): WAL_IO, WAL_NO_SPACE, and WAL_FAILED (refusing after one).
+   */
   syncFailureCodes?: readonly string[];
 }
 
@@ -50,7 +55,7 @@ export function foldHistory(history: readonly WorkloadEvent[], options: FoldOpti
   const acked = new Set<number>();
   const failedSeqs = new Set<number>();
   const ackedAfterSyncFailure: HistoryFacts['ackedAfterSyncFailure'][number][] = [];
-  const syncFailureCodes = new Set(options.syncFailureCodes ?? ['WAL_IO']);
+  const syncFailureCodes = new Set(options.syncFailureCodes ?? DEFAULT_SYNC_FAILURE_CODES);
   let firstSyncFailure: { code: string; index: number } | null = null;
   let strategy = options.strategy;
   let groupCommit = options.groupCommit;

@@ -188,6 +188,12 @@ describe('oracle: acknowledgement after a failed sync', () => {
     expect(judge('fsync', 'a1 k1 a2 f2', intact(1)).checks.acknowledgement).toEqual({ status: 'held' });
   });
 
+  it.each(['WAL_NO_SPACE', 'WAL_FAILED'])('AckAfter%sFailure is a violation', (code) => {
+    const h = history('fsync', 'a1 a2 k2');
+    h.splice(3, 0, { type: 'failed', seq: 1, code, message: 'x' });
+    expect(judgeCrash({ history: h, recovered: intact(1, 2) }).checks.acknowledgement.status).toBe('violated');
+  });
+
   it('NonSyncFailureCodes do not forbid later acks', () => {
     const h = history('fsync', 'a1 a2 k2');
     h.splice(2, 0, { type: 'failed', seq: 1, code: 'WAL_INVALID_ARGUMENT', message: 'too big' });
