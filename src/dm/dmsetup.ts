@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { DeviceError } from './device-error.js';
 import { checkDmName, formatTable, type DmTableLine } from './dm-table.js';
 import { runTool } from './tool.js';
@@ -152,9 +152,19 @@ export async function dmInfo(name: string): Promise<DmDeviceInfo | undefined> {
   return parseDmInfo(r.stdout)[0];
 }
 
-// Names of all device-mapper devices. Without /dev/mapper/control there are none.
+// Whether the running kernel has device-mapper loaded. /proc/misc, not /dev/mapper/control:
+// dmsetup creates that node itself even where no driver answers it.
+export function kernelHasDeviceMapper(): boolean {
+  try {
+    return /\sdevice-mapper$/m.test(readFileSync('/proc/misc', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+// Names of all device-mapper devices. Without device-mapper in the kernel there are none.
 export async function dmList(): Promise<string[]> {
-  if (!existsSync('/dev/mapper/control')) return [];
+  if (!kernelHasDeviceMapper()) return [];
   const { stdout } = await dmsetup(['info', '-c', '--noheadings', '--separator', ':', '-o', 'name,suspended,open']);
   return parseDmInfo(stdout).map((d) => d.name);
 }

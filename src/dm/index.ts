@@ -23,6 +23,7 @@ export {
   dmTargets,
   dmInfo,
   dmList,
+  kernelHasDeviceMapper,
   ensureTargets,
   parseTargets,
   parseTableText,

@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import { ensureTargets } from '../../src/dm/index.js';
+import { ensureTargets, kernelHasDeviceMapper } from '../../src/dm/index.js';
 
 // Why the device-mapper integration tests cannot run here, or undefined when they can.
 // Inside the microVM, scripts/test-integration.sh sets POWERCUT_REQUIRE_DM=1: there a missing
@@ -7,7 +6,7 @@ import { ensureTargets } from '../../src/dm/index.js';
 export async function dmUnavailable(targets: readonly string[]): Promise<string | undefined> {
   let why: string | undefined;
   if (process.getuid?.() !== 0) why = 'requires root';
-  else if (!existsSync('/dev/mapper/control')) why = 'kernel has no device-mapper (/dev/mapper/control missing); run via scripts/test-integration.sh';
+  else if (!kernelHasDeviceMapper()) why = 'kernel has no device-mapper; run via scripts/test-integration.sh';
   else {
     try {
       const { missing } = await ensureTargets(targets);
