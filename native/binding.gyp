@@ -43,6 +43,12 @@
         "addon/native-wal.cc",
         "addon/addon.cc"
       ]
+    },
+    {
+      # dm-log-writes marks from native code (issue 6): native/dm has no N-API include.
+      "target_name": "powercut_dm",
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "sources": ["dm/dm-message.cc", "addon/dm-message.cc"]
     }
   ]
 }
