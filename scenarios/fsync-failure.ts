@@ -13,7 +13,7 @@ export const fsyncFailure: Scenario = {
     return {
       workload: { writers: random.int(1, 4), minPayload: 16, maxPayload: 1024, continueAfterFailure: true },
       steps: [
-        { kind: 'wait', until: { kind: 'appended', count: random.int(16, 200) } },
+        { kind: 'wait', until: { kind: 'appended', count: random.int(8, 100) } },
         { kind: 'fail-writes' },
         { kind: 'wait', until: { kind: 'failed', timeoutMs: 3000 } },
         { kind: 'pause', ms: random.int(0, 300) },

@@ -9,7 +9,7 @@ export const randomCut: Scenario = {
   plan(random) {
     return {
       workload: { writers: random.int(1, 8), minPayload: 16, maxPayload: random.pick([256, 1024, 4096]) },
-      steps: [{ kind: 'wait', until: { kind: 'appended', count: random.int(16, 400) } }],
+      steps: [{ kind: 'wait', until: { kind: 'appended', count: random.int(8, 150) } }],
       freshFilesystemAfter: false,
     };
   },

@@ -8,13 +8,15 @@ export const segmentRotation: Scenario = {
   summary: 'power cut within a few entries of a segment rotation',
   plan(random) {
     const segmentSize = 64 * 1024;
-    const maxPayload = random.pick([128, 512, 1024]);
+    // Large entries keep a segment to a few dozen of them: under TCG a syncing strategy manages
+    // about 50 appends a second, and the rotation should come within seconds.
+    const maxPayload = random.pick([1024, 2048, 4096]);
     const usable = segmentSize - SEGMENT_HEADER_BYTES;
-    const boundary = random.int(1, 4) * usable;
-    // Up to four average entries on either side of the boundary.
-    const jitter = random.int(-4, 4) * entrySpan(maxPayload / 2);
+    const boundary = random.int(1, 3) * usable;
+    // Up to three average entries on either side of the boundary.
+    const jitter = random.int(-3, 3) * entrySpan((3 * maxPayload) / 4);
     return {
-      workload: { segmentSize, writers: random.int(1, 4), minPayload: 1, maxPayload },
+      workload: { segmentSize, writers: random.int(1, 4), minPayload: maxPayload / 2, maxPayload },
       steps: [{ kind: 'wait', until: { kind: 'bytes', bytes: Math.max(1, boundary + jitter) } }],
       freshFilesystemAfter: false,
     };

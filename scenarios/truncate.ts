@@ -14,10 +14,10 @@ export const truncate: Scenario = {
         writers: random.int(1, 4),
         minPayload: 64,
         maxPayload: 1024,
-        truncateEvery: random.int(16, 64),
+        truncateEvery: random.int(8, 32),
         truncateKeep: random.int(0, 32),
       },
-      steps: [{ kind: 'wait', until: { kind: 'truncating', count: random.int(1, 4), thenAppended: random.int(0, 4) } }],
+      steps: [{ kind: 'wait', until: { kind: 'truncating', count: random.int(1, 3), thenAppended: random.int(0, 4) } }],
       freshFilesystemAfter: false,
     };
   },

@@ -3,7 +3,7 @@ export type CrashErrorCode =
   | 'NOT_ROOT'
   | 'NO_DEVICE_MAPPER'
   | 'NOT_BUILT'
-  | 'WRITER_BUILD_FAILED'
+  | 'BUNDLE_FAILED'
   | 'WRITER_FAILED'
   | 'WRITER_STOP_TIMEOUT'
   | 'TRIAL_SETUP_FAILED'

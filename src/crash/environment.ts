@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { ensureTargets } from '../dm/index.js';
 import { readManifest, vmCacheDir } from '../vm/index.js';
 import { CrashError } from './crash-error.js';
@@ -17,7 +18,11 @@ export function requireRoot(): void {
 
 /** Whether this kernel offers dm-flakey (ensureTargets modprobes it first, in case it is a module). */
 export async function hostHasFlakey(): Promise<{ ok: true } | { ok: false; why: string }> {
-  const hasDm = existsSync('/dev/mapper/control') || (existsSync('/proc/misc') && /\bdevice-mapper\b/.test(readFileSync('/proc/misc', 'utf8')));
+  // /proc/misc, not /dev/mapper/control: dmsetup creates that node even where no driver answers it.
+  const hasDm = existsSync('/proc/misc') && /\bdevice-mapper\b/.test(readFileSync('/proc/misc', 'utf8'));
+  // No device-mapper and no modules to load it from (this machine kind): say so without running
+  // dmsetup, whose failure would only add noise.
+  if (!hasDm && !existsSync(`/lib/modules/${release()}`)) return { ok: false, why: 'this kernel has no device-mapper' };
   try {
     const { missing } = await ensureTargets(['flakey']);
     if (missing.length === 0) return { ok: true };

@@ -12,7 +12,7 @@ import { buildResults, type RunResults, type TrialRecord } from './run-results.j
 import { strategyLabel } from './summary.js';
 import { planTrial } from './trial-plan.js';
 import { runTrial, type TrialResult } from './trial-runner.js';
-import { bundleWriter } from './writer-bundle.js';
+import { bundleCrashtest, removeBundles, siblingWriterBundle, useAddonSnapshot, type Bundles } from './bundle.js';
 
 const log = logger('crashtest');
 
@@ -36,6 +36,7 @@ function record(result: TrialResult, artifactDir: string | null): TrialRecord {
         ? { status: 'recovered', entries: r.entries.length, corruption: r.corruption }
         : { status: 'failed', entries: 0, code: r.code, message: r.message, corruption: r.corruption },
     durationMs: result.durationMs,
+    timeline: result.timeline,
     artifactDir,
   };
 }
@@ -68,7 +69,15 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
   const startedAt = new Date(started).toISOString();
   const { missing } = await ensureTargets(['flakey']);
   if (missing.length > 0) throw new CrashError('NO_DEVICE_MAPPER', `this kernel has no dm-flakey target (dmsetup targets lacks: ${missing.join(', ')})`);
-  const writerBundle = options.writerBundle ?? (await bundleWriter());
+  // The VM's run gets the host's bundle; a run on this kernel makes its own.
+  let bundles: Bundles | undefined;
+  let writerBundle = options.writerBundle ?? siblingWriterBundle();
+  if (writerBundle === undefined) {
+    bundles = await bundleCrashtest();
+    useAddonSnapshot(bundles);
+    writerBundle = bundles.writer;
+  }
+  const writer = writerBundle;
   const runId = `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`;
   const indices = trialIndices(options);
   const total = indices.length * options.strategies.length;
@@ -82,7 +91,7 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
         for (const index of indices) {
           position++;
           const plan = planTrial(options.seed, index, strategy, options.groupCommit, options.scenarios);
-          const result = await runTrial(plan, { bench, writerBundle, scratchDir: lab.dir });
+          const result = await runTrial(plan, { bench, writerBundle: writer, scratchDir: lab.dir });
           const artifactDir = result.status === 'violated' ? await keepArtifacts(bench, result, options, runId) : null;
           rmSync(result.walCopy, { recursive: true, force: true });
           const rec = record(result, artifactDir);
@@ -113,6 +122,7 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
     });
   } finally {
     reporter.end();
+    if (bundles) removeBundles(bundles);
   }
   return buildResults({
     startedAt,

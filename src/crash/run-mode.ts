@@ -18,7 +18,8 @@ type ModeRunner = (options: RunOptions, reporter: Reporter, inVm: boolean) => Pr
 
 /** The log-writes module's file, if it has been written (the .ts source under tsx). */
 export function logWritesModule(): string | undefined {
-  for (const name of ['log-writes-mode.ts', 'log-writes-mode.js']) {
+  // The .ts source under tsx; the .mjs bundle (bundle.ts) when crashtest runs bundled in the VM.
+  for (const name of ['log-writes-mode.ts', 'log-writes-mode.mjs']) {
     const file = path.join(here, name);
     if (existsSync(file)) return file;
   }

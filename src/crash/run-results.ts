@@ -17,6 +17,8 @@ export interface TrialRecord {
   verdict: CrashVerdict;
   recovery: { status: 'recovered' | 'failed'; entries: number; code?: string; message?: string; corruption: { code: string; message: string } | null };
   durationMs: number;
+  /** What the harness did when, in ms from the trial's start. */
+  timeline: { atMs: number; what: string }[];
   artifactDir: string | null;
 }
 

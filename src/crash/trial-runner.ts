@@ -56,7 +56,7 @@ export interface TrialResult {
 
 export interface TrialContext {
   bench: CrashBench;
-  /** The bundled writer (writer-bundle.ts). */
+  /** The bundled writer (bundle.ts). */
   writerBundle: string;
   /** Where per-trial scratch copies go (on tmpfs in the VM, not on the crash device). */
   scratchDir: string;
@@ -141,6 +141,10 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
   rmSync(walCopy, { recursive: true, force: true });
   cpSync(dir, walCopy, { recursive: true });
   const recovery = await recoverWal(dir, { strategy: plan.strategy, segmentSize: writer.segmentSize, preallocate: writer.preallocate });
+  if (recovery.status === 'failed' && recovery.code === 'WAL_NATIVE_MISSING') {
+    // Not the WAL's verdict: this checkout cannot load the WAL at all.
+    throw new CrashError('NOT_BUILT', recovery.message);
+  }
   mark(recovery.status === 'recovered' ? `recovered ${recovery.entries.length} entries${recovery.corruption ? ` after reported corruption (${recovery.corruption.code})` : ''}` : `recovery failed: ${recovery.code}`);
 
   const rawEvents = child.rawEvents;

@@ -5,10 +5,10 @@ import { CrashError } from './crash-error.js';
 import { parseProtocolLine, type Reporter } from './reporter.js';
 import type { RunOptions } from './run-options.js';
 import type { RunResults } from './run-results.js';
-import { bundleWriter, PROJECT_ROOT } from './writer-bundle.js';
+import { bundleCrashtest, PROJECT_ROOT, removeBundles, useAddonSnapshot } from './bundle.js';
 
-// The host half of a run in the microVM: build the writer here (native speed), boot the VM once,
-// run `crashtest --in-vm` inside it with the same, fully resolved options, turn its protocol lines
+// The host half of a run in the microVM: bundle crashtest and the writer here (native speed), boot
+// the VM once, run the bundled `crashtest --in-vm` inside it with the same, fully resolved options, turn its protocol lines
 // back into progress on this terminal, and read its results file from a directory both share.
 
 /** The argument vector of the run inside the VM. */
@@ -39,7 +39,9 @@ function within(parent: string, child: string): boolean {
 
 /** Run the trials inside the microVM; returns the results the run inside wrote. */
 export async function runInMicroVm(options: RunOptions, reporter: Reporter): Promise<RunResults> {
-  const writerBundle = await bundleWriter();
+  const bundles = await bundleCrashtest();
+  // POWERCUT_* variables reach the guest: the run inside loads the same addon snapshot.
+  useAddonSnapshot(bundles);
   const scratchParent = path.join(PROJECT_ROOT, 'results', 'crashtest');
   mkdirSync(scratchParent, { recursive: true });
   mkdirSync(options.artifactsRoot, { recursive: true });
@@ -47,7 +49,7 @@ export async function runInMicroVm(options: RunOptions, reporter: Reporter): Pro
   const resultsFile = path.join(scratch, 'results.json');
   const shares = [PROJECT_ROOT];
   if (!within(PROJECT_ROOT, options.artifactsRoot)) shares.push(options.artifactsRoot);
-  const argv = [process.execPath, '--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'cli', 'crashtest.ts'), ...innerArgs(options, resultsFile, writerBundle)];
+  const argv = [process.execPath, bundles.cli, ...innerArgs(options, resultsFile, bundles.writer)];
   // Generous: a stuck VM is killed, but a slow TCG trial must not be.
   const timeoutMs = 300_000 + options.strategies.length * (options.onlyTrial === undefined ? options.trials : 1) * 90_000;
   let pending = '';
@@ -80,5 +82,6 @@ export async function runInMicroVm(options: RunOptions, reporter: Reporter): Pro
   } finally {
     reporter.end();
     rmSync(scratch, { recursive: true, force: true });
+    removeBundles(bundles);
   }
 }
