@@ -1,3 +1,4 @@
+import { release } from 'node:os';
 import { DeviceError } from './device-error.js';
 import type { DmTableLine } from './dm-table.js';
 import { dmLoad, dmResume, dmSuspend } from './dmsetup.js';
@@ -12,6 +13,24 @@ export type FlakeyFeature =
   | { kind: 'corrupt_bio_byte'; nthByte: number; direction: 'r' | 'w'; value: number; flags: number }
   | { kind: 'random_read_corrupt'; probability: number }
   | { kind: 'random_write_corrupt'; probability: number };
+
+// First kernel release with each feature (REFERENCES.md); the rest predate any kernel we run on.
+const FEATURE_SINCE: Partial<Record<FlakeyFeature['kind'], [number, number]>> = {
+  error_reads: [6, 4],
+  random_read_corrupt: [6, 5],
+  random_write_corrupt: [6, 5],
+};
+
+// Whether the running kernel's dm-flakey has a feature, judged from its release ("6.1.0-56-amd64").
+// Lets a caller skip a scenario with a reason instead of failing at `dmsetup load`.
+export function flakeyFeatureSupported(kind: FlakeyFeature['kind'], kernelRelease = release()): boolean {
+  const since = FEATURE_SINCE[kind];
+  if (!since) return true;
+  const m = /^(\d+)\.(\d+)/.exec(kernelRelease);
+  if (!m) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major > since[0] || (major === since[0] && minor >= since[1]);
+}
 
 export interface FlakeyTableOptions {
   /** The underlying block device. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeviceError, flakeyFaultTable, flakeyPassThroughTable, flakeyTable, formatTable, logWritesTable, parseLogWritesStatus, parseTableText, markMessage, checkDmName } from '../../src/dm/index.js';
+import { DeviceError, flakeyFeatureSupported, flakeyFaultTable, flakeyPassThroughTable, flakeyTable, formatTable, logWritesTable, parseLogWritesStatus, parseTableText, markMessage, checkDmName } from '../../src/dm/index.js';
 
 describe('device-mapper table strings', () => {
   it('formats a flakey pass-through table as xfstests does (up forever, down 0)', () => {
@@ -31,6 +31,15 @@ describe('device-mapper table strings', () => {
   it('refuses arguments with whitespace, which the kernel would split in two', () => {
     expect(() => formatTable([{ start: 0, length: 8, target: 'linear', args: ['/dev/my disk', 0] }])).toThrow(DeviceError);
     expect(() => formatTable([{ start: 0, length: 0, target: 'linear', args: ['/dev/loop0', 0] }])).toThrow(/positive/);
+  });
+
+  it('knows which flakey features a kernel release has', () => {
+    expect(flakeyFeatureSupported('drop_writes', '6.1.0-56-amd64')).toBe(true);
+    expect(flakeyFeatureSupported('error_reads', '6.1.0-56-amd64')).toBe(false);
+    expect(flakeyFeatureSupported('error_reads', '6.4.0')).toBe(true);
+    expect(flakeyFeatureSupported('random_write_corrupt', '6.4.12')).toBe(false);
+    expect(flakeyFeatureSupported('random_write_corrupt', '6.18.0')).toBe(true);
+    expect(flakeyFeatureSupported('random_read_corrupt', '7.0')).toBe(true);
   });
 
   it('formats a log-writes table over a data and a log device', () => {
