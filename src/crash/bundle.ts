@@ -25,25 +25,37 @@ export interface Bundles {
   nativeBuild: string;
 }
 
-const ADDON = path.join('Release', 'powercut_wal.node');
+/** What to bundle: entry sources (relative to the root) and the addons to snapshot beside them. */
+export interface BundleSpec {
+  /** The bundle directory is dist/<prefix>XXXXXX. */
+  prefix: string;
+  entries: readonly string[];
+  /** File names under <native build>/Release, e.g. powercut_wal.node. */
+  addons: readonly string[];
+}
 
-/** Bundle the writer and the crashtest CLI (and the log-writes mode when its source exists). */
-export async function bundleCrashtest(root = PROJECT_ROOT): Promise<Bundles> {
+export interface BundleOutput {
+  dir: string;
+  /** Entry file base name (without extension) -> its bundled .mjs. */
+  files: Record<string, string>;
+  nativeBuild: string;
+}
+
+/** Bundle `spec.entries` into one directory of the run's own, with an addon snapshot. */
+export async function bundleEntries(spec: BundleSpec, root = PROJECT_ROOT): Promise<BundleOutput> {
   const sourceBuild = process.env.POWERCUT_NATIVE_BUILD ?? path.join(root, 'native', 'build');
-  if (!existsSync(path.join(sourceBuild, ADDON))) {
-    throw new CrashError('NOT_BUILT', `the WAL's native addon ${path.join(sourceBuild, ADDON)} is missing: run \`pnpm build:native\``);
+  for (const addon of spec.addons) {
+    const file = path.join(sourceBuild, 'Release', addon);
+    if (!existsSync(file)) throw new CrashError('NOT_BUILT', `the native addon ${file} is missing: run \`pnpm build:native\``);
   }
   mkdirSync(path.join(root, 'dist'), { recursive: true });
-  const outdir = mkdtempSync(path.join(root, 'dist', 'crashtest-'));
+  const outdir = mkdtempSync(path.join(root, 'dist', spec.prefix));
   const nativeBuild = path.join(outdir, 'native');
   mkdirSync(path.join(nativeBuild, 'Release'), { recursive: true });
-  copyFileSync(path.join(sourceBuild, ADDON), path.join(nativeBuild, ADDON));
-  const entryPoints = [path.join(root, 'src', 'workload', 'writer-main.ts'), path.join(root, 'src', 'cli', 'crashtest.ts')];
-  const logWrites = path.join(root, 'src', 'crash', 'log-writes-mode.ts');
-  if (existsSync(logWrites)) entryPoints.push(logWrites);
+  for (const addon of spec.addons) copyFileSync(path.join(sourceBuild, 'Release', addon), path.join(nativeBuild, 'Release', addon));
   try {
     await build({
-      entryPoints,
+      entryPoints: spec.entries.map((e) => path.join(root, e)),
       outdir,
       entryNames: '[name]',
       chunkNames: 'chunk-[hash]',
@@ -53,16 +65,26 @@ export async function bundleCrashtest(root = PROJECT_ROOT): Promise<Bundles> {
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      // Packages load from node_modules as usual; the addon through POWERCUT_NATIVE_BUILD.
+      // Packages load from node_modules as usual; the addons through POWERCUT_NATIVE_BUILD.
       packages: 'external',
       external: ['*.node'],
       logLevel: 'silent',
     });
   } catch (cause) {
     rmSync(outdir, { recursive: true, force: true });
-    throw new CrashError('BUNDLE_FAILED', `cannot bundle crashtest for the VM: ${(cause as Error).message}`, { cause });
+    throw new CrashError('BUNDLE_FAILED', `cannot bundle ${spec.entries.join(', ')}: ${(cause as Error).message}`, { cause });
   }
-  return { dir: outdir, writer: path.join(outdir, 'writer-main.mjs'), cli: path.join(outdir, 'crashtest.mjs'), nativeBuild };
+  const files = Object.fromEntries(spec.entries.map((e) => [path.basename(e, path.extname(e)), path.join(outdir, `${path.basename(e, path.extname(e))}.mjs`)]));
+  return { dir: outdir, files, nativeBuild };
+}
+
+/** Bundle the writer and the crashtest CLI (and the log-writes mode when its source exists). */
+export async function bundleCrashtest(root = PROJECT_ROOT): Promise<Bundles> {
+  const entries = [path.join('src', 'workload', 'writer-main.ts'), path.join('src', 'cli', 'crashtest.ts')];
+  const logWrites = path.join('src', 'crash', 'log-writes-mode.ts');
+  if (existsSync(path.join(root, logWrites))) entries.push(logWrites);
+  const out = await bundleEntries({ prefix: 'crashtest-', entries, addons: ['powercut_wal.node'] }, root);
+  return { dir: out.dir, writer: out.files['writer-main'] as string, cli: out.files.crashtest as string, nativeBuild: out.nativeBuild };
 }
 
 /** Use the bundle's addon snapshot in this process and every writer it starts. */

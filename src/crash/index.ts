@@ -17,4 +17,4 @@ export { requireRoot, hostHasFlakey, choosePlacement, type Placement } from './e
 export { runInMicroVm, innerArgs } from './vm-driver.js';
 export { ConsoleReporter, ProtocolReporter, formatTrialLine, parseProtocolLine, PROTOCOL_MARK, type Reporter, type TrialLine, type ProtocolMessage } from './reporter.js';
 export { recheck, type RecheckResult } from './recheck.js';
-export { bundleCrashtest, removeBundles, useAddonSnapshot, siblingWriterBundle, PROJECT_ROOT, type Bundles } from './bundle.js';
+export { bundleCrashtest, bundleEntries, removeBundles, useAddonSnapshot, siblingWriterBundle, PROJECT_ROOT, type Bundles, type BundleSpec, type BundleOutput } from './bundle.js';

@@ -152,6 +152,13 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
   // A WAL that cannot be opened after a crash gives its user nothing back: judge it as such.
   const verdict = judgeCrash({ history, recovered: recovery.status === 'recovered' ? recovery.entries : [], syncFailureCodes: SYNC_FAILURE_CODES });
   const reasons = reasonsOf(verdict, recovery.status === 'failed' ? recovery : null);
+  const failures = history.filter((e) => e.type === 'failed');
+  const firstFailure = failures[0];
+  if (firstFailure?.type === 'failed') {
+    const ack = verdict.checks.acknowledgement;
+    const after = ack.status === 'violated' ? ack.ackedAfterSyncFailure.count : 0;
+    notes.push(`the WAL reported ${firstFailure.code}${firstFailure.seq !== undefined ? ` at seq ${firstFailure.seq}` : ''} (${failures.length} failed calls in all); acks after it: ${after}`);
+  }
   if (recovery.status === 'recovered' && recovery.corruption) notes.push(`recovery reported ${recovery.corruption.code}: ${recovery.corruption.message}`);
   const status = verdict.status === 'violated' || recovery.status === 'failed' ? 'violated' : 'held';
   rmSync(dir, { recursive: true, force: true });

@@ -90,8 +90,11 @@ describe.skipIf(why !== undefined)(`writer process${why ? ` (skipped: ${why})` :
     expect(await child.waitFor({ kind: 'appended', count: 60 }, 20_000)).toBe('reached');
     await child.freeze();
     expect(readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.[0]).toMatch(/[tT]/);
+    // What the writer wrote before it stopped may still be in the pipe: let it drain, then
+    // nothing more may come while it is stopped.
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const frozenAt = child.rawEvents.length;
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await new Promise((resolve) => setTimeout(resolve, 300));
     expect(child.rawEvents.length).toBe(frozenAt);
     const raw = await child.kill();
     expect(child.exited?.signal).toBe('SIGKILL');
