@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { run } from '../run.js';
-import { ensureTargets, kernelHasDeviceMapper, findLeftovers, reapOrphans, type DmTarget } from '../dm/index.js';
+import { ensureTargets, kernelHasDeviceMapper, findLeftovers, orphanLedgers, reapOrphans, type DmTarget } from '../dm/index.js';
 import { parseTargets } from '../dm/dmsetup.js';
 import { prepareVm, readManifest, runInVm, vmCacheDir, initramfsIsCurrent } from '../vm/index.js';
 
@@ -83,7 +83,8 @@ async function vmBootCheck(): Promise<Check> {
 
 async function leftoverCheck(): Promise<Check> {
   const left = await findLeftovers();
-  const all = [...left.mounts, ...left.dmDevices, ...left.loopDevices];
+  const orphans = orphanLedgers().map((o) => `${o.resources.length} resources of dead harness ${o.pid}`);
+  const all = [...left.mounts, ...left.dmDevices, ...left.loopDevices, ...orphans];
   return all.length === 0
     ? { name: 'leftovers', status: 'ok', detail: 'no powercut devices, loops or mounts left behind' }
     : { name: 'leftovers', status: 'missing', detail: `left behind: ${all.join('; ')}`, hint: 'pnpm doctor --fix (releases what dead harnesses registered)' };

@@ -29,6 +29,13 @@ const liveStacks = new Set<CleanupStack>();
 let stackCounter = 0;
 let handlersInstalled = false;
 let unwindingOnSignal = false;
+let receivedSignal: NodeJS.Signals | undefined;
+
+// The signal that is making this process unwind and exit, if any: lets a caller report
+// "interrupted" instead of the failure the interruption caused.
+export function signalReceived(): NodeJS.Signals | undefined {
+  return receivedSignal;
+}
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 // On a signal: unwind every live stack, then re-raise the signal with the default action so the
@@ -44,9 +51,17 @@ function onSignal(signal: NodeJS.Signals): void {
   const swallow = (err: unknown) => log.debug({ err }, 'error while unwinding after a signal (ignored)');
   process.on('uncaughtException', swallow);
   process.on('unhandledRejection', swallow);
+  receivedSignal = signal;
+  // A pending promise does not keep Node alive: without this timer the interrupted code could
+  // finish, the loop run dry and the process exit 0 or 1 before the cleanup re-raises the signal.
+  const keepAlive = setInterval(() => undefined, 1000);
   const all = [...liveStacks].reverse().map((s) => s.unwind().catch((err: unknown) => log.error({ err }, 'cleanup after signal failed')));
   void Promise.all(all).finally(() => {
+    clearInterval(keepAlive);
     removeHandlers();
+    // Other listeners (tsx installs some) already saw this signal when it arrived; left in place
+    // they would swallow the re-raised one and the process would not die of it.
+    process.removeAllListeners(signal);
     process.kill(process.pid, signal);
   });
 }
@@ -197,9 +212,7 @@ export interface ReapedLedger {
   failures: string[];
 }
 
-// Releases what harnesses that died without unwinding (SIGKILL, OOM, power loss of the VM host
-// process) left behind, according to their ledgers. Ledgers of live processes are left alone.
-export async function reapOrphans(): Promise<ReapedLedger[]> {
+function readLedgers(): { path: string; ledger: LedgerFile | undefined }[] {
   const dir = ledgerDir();
   let names: string[];
   try {
@@ -207,13 +220,29 @@ export async function reapOrphans(): Promise<ReapedLedger[]> {
   } catch {
     return [];
   }
-  const reaped: ReapedLedger[] = [];
-  for (const name of names) {
+  return names.map((name) => {
     const path = join(dir, name);
-    let ledger: LedgerFile;
     try {
-      ledger = JSON.parse(readFileSync(path, 'utf8')) as LedgerFile;
+      return { path, ledger: JSON.parse(readFileSync(path, 'utf8')) as LedgerFile };
     } catch {
+      return { path, ledger: undefined };
+    }
+  });
+}
+
+// Ledgers left by harnesses that are gone: what reapOrphans() would release (pid, resources).
+export function orphanLedgers(): { pid: number; resources: string[] }[] {
+  return readLedgers()
+    .filter((l): l is { path: string; ledger: LedgerFile } => l.ledger !== undefined && !processAlive(l.ledger.pid, l.ledger.startTime))
+    .map(({ ledger }) => ({ pid: ledger.pid, resources: ledger.resources.map(describeResource) }));
+}
+
+// Releases what harnesses that died without unwinding (SIGKILL, OOM, power loss of the VM host
+// process) left behind, according to their ledgers. Ledgers of live processes are left alone.
+export async function reapOrphans(): Promise<ReapedLedger[]> {
+  const reaped: ReapedLedger[] = [];
+  for (const { path, ledger } of readLedgers()) {
+    if (!ledger) {
       rmSync(path, { force: true });
       continue;
     }

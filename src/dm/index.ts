@@ -1,5 +1,5 @@
 export { DeviceError, type DeviceErrorCode } from './device-error.js';
-export { CleanupStack, withCleanup, reapOrphans, ledgerDir, type Registration, type ReapedLedger } from './cleanup-stack.js';
+export { CleanupStack, withCleanup, reapOrphans, orphanLedgers, ledgerDir, type Registration, type ReapedLedger } from './cleanup-stack.js';
 export { type Resource, describeResource } from './resource.js';
 export { DeviceLab, withDeviceLab, FlakeyDevice, LogWritesDevice, DM_NAME_PREFIX, LAB_DIR_PREFIX, type DeviceLabOptions } from './device-lab.js';
 export { guardDevice, deviceInUse, type RealDeviceConsent, type GuardContext } from './device-guard.js';

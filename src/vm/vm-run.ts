@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, realpathSync, statSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { CleanupStack } from '../dm/cleanup-stack.js';
+import { CleanupStack, signalReceived } from '../dm/cleanup-stack.js';
 import { processStartTime } from '../dm/resource.js';
 import { logger } from '../log.js';
 import { BEGIN_MARK, END_MARK, guestConf, jobScript } from './guest-init.js';
@@ -154,9 +154,14 @@ async function boot(args: string[], stack: CleanupStack, opts: VmRunOptions): Pr
   const result = await child;
   if (timer) clearTimeout(timer);
   const totalMs = Date.now() - started;
-  if ((result as { code?: string }).code === 'ENOENT' || /No such file or directory/.test(stderr) && /qemu/.test(stderr)) {
+  if ((result as { code?: string }).code === 'ENOENT') {
+    throw new VmError('QEMU_MISSING', 'setpriv not found: apt-get install util-linux');
+  }
+  if (/No such file or directory/.test(stderr) && /qemu/.test(stderr)) {
     throw new VmError('QEMU_MISSING', `${QEMU} not found: apt-get install --no-install-recommends qemu-system-x86`);
   }
+  const signal = signalReceived();
+  if (signal) throw new VmError('INTERRUPTED', `interrupted by ${signal}; the VM was stopped`);
   if (timedOut) throw new VmError('TIMEOUT', `the VM ran past ${opts.timeoutMs} ms and was killed${bootMs < 0 ? ' before the command started' : ''}`);
   if (exitCode === undefined) {
     const tail = (bootLog + pending).split('\n').slice(-30).join('\n');

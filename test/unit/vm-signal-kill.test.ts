@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readManifest } from '../../src/vm/index.js';
+import { reapOrphans } from '../../src/dm/index.js';
 import { spawnSync } from 'node:child_process';
 
 // The VM must never outlive the harness: not on SIGINT/SIGTERM (the cleanup stack kills qemu),
@@ -56,6 +57,8 @@ describe.skipIf(why !== undefined)(`the VM dies with its harness${why ? ` (skipp
       harness.kill(signal);
       expect(await exited).toBe(signal);
       expect(await until(() => !alive(qemu!), 10_000), `qemu ${qemu} outlived the harness`).toBe(true);
+      // After SIGKILL the harness's job directory is left for the reaper, as designed.
+      if (signal === 'SIGKILL') expect((await reapOrphans()).flatMap((r) => r.failures)).toEqual([]);
     });
   }
 });
