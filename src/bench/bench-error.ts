@@ -4,6 +4,7 @@ export type BenchErrorCode =
   | 'BAD_OPTION' // a command-line value that cannot be right
   | 'PARSE_FAILED' // a peer tool printed something we could not read
   | 'PEER_FAILED' // a peer ran and failed
+  | 'CELL_TIMEOUT' // a cell's slice did not finish in time (a hang); the run goes on without it
   | 'SETUP_FAILED'; // a filesystem or work directory could not be prepared
 
 export class BenchError extends Error {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { CleanupStack } from '../dm/index.js';
@@ -41,6 +41,25 @@ function createDriver(peer: PeerName, fs: ReadyFs, cacheDir: string, stack: Clea
     case 'pgbench':
       return new PgbenchDriver(fs.dir, stack);
   }
+}
+
+// How long a slice may take before the suite gives up on it: its measured time plus set-up
+// (zero-filling a segment, starting threads, a pgbench connection storm) with a wide margin; the
+// pg_test_fsync battery runs about 15 tests of the slice length.
+export function sliceTimeoutMs(cell: Cell, sliceMs: number): number {
+  const measured = runsOnce(cell) ? 20 * Math.max(1000, sliceMs) : Math.max(1000, sliceMs);
+  return measured + 120_000;
+}
+
+// A cell that never finishes (a hung append, a tool that stops answering) must not hang the run:
+// it is failed with a timeout and the suite moves on. The abandoned work is left to finish or
+// die with the process.
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BenchError('CELL_TIMEOUT', `${what} did not finish within ${Math.round(ms / 1000)} s`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 // Paths under `dirs` that this process has open (/proc/self/fd).
@@ -138,15 +157,17 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
           const driver = cell.kind === 'peer' ? drivers.get(`${cell.fs}/${cell.peer}`) : undefined;
           if (cell.kind === 'peer' && readiness.get(`${cell.fs}/${cell.peer}`)?.status !== 'ready') continue;
           const dir = mkdtempSync(join(fs.dir, 'cell-'));
+          const dirReg = stack.add({ kind: 'dir', path: dir });
           try {
             const ctx = { dir, devices: countedDevices(fs), durationMs: runsOnce(cell) ? Math.max(1000, sliceMs) : sliceMs };
-            const slice: Slice = cell.kind === 'wal' ? await runWalSlice(cell, ctx) : await driver!.slice(cell, ctx);
+            const work = cell.kind === 'wal' ? runWalSlice(cell, ctx) : driver!.slice(cell, ctx);
+            const slice: Slice = await withTimeout(work, sliceTimeoutMs(cell, sliceMs), cell.id);
             totals.get(cell.id)!.add(slice);
           } catch (err) {
             log.warn({ cell: cell.id, err }, 'cell failed');
             failures.set(cell.id, message(err));
           } finally {
-            rmSync(dir, { recursive: true, force: true });
+            await stack.release(dirReg).catch((err: unknown) => log.warn({ err, dir }, 'could not remove a cell directory'));
           }
         } finally {
           hooks.onSliceDone();

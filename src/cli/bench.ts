@@ -41,7 +41,8 @@ async function main(): Promise<number> {
   const command = ['pnpm bench', ...process.argv.slice(2)].join(' ');
 
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: '{bar} {value}/{total} slices | {eta_formatted} left | {what}', hideCursor: true, clearOnComplete: true, etaBuffer: 20 },
+    // Without a terminal (CI logs), a progress line every 10 s instead of a redrawn bar.
+    { stream: process.stderr, format: '{bar} {value}/{total} slices | {eta_formatted} left | {what}', hideCursor: true, clearOnComplete: true, etaBuffer: 20, noTTYOutput: true, notTTYSchedule: 10_000 },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
