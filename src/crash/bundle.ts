@@ -87,9 +87,17 @@ export async function bundleCrashtest(root = PROJECT_ROOT): Promise<Bundles> {
   return { dir: out.dir, writer: out.files['writer-main'] as string, cli: out.files.crashtest as string, nativeBuild: out.nativeBuild };
 }
 
-/** Use the bundle's addon snapshot in this process and every writer it starts. */
-export function useAddonSnapshot(bundles: Bundles): void {
+/**
+ * Use the bundle's addon snapshot in this process and every writer it starts; returns the undo
+ * (call it before removing the bundle, or the next run would look for a deleted snapshot).
+ */
+export function useAddonSnapshot(bundles: Bundles): () => void {
+  const previous = process.env.POWERCUT_NATIVE_BUILD;
   process.env.POWERCUT_NATIVE_BUILD = bundles.nativeBuild;
+  return () => {
+    if (previous === undefined) delete process.env.POWERCUT_NATIVE_BUILD;
+    else process.env.POWERCUT_NATIVE_BUILD = previous;
+  };
 }
 
 /** Remove a run's bundle directory. */

@@ -71,10 +71,11 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
   if (missing.length > 0) throw new CrashError('NO_DEVICE_MAPPER', `this kernel has no dm-flakey target (dmsetup targets lacks: ${missing.join(', ')})`);
   // The VM's run gets the host's bundle; a run on this kernel makes its own.
   let bundles: Bundles | undefined;
+  let restoreEnv = (): void => {};
   let writerBundle = options.writerBundle ?? siblingWriterBundle();
   if (writerBundle === undefined) {
     bundles = await bundleCrashtest();
-    useAddonSnapshot(bundles);
+    restoreEnv = useAddonSnapshot(bundles);
     writerBundle = bundles.writer;
   }
   const writer = writerBundle;
@@ -122,6 +123,7 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
     });
   } finally {
     reporter.end();
+    restoreEnv();
     if (bundles) removeBundles(bundles);
   }
   return buildResults({

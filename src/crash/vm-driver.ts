@@ -41,7 +41,7 @@ function within(parent: string, child: string): boolean {
 export async function runInMicroVm(options: RunOptions, reporter: Reporter): Promise<RunResults> {
   const bundles = await bundleCrashtest();
   // POWERCUT_* variables reach the guest: the run inside loads the same addon snapshot.
-  useAddonSnapshot(bundles);
+  const restoreEnv = useAddonSnapshot(bundles);
   const scratchParent = path.join(PROJECT_ROOT, 'results', 'crashtest');
   mkdirSync(scratchParent, { recursive: true });
   mkdirSync(options.artifactsRoot, { recursive: true });
@@ -82,6 +82,7 @@ export async function runInMicroVm(options: RunOptions, reporter: Reporter): Pro
   } finally {
     reporter.end();
     rmSync(scratch, { recursive: true, force: true });
+    restoreEnv();
     removeBundles(bundles);
   }
 }

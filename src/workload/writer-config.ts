@@ -39,6 +39,12 @@ export interface WriterConfig {
    * failed sync is the fsyncgate bug). When false the writer stops at the first failure.
    */
   continueAfterFailure: boolean;
+  /**
+   * The strategy the `started` event claims; null = the one used. Only for showing that the
+   * harness catches a WAL whose acknowledgements lie (run `none`, announce `fsync`): a check
+   * that no run can fail proves nothing.
+   */
+  announceStrategy: Strategy | null;
 }
 
 export const WRITER_DEFAULTS: Omit<WriterConfig, 'dir' | 'strategy' | 'seed'> = {
@@ -54,6 +60,7 @@ export const WRITER_DEFAULTS: Omit<WriterConfig, 'dir' | 'strategy' | 'seed'> = 
   truncateEvery: 0,
   truncateKeep: 64,
   continueAfterFailure: false,
+  announceStrategy: null,
 };
 
 /** A writer configuration that is not valid: the message names the field. */
@@ -86,6 +93,8 @@ export function parseWriterConfig(value: unknown): WriterConfig {
   if (preallocate !== 'none' && preallocate !== 'fallocate' && preallocate !== 'zero') {
     throw new WriterConfigError(`preallocate must be none, fallocate or zero, got ${JSON.stringify(preallocate)}`);
   }
+  const announce = obj.announceStrategy;
+  if (announce !== null && !isStrategy(announce)) throw new WriterConfigError(`announceStrategy must be a strategy or null, got ${JSON.stringify(announce)}`);
   const config: WriterConfig = {
     dir: obj.dir,
     strategy: obj.strategy,
@@ -102,6 +111,7 @@ export function parseWriterConfig(value: unknown): WriterConfig {
     truncateEvery: int(obj, 'truncateEvery', 0),
     truncateKeep: int(obj, 'truncateKeep', 0),
     continueAfterFailure: bool(obj, 'continueAfterFailure'),
+    announceStrategy: announce,
   };
   if (config.segmentSize % 4096 !== 0) throw new WriterConfigError(`segmentSize ${config.segmentSize} must be a multiple of 4096`);
   if (config.minPayload > config.maxPayload) throw new WriterConfigError(`minPayload ${config.minPayload} exceeds maxPayload ${config.maxPayload}`);

@@ -52,9 +52,9 @@ export async function runWriter(config: WriterConfig, emit: EventSink): Promise<
   const wal = await Wal.open(config.dir, walOptions(config));
   emit({
     type: 'started',
-    strategy: config.strategy,
+    strategy: config.announceStrategy ?? config.strategy,
     groupCommit: config.groupCommit,
-    periodMs: config.strategy === 'periodic' ? config.periodMs : null,
+    periodMs: (config.announceStrategy ?? config.strategy) === 'periodic' ? config.periodMs : null,
     pid: process.pid,
     workload: {
       writers: config.writers,

@@ -6,6 +6,8 @@ import { runFlakeyMode } from '../../src/crash/flakey-mode.js';
 import type { Reporter, TrialLine } from '../../src/crash/reporter.js';
 import type { RunOptions } from '../../src/crash/run-options.js';
 import type { RunResults } from '../../src/crash/run-results.js';
+import { recheck } from '../../src/crash/recheck.js';
+import type { Scenario } from '../../src/crash/scenario.js';
 import { findScenario } from '../../src/crash/scenario-registry.js';
 import type { Strategy } from '../../src/workload/events.js';
 import { dmUnavailable } from './dm-precondition.js';
@@ -91,4 +93,28 @@ describe.skipIf(why !== undefined)(`crashtest on dm-flakey${why ? ` (skipped: ${
     expect(none.some((t) => t.verdict.loss.lost > 0)).toBe(true);
     expect(results.rows.map((r) => r.verdict)).toEqual(['held', 'held']);
   }, 400_000);
+
+  it('catches a WAL whose acknowledgements lie (none announced as fsync): violated, artifacts saved, recheck agrees', async () => {
+    // The harness must be able to fail: same power cut, a writer that claims fsync but runs none.
+    const liar: Scenario = {
+      name: 'lying-ack',
+      summary: 'none announced as fsync',
+      plan: (random) => ({
+        workload: { announceStrategy: 'fsync', writers: 2 },
+        steps: [{ kind: 'wait', until: { kind: 'appended', count: random.int(40, 80) } }],
+        freshFilesystemAfter: false,
+      }),
+    };
+    const results = await runFlakeyMode({ ...options(['none'], ['random-cut'], 2), scenarios: [liar], scenarioName: 'lying-ack' }, new Collect(), true);
+    expect(results.verdict).toBe('violated');
+    const violated = results.trials.filter((t) => t.status === 'violated');
+    expect(violated.length).toBeGreaterThan(0);
+    for (const t of violated) {
+      expect(t.verdict.loss.ackedButLost).toBeGreaterThan(0);
+      expect(t.reasons.join(' ')).toMatch(/durability: \d+ required entries missing/);
+      const again = await recheck(t.artifactDir!);
+      expect(again.status).toBe('violated');
+      expect(again.matchesSavedList).toBe(true);
+    }
+  }, 300_000);
 });

@@ -43,12 +43,13 @@ describe('copySparse', () => {
 
 describe.skipIf(why !== undefined)(`crashtest recheck${why ? ` (skipped: ${why})` : ''}`, () => {
   let bundles: Bundles;
+  let restoreEnv = (): void => {};
   let work: string;
   let artifact: string;
 
   beforeAll(async () => {
     bundles = await bundleCrashtest();
-    useAddonSnapshot(bundles);
+    restoreEnv = useAddonSnapshot(bundles);
     work = mkdtempSync(path.join(tmpdir(), 'powercut-recheck-test-'));
     const plan = planTrial(3, 0, 'fdatasync', false, [findScenario('random-cut')!]);
     const walDir = path.join(work, 'wal');
@@ -85,6 +86,7 @@ describe.skipIf(why !== undefined)(`crashtest recheck${why ? ` (skipped: ${why})
   });
 
   afterAll(() => {
+    restoreEnv();
     if (bundles) removeBundles(bundles);
     if (work) rmSync(work, { recursive: true, force: true });
   });

@@ -18,6 +18,7 @@ const addon = path.resolve('native/build/Release/powercut_wal.node');
 const why = existsSync(addon) ? undefined : `the WAL addon is not built (${addon})`;
 
 let bundles: Bundles;
+let restoreEnv = (): void => {};
 let work: string;
 
 function config(strategy: Strategy, extra: Partial<WriterConfig> = {}): WriterConfig {
@@ -48,10 +49,11 @@ function checkStream(events: WorkloadEvent[]): void {
 describe.skipIf(why !== undefined)(`writer process${why ? ` (skipped: ${why})` : ''}`, () => {
   beforeAll(async () => {
     bundles = await bundleCrashtest();
-    useAddonSnapshot(bundles);
+    restoreEnv = useAddonSnapshot(bundles);
     work = mkdtempSync(path.join(tmpdir(), 'powercut-writer-test-'));
   });
   afterAll(() => {
+    restoreEnv();
     if (bundles) removeBundles(bundles);
     if (work) rmSync(work, { recursive: true, force: true });
   });
