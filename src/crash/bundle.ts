@@ -7,8 +7,7 @@ import { CrashError } from './crash-error.js';
 // Under TCG `node --import tsx` costs 6-8 s for the writer and 25-45 s for crashtest itself
 // (esbuild's service transpiling every module on each start), against about 1 s for plain
 // JavaScript. The writer starts once per trial, so both are bundled on the host before the VM
-// boots: one ES module per entry (writer-main.mjs, crashtest.mjs, and issue 6's
-// log-writes-mode.mjs once it exists) with shared chunks, in a directory of the run's own,
+// boots: one ES module per entry (writer-main.mjs, crashtest.mjs) with shared chunks, in a directory of the run's own,
 // dist/crashtest-XXXX/. It is two levels below the project root, as the sources are, so every
 // lookup relative to import.meta.url (the project root) resolves the same way.
 // The WAL's addon is snapshotted into the same directory and POWERCUT_NATIVE_BUILD points there
@@ -78,11 +77,12 @@ export async function bundleEntries(spec: BundleSpec, root = PROJECT_ROOT): Prom
   return { dir: outdir, files, nativeBuild };
 }
 
-/** Bundle the writer and the crashtest CLI (and the log-writes mode when its source exists). */
+/**
+ * Bundle the writer and the crashtest CLI. (The log-writes mode checks its crash states on the
+ * host and never runs whole inside the VM, so it is not part of this bundle.)
+ */
 export async function bundleCrashtest(root = PROJECT_ROOT): Promise<Bundles> {
   const entries = [path.join('src', 'workload', 'writer-main.ts'), path.join('src', 'cli', 'crashtest.ts')];
-  const logWrites = path.join('src', 'crash', 'log-writes-mode.ts');
-  if (existsSync(path.join(root, logWrites))) entries.push(logWrites);
   const out = await bundleEntries({ prefix: 'crashtest-', entries, addons: ['powercut_wal.node'] }, root);
   return { dir: out.dir, writer: out.files['writer-main'] as string, cli: out.files.crashtest as string, nativeBuild: out.nativeBuild };
 }
