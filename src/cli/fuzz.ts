@@ -1,0 +1,136 @@
+import { randomInt } from 'node:crypto';
+import path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { PROJECT_ROOT } from '../crash/bundle.js';
+import { checkRecording, type CheckReport } from '../crash/check-states.js';
+import { checkOneState, findRecordings, REGRESSIONS_DIR, runFuzz } from '../crash/fuzz-run.js';
+import { RecordError } from '../crash/record-error.js';
+import { DeviceError } from '../dm/index.js';
+import { STRATEGIES, isStrategy, type Strategy } from '../workload/events.js';
+
+// sudo pnpm fuzz [--seed S] [--recordings N] [--runs M] [--strategy LIST] [--fs ext4|xfs|btrfs] [--from DIR] [--no-save]
+// sudo pnpm fuzz --check DIR                   every crash state of the recordings under DIR
+// sudo pnpm fuzz --recording DIR --state ID    one state again (the command a failure prints)
+// Exit: 0 held, 1 a state violated the contract, 2 usage or environment error.
+
+function count(what: string, min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+function strategies(value: string): Strategy[] {
+  if (value === 'all') return [...STRATEGIES];
+  const names = value.split(',').map((s) => s.trim());
+  const bad = names.filter((n) => !isStrategy(n));
+  if (bad.length > 0 || names.length === 0) throw new InvalidArgumentError(`unknown strategy ${bad.join(', ')}; choose from ${STRATEGIES.join(', ')} or all`);
+  return names as Strategy[];
+}
+
+interface Opts {
+  seed?: number;
+  recordings: number;
+  runs: number;
+  strategy: Strategy[];
+  fs: 'ext4' | 'xfs' | 'btrfs';
+  from?: string;
+  save: boolean;
+  check?: string;
+  recording?: string;
+  state?: string;
+}
+
+function printReport(r: CheckReport): void {
+  const c = r.coverage;
+  const out = process.stdout;
+  out.write(`${r.recording}: ${r.meta.writer.strategy}${r.meta.spec.claimStrategy ? ` claiming ${r.meta.spec.claimStrategy}` : ''} on ${r.meta.spec.fs}, ${r.meta.entries} log entries, ${r.meta.marks} marks\n`);
+  if (c) out.write(`  coverage: ${c.epochs} epochs (${c.exhaustiveEpochs} exhaustive, ${c.sampledEpochs} sampled), ${c.persistencePoints} persistence points; states ${c.states} = ${c.prefixStates} prefix + ${c.subsetStates} subset + ${c.tornStates} torn; ${c.duplicatesSkipped} duplicates skipped, ${c.tornNotSampled} tears not sampled\n`);
+  const t = r.timings;
+  out.write(`  ${r.checked} states in ${(t.totalMs / 1000).toFixed(1)} s = ${r.statesPerSecond.toFixed(1)} states/s (materialise ${(t.materialiseMs / 1000).toFixed(1)} s, mount+umount ${(t.mountMs / 1000).toFixed(1)} s, recover ${(t.recoverMs / 1000).toFixed(1)} s, judge ${(t.judgeMs / 1000).toFixed(1)} s); replay ${(r.replayBytes / 2 ** 20).toFixed(1)} MiB at ${r.replayMBps.toFixed(0)} MB/s\n`);
+  if (r.unmountableStates > 0) out.write(`  ${r.unmountableStates} states the filesystem refused to mount (first ${r.unmountable[0]?.id})\n`);
+  out.write(`  ${r.violatedStates === 0 ? 'held in every state' : `VIOLATED in ${r.violatedStates} states`}\n`);
+  for (const v of r.violations.slice(0, 5)) out.write(`    ${v.id} (${v.lastMark ?? 'no mark'} visible): ${v.reasons.join('; ')}\n`);
+}
+
+async function fuzz(o: Opts): Promise<number> {
+  if (o.recording !== undefined || o.state !== undefined) {
+    if (o.recording === undefined || o.state === undefined) throw new RecordError('BAD_OPTION', '--recording and --state go together');
+    const r = await checkOneState(path.resolve(o.recording), o.state);
+    process.stdout.write(`${o.state}: ${r.status}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''} (${r.lastMark ?? 'no mark'} visible)\n`);
+    return r.status === 'violated' ? 1 : 0;
+  }
+  if (o.check !== undefined) {
+    let violated = false;
+    for (const dir of findRecordings(path.resolve(o.check))) {
+      const report = await checkRecording(dir);
+      printReport(report);
+      violated ||= report.violatedStates > 0;
+    }
+    return violated ? 1 : 0;
+  }
+  const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
+  process.stderr.write(`fuzz: seed ${seed}, ${o.from ? `recordings under ${o.from}` : `${o.recordings} recordings (${o.strategy.join(', ')}, ${o.fs})`}, ${o.runs} crash states\n`);
+  const result = await runFuzz({
+    seed,
+    recordings: o.recordings,
+    runs: o.runs,
+    strategies: o.strategy,
+    fs: o.fs,
+    ...(o.from !== undefined ? { from: o.from } : {}),
+    outRoot: path.join(PROJECT_ROOT, 'results', 'fuzz', `seed-${seed}`),
+    regressionsDir: o.save ? REGRESSIONS_DIR : null,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  if (result.status === 'held') {
+    process.stdout.write(`fuzz: held in ${result.runs} crash states over ${result.recordings.length} recordings (${result.unmountable} unmountable), ${result.statesPerSecond.toFixed(1)} states/s (seed ${seed})\n`);
+    return 0;
+  }
+  process.stdout.write(
+    `fuzz: VIOLATED (seed ${result.seed}, path ${result.path})\n  recording ${result.recording}\n  minimal state ${result.state.id} (${result.state.lastMark ?? 'no mark'} visible): ${result.state.reasons.join('; ')}\n` +
+      `  again: pnpm fuzz --seed ${result.seed}${o.from ? ` --from ${o.from}` : ''} --runs ${o.runs}\n` +
+      result.commands.map((c) => `  ${c}\n`).join('') +
+      (result.savedAs ? `  saved as regression fixture ${result.savedAs}\n` : ''),
+  );
+  return 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let run: Promise<number> | undefined;
+  const program = new Command('fuzz')
+    .description('record a bounded set of generated WAL workloads on dm-log-writes, then fuzz crash states over them (fast-check, shrinking)')
+    .option('--seed <n>', 'seed of workloads and state choices (default: random, printed)', count('--seed', 0))
+    .option('--recordings <n>', 'generated workloads to record (one microVM boot for all)', count('--recordings', 1), 3)
+    .option('--runs <n>', 'crash states to check', count('--runs', 1), 200)
+    .addOption(new Option('--strategy <list>', 'strategies the workloads draw from, or all').argParser(strategies).default([...STRATEGIES]))
+    .addOption(new Option('--fs <fs>', 'filesystem').choices(['ext4', 'xfs', 'btrfs']).default('ext4'))
+    .option('--from <dir>', 'fuzz existing recordings (e.g. test/fixtures/recordings) instead of recording')
+    .option('--no-save', 'do not save a failing state as a regression fixture')
+    .option('--check <dir>', 'check every crash state of the recordings under dir, with coverage and states/s')
+    .option('--recording <dir>', 'with --state: check one state of this recording')
+    .option('--state <id>', 'a state id (prefix@N, eK/subset/A,B, eK/torn/E@BYTES)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .action((opts: Opts) => {
+      run = fuzz(opts);
+    });
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+  return run ?? 2;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof RecordError || err instanceof DeviceError) console.error(`fuzz: ${err.message}`);
+    else console.error(`fuzz: unexpected error: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 2;
+  },
+);
