@@ -69,7 +69,8 @@ export function groupTargets(cells: readonly CellResult[]): TargetResult[] {
     const t1 = `${fs}: group commit 64 writers vs 1 writer, throughput`;
     const t2 = `${fs}: group commit 64 writers vs 1 writer, p99 latency`;
     if (!one || !many) {
-      const why = `group-fdatasync at ${one ? '' : '1 and '}64 writers (4KiB) not measured on ${fs}`;
+      const missing = [one ? undefined : '1 writer', many ? undefined : '64 writers'].filter(Boolean).join(' and ');
+      const why = `group-fdatasync at ${missing} (4KiB) not measured on ${fs}`;
       out.push(notMeasured('group-throughput', t1, `>= ${GROUP_SPEEDUP_MIN}x`, why), notMeasured('group-p99', t2, `<= ${GROUP_P99_RATIO_MAX}x`, why));
       continue;
     }

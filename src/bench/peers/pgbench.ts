@@ -20,11 +20,14 @@ export interface PgbenchSummary {
 
 // Parses pgbench's summary ("number of transactions actually processed: N",
 // "latency average = X ms", "tps = Y (without initial connection time)").
+// When no transaction completed (every client still connecting when -T ran out), pgbench stops
+// after the transaction count and prints no tps or latency: that is a summary of zero, not an error.
 export function parsePgbenchSummary(text: string): PgbenchSummary {
   const tx = /number of transactions actually processed: (\d+)/.exec(text);
+  if (tx && Number(tx[1]) === 0) return { transactions: 0, tps: 0, latencyAvgMs: 0 };
   const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(text);
   const lat = /latency average = ([\d.]+) ms/.exec(text);
-  if (!tx || !tps || !lat) throw new BenchError('PARSE_FAILED', `pgbench printed no transaction count, tps or latency average: ${text.slice(0, 200)}`);
+  if (!tx || !tps || !lat) throw new BenchError('PARSE_FAILED', `pgbench printed no transaction count, tps or latency average; its output ends: ${text.slice(-400)}`);
   return { transactions: Number(tx[1]), tps: Number(tps[1]), latencyAvgMs: Number(lat[1]) };
 }
 
@@ -135,7 +138,9 @@ export class PgbenchDriver implements PeerDriver {
     if (!this.socketDir) throw new BenchError('PEER_FAILED', 'pgbench cluster was not prepared');
     const script = join(ctx.dir, 'insert.sql');
     writeFileSync(script, pgbenchScript(cell.size));
-    const seconds = Math.max(1, Math.round(ctx.durationMs / 1000));
+    // -T takes whole seconds. 16 and more clients get at least 2: under load their connection
+    // storm can eat a whole second, leaving a slice with no transaction at all.
+    const seconds = Math.max(cell.writers >= 16 ? 2 : 1, Math.round(ctx.durationMs / 1000));
     const prefix = join(ctx.dir, 'pgbench-log');
     const args = ['-h', this.socketDir, '-U', SERVER_USER, '-n', '-c', String(cell.writers), '-j', String(Math.min(cell.writers, 4)), '-T', String(seconds), '-f', script, '-l', `--log-prefix=${prefix}`, 'postgres'];
     const io = deviceWindow(ctx.devices);
@@ -147,7 +152,8 @@ export class PgbenchDriver implements PeerDriver {
     return {
       ops: summary.transactions,
       bytes: summary.transactions * cell.size,
-      elapsedNs: (summary.transactions / summary.tps) * 1e9,
+      // A slice with no transaction measured nothing: it adds no time either.
+      elapsedNs: summary.transactions === 0 ? 0 : (summary.transactions / summary.tps) * 1e9,
       latency: hist.totalCount > 0 ? hist : null,
       devices,
       // The work happens in server processes that are not our children: no CPU figure.
