@@ -16,7 +16,13 @@ export POWERCUT_NATIVE_BUILD="$root/native/build-asan/src/build"
 echo "native-sanitize: building the addon with -fsanitize=address,undefined into native/build-asan"
 rm -rf native/build-asan
 mkdir -p native/build-asan/src
-cp -r native/binding.gyp native/wal native/addon native/build-asan/src/
+# Every source directory binding.gyp names (wal, addon, and any other addon sharing the file).
+for entry in native/*; do
+  case "$(basename "$entry")" in
+    build | build-asan | build-test) ;;
+    *) cp -r "$entry" native/build-asan/src/ ;;
+  esac
+done
 nodedir="$(dirname "$(dirname "$(command -v node)")")"
 POWERCUT_SANITIZE=1 node node_modules/node-gyp/bin/node-gyp.js rebuild --directory native/build-asan/src \
   --nodedir "$nodedir" --jobs max --loglevel warn >/dev/null
@@ -31,7 +37,9 @@ for lib in "$libasan" "$libubsan"; do
 done
 
 # Prove the tests below really load the sanitized addon into a sanitized node process.
-if ! ldd "$POWERCUT_NATIVE_BUILD/Release/powercut_wal.node" | grep -q libasan; then
+# (capture first: grep -q closing the pipe early would fail the pipeline under pipefail)
+linked="$(ldd "$POWERCUT_NATIVE_BUILD/Release/powercut_wal.node")"
+if ! grep -q libasan <<<"$linked"; then
   echo "native-sanitize: the addon in $POWERCUT_NATIVE_BUILD is not linked against libasan" >&2
   exit 1
 fi
@@ -45,4 +53,4 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export POWERCUT_PROPERTY_RUNS="${POWERCUT_PROPERTY_RUNS:-40}"
 LD_PRELOAD="$libasan $libubsan" node node_modules/vitest/vitest.mjs run \
-  test/property/wal-recovery.test.ts test/unit/wal-edge-cases.test.ts
+  test/property/wal-recovery.test.ts test/unit/wal-edge-cases.test.ts test/native/wal-strategies.test.ts

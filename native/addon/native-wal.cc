@@ -76,6 +76,7 @@ Napi::Function NativeWal::Init(Napi::Env env) {
   Napi::Function ctor = DefineClass(env, "NativeWal",
                                     {
                                         InstanceMethod("append", &NativeWal::Append),
+                                        InstanceMethod("release", &NativeWal::Release),
                                         InstanceMethod("requestSync", &NativeWal::RequestSync),
                                         InstanceMethod("progress", &NativeWal::Progress),
                                         InstanceMethod("failure", &NativeWal::Failure),
@@ -157,12 +158,18 @@ Napi::Value NativeWal::Append(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "payload must be a Uint8Array").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  auto r = log_->Append(data, static_cast<uint32_t>(len));
+  // Not released yet: the TS layer calls release() once per event-loop turn (see Log::Append).
+  auto r = log_->Append(data, static_cast<uint32_t>(len), false);
   if (!r.ok()) {
     MakeError(env, r.status).ThrowAsJavaScriptException();
     return env.Undefined();
   }
   return Napi::Number::New(env, static_cast<double>(r.value));
+}
+
+Napi::Value NativeWal::Release(const Napi::CallbackInfo& info) {
+  if (log_ && !detached_) log_->Release();
+  return info.Env().Undefined();
 }
 
 Napi::Value NativeWal::RequestSync(const Napi::CallbackInfo& info) {

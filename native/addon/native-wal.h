@@ -26,6 +26,7 @@ class NativeWal : public Napi::ObjectWrap<NativeWal> {
 
  private:
   Napi::Value Append(const Napi::CallbackInfo& info);
+  Napi::Value Release(const Napi::CallbackInfo& info);
   Napi::Value RequestSync(const Napi::CallbackInfo& info);
   Napi::Value Progress(const Napi::CallbackInfo& info);
   Napi::Value Failure(const Napi::CallbackInfo& info);

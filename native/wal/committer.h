@@ -36,6 +36,10 @@ class Committer {
   void Run();
   void SyncerRun();
   bool SyncsEveryAck() const;
+  // Writes a staged batch (no sync); sets *last to its last seq. Clears the batch.
+  Status WriteBatch(ByteBuffer& batch, uint64_t first, uint64_t* last);
+  // Group commit: takes entries staged but not yet released, if any.
+  bool TakeUnreleased(ByteBuffer& batch, uint64_t* first);
   // Writes entries [data, data+len) starting with `seq`, rotating segments as needed.
   Status WriteEntries(const uint8_t* data, size_t len, uint64_t seq);
   // One write of whole entries at active_->end (direct: through the aligned bounce buffer, padded).

@@ -299,7 +299,7 @@ Status Log::Recover() {
   if (trunc_seq > next) next = trunc_seq;  // defensive: a durable truncate past the recovered end
   if (segments_.empty() || next != expected) {
     std::string spare;
-    Status s = PrepareSpare(&spare);
+    Status s = PrepareSpare(&spare, options_.preallocate);
     if (!s.ok()) return s;
     auto seg = std::make_shared<Segment>();
     seg->first_seq = next;
@@ -330,6 +330,7 @@ Status Log::Recover() {
   }
 
   next_seq_ = next;
+  released_seq_ = next - 1;
   staged_first_ = next;
   written_seq_ = next - 1;
   const uint64_t oldest = segments_.front()->first_seq;
@@ -372,7 +373,7 @@ Status Log::OpenActiveForWrites() {
 
 // ---------------------------------------------------------------- spares
 
-Status Log::PrepareSpare(std::string* path) {
+Status Log::PrepareSpare(std::string* path, Preallocation mode) {
   uint64_t n;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -382,7 +383,7 @@ Status Log::PrepareSpare(std::string* path) {
   std::string final_path = PathOf(SpareFileName(n, false));
   int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Status::FromErrno(errno, "open", tmp);
-  Status s = Preallocate(fd, options_.segment_size, options_.preallocate, tmp);
+  Status s = Preallocate(fd, options_.segment_size, mode, tmp);
   ::close(fd);
   if (s.ok() && ::rename(tmp.c_str(), final_path.c_str()) != 0) s = Status::FromErrno(errno, "rename", tmp);
   if (s.ok()) s = FsyncPath(dir_, true);
@@ -396,15 +397,19 @@ Status Log::PrepareSpare(std::string* path) {
 
 Status Log::TakeSpare(std::string* path) {
   {
-    std::unique_lock<std::mutex> lk(mu_);
-    prep_cv_.wait(lk, [this] { return !preparing_; });
+    std::lock_guard<std::mutex> lk(mu_);
     if (!spares_.empty()) {
       *path = spares_.back();
       spares_.pop_back();
       return Status::Ok();
     }
   }
-  return PrepareSpare(path);
+  // The background preparer is behind (or was never asked). Rather than stall every waiting
+  // append behind a zero-fill of a whole segment, take a file whose space is only reserved
+  // (fallocate: metadata, milliseconds); the preparer's zero-filled spare serves the next rotation.
+  Preallocation quick =
+      options_.preallocate == Preallocation::kZero ? Preallocation::kFallocate : options_.preallocate;
+  return PrepareSpare(path, quick);
 }
 
 void Log::PreparerLoop() {
@@ -417,7 +422,7 @@ void Log::PreparerLoop() {
     preparing_ = true;
     lk.unlock();
     std::string path;
-    Status s = PrepareSpare(&path);
+    Status s = PrepareSpare(&path, options_.preallocate);
     lk.lock();
     preparing_ = false;
     // A failure here is not the log's failure: rotation tries again itself and reports then.
@@ -443,7 +448,7 @@ void Log::RecycleOrRemove(const std::string& path, bool* dir_dirty) {
 
 // ---------------------------------------------------------------- caller-thread operations
 
-Result<uint64_t> Log::Append(const void* data, uint32_t len) {
+Result<uint64_t> Log::Append(const void* data, uint32_t len, bool release) {
   Result<uint64_t> r;
   std::lock_guard<std::mutex> lk(mu_);
   if (failed_) {
@@ -464,16 +469,34 @@ Result<uint64_t> Log::Append(const void* data, uint32_t len) {
   }
   const uint64_t seq = next_seq_++;
   EncodeEntry(dst, seq, data, len);
-  staged_bytes_.store(staging_.size(), std::memory_order_release);
-  if (committer_waiting_) work_cv_.notify_one();
+  staged_bytes_.store(staging_.size(), std::memory_order_relaxed);
+  if (release) {
+    released_seq_ = seq;
+    ready_.store(true, std::memory_order_release);
+    if (committer_waiting_) work_cv_.notify_one();
+  }
   r.value = seq;
   return r;
+}
+
+void Log::Release() {
+  std::lock_guard<std::mutex> lk(mu_);
+  // Compare sequences, not the staging buffer: group commit may already have written (not synced)
+  // the entries this release hands over.
+  if (released_seq_ + 1 >= next_seq_) return;
+  released_seq_ = next_seq_ - 1;
+  ready_.store(true, std::memory_order_release);
+  if (committer_waiting_) work_cv_.notify_one();
 }
 
 uint64_t Log::RequestSync() {
   std::lock_guard<std::mutex> lk(mu_);
   uint64_t target = next_seq_ - 1;
   if (target > durable_.load() && !failed_ && !closing_) {
+    if (released_seq_ + 1 < next_seq_) {
+      released_seq_ = next_seq_ - 1;
+      ready_.store(true, std::memory_order_release);
+    }
     sync_requested_.store(true, std::memory_order_release);
     if (committer_waiting_) work_cv_.notify_one();
   }

@@ -104,8 +104,13 @@ class Log {
   static Result<std::shared_ptr<Log>> Open(const std::string& dir, const Options& options);
   ~Log();
 
-  // Caller thread. Stages one entry; returns its sequence. Never blocks on I/O.
-  Result<uint64_t> Append(const void* data, uint32_t len);
+  // Caller thread. Stages one entry; returns its sequence. Never blocks on I/O. With
+  // release=false the entry waits for Release(): a caller that appends several entries in one go
+  // (the addon: every append of one event-loop turn) hands them over as one batch, so group commit
+  // gets whole batches instead of a first entry alone followed by the rest.
+  Result<uint64_t> Append(const void* data, uint32_t len, bool release = true);
+  // Caller thread. Hands everything staged so far to the committer.
+  void Release();
   // Caller thread. Asks for everything appended so far to become durable; returns the sequence
   // `durable` will reach (for strategies that sync every ack this is just the last assigned seq).
   uint64_t RequestSync();
@@ -142,9 +147,9 @@ class Log {
 
   Status Recover();
   Status OpenActiveForWrites();
-  // Creates (or reuses a recycled) spare file, preallocated and durable; returns its path.
-  Status PrepareSpare(std::string* path);
-  // Takes a ready spare or prepares one now.
+  // Creates a spare file, preallocated per `mode` and durable; returns its path.
+  Status PrepareSpare(std::string* path, Preallocation mode);
+  // Takes a ready (prepared or recycled) spare, or makes a quick fallocated one now.
   Status TakeSpare(std::string* path);
   void PreparerLoop();
   void RecycleOrRemove(const std::string& path, bool* dir_dirty);
@@ -167,6 +172,7 @@ class Log {
   ByteBuffer staging_;
   uint64_t staged_first_ = 1;        // seq of the first entry in staging_
   uint64_t next_seq_ = 1;            // next seq Append hands out
+  uint64_t released_seq_ = 0;        // highest seq handed to the committer (Append / Release)
   uint64_t first_seq_ = 1;           // first live seq (after truncate)
   uint64_t written_seq_ = 0;         // highest seq written to a file
   uint64_t sync_target_ = 0;         // RequestSync: durable should reach this
@@ -185,7 +191,8 @@ class Log {
   // ---- lock-free reads of progress ----
   std::atomic<uint64_t> acked_{0};
   std::atomic<uint64_t> durable_{0};
-  std::atomic<uint64_t> staged_bytes_{0};  // the committer's spin watches this
+  std::atomic<size_t> staged_bytes_{0};  // group commit's prewrite watches this
+  std::atomic<bool> ready_{false};  // staged entries were released; the committer's spin watches this
   std::atomic<bool> sync_requested_{false};
 
   std::mutex notify_mu_;

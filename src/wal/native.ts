@@ -15,7 +15,9 @@ export interface NativeInfo {
 }
 
 export interface NativeWal {
+  /** Stages the entry; it reaches the committer at the next release(). */
   append(payload: Uint8Array): number;
+  release(): void;
   requestSync(): number;
   /** Fills [acked, durable, lastAssigned, failed, closed]. */
   progress(out: Float64Array): void;

@@ -49,6 +49,13 @@ export class Wal {
   #closed = false;
   #referenced = false;
   #failure: WalError | undefined;
+  #releaseQueued = false;
+  // Hands this turn's appends to the committer as one batch (see Log::Append in native/wal/log.h):
+  // run as a microtask, after the continuations of every append that resolved in the same turn.
+  readonly #release = (): void => {
+    this.#releaseQueued = false;
+    if (!this.#closed) this.#native.release();
+  };
 
   /** Internal: use Wal.open() or Wal.attach(). (Public only so InstanceType<typeof Wal> works.) */
   constructor(native: NativeWal, dir: string, options: ResolvedOptions, owner: boolean) {
@@ -133,6 +140,10 @@ export class Wal {
       seq = this.#native.append(payload);
     } catch (err) {
       return Promise.reject(toWalError(err, new Error()));
+    }
+    if (!this.#releaseQueued) {
+      this.#releaseQueued = true;
+      queueMicrotask(this.#release);
     }
     return new Promise<number>((resolve, reject) => {
       this.#appends.push(seq, resolve, reject);
