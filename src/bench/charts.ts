@@ -92,7 +92,7 @@ export function latencyChart(r: Pick<BenchResults, 'cells'>): ChartSpec | null {
   return {
     name: 'latency-distributions',
     title: `Commit latency distributions (${fs}, ${size} B)`,
-    howToRead: 'Each line is one cell: commit latency (append call to acknowledgement, log scale) at increasing percentiles, left to right from the fastest commit to the slowest. Flat and low is good; a line that shoots up at p99.9 has stalls. For fio the figures are its fdatasync latencies; pg_test_fsync has no distribution.',
+    howToRead: 'Each line is one cell: commit latency (append call to acknowledgement, log scale) at increasing percentiles, left to right from the fastest commit to the slowest. Flat and low is good; a line that shoots up at p99.9 has stalls. fio and pg_test_fsync are not drawn: fio reports only its own percentiles of fdatasync (they are in the table), pg_test_fsync only means.',
     spec: {
       $schema: SCHEMA,
       title: `Commit latency by percentile (${fs}, ${size} B, log scale)`,
@@ -198,7 +198,7 @@ export function preallocChart(r: Pick<BenchResults, 'cells'>): ChartSpec | null 
   return {
     name: 'preallocation',
     title: `Preallocation modes (fdatasync, 1 writer, ${size} B)`,
-    howToRead: "Left: commits per second for each way of preparing segments. Middle and right: what each commit cost the device. Appending to a file that grows ('none') makes fdatasync commit the new size through the filesystem journal: extra writes and flushes per commit. Zero-filled segments are overwritten in place, so a commit is one data write and one flush.",
+    howToRead: "Left: commits per second for each way of preparing segments. Middle and right: what each commit cost the device, from /proc/diskstats. Appending to a file that grows ('none') makes fdatasync also commit the file's new size through the filesystem's journal; zero-filled segments are overwritten in place and need no metadata. The difference in device writes (and, where the journal needs its own, flushes) per commit is that metadata, and explains the difference in speed.",
     spec: {
       $schema: SCHEMA,
       title: `Preallocation modes (fdatasync, 1 writer, ${size} B)`,
