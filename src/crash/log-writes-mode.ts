@@ -21,7 +21,7 @@ import { planTrial } from './trial-plan.js';
 // every moment of the run is a crash state.
 
 /** Appends per recording: every ack is a mark and every state is mounted, so runs stay short. */
-export const RECORD_ENTRIES = 48;
+export const RECORD_ENTRIES = 24;
 
 /** Scenarios that need a live device fault (dm-flakey error_writes) have no log-writes meaning. */
 function usableScenarios(options: RunOptions): Scenario[] {
