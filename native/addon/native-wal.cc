@@ -327,34 +327,32 @@ class CloseTask : public Task {
   std::function<void()> done_;
 };
 
+// Queues a task on libuv's pool and returns its promise.
+Napi::Value QueueTask(Task* t) {
+  Napi::Promise p = t->Promise();
+  t->Queue();
+  return p;
+}
+
+uint64_t SeqArg(const Napi::CallbackInfo& info, size_t i) {
+  return static_cast<uint64_t>(info[i].As<Napi::Number>().DoubleValue());
+}
+
 }  // namespace
 
 Napi::Value NativeWal::Read(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Usable(env)) return env.Undefined();
-  auto* t = new ReadTask(env, log_, static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
-  Napi::Promise p = t->Promise();
-  t->Queue();
-  return p;
+  if (!Usable(info.Env())) return info.Env().Undefined();
+  return QueueTask(new ReadTask(info.Env(), log_, SeqArg(info, 0)));
 }
 
 Napi::Value NativeWal::ReadRange(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Usable(env)) return env.Undefined();
-  auto* t = new ReadRangeTask(env, log_, static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()),
-                              static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue()));
-  Napi::Promise p = t->Promise();
-  t->Queue();
-  return p;
+  if (!Usable(info.Env())) return info.Env().Undefined();
+  return QueueTask(new ReadRangeTask(info.Env(), log_, SeqArg(info, 0), static_cast<size_t>(SeqArg(info, 1))));
 }
 
 Napi::Value NativeWal::Truncate(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (!Usable(env)) return env.Undefined();
-  auto* t = new TruncateTask(env, log_, static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
-  Napi::Promise p = t->Promise();
-  t->Queue();
-  return p;
+  if (!Usable(info.Env())) return info.Env().Undefined();
+  return QueueTask(new TruncateTask(info.Env(), log_, SeqArg(info, 0)));
 }
 
 Napi::Value NativeWal::Close(const Napi::CallbackInfo& info) {
@@ -373,13 +371,10 @@ Napi::Value NativeWal::Close(const Napi::CallbackInfo& info) {
   if (id_ != 0) UnregisterLog(id_);  // no new attachments to a closing log
   // The task holds a reference to this object until it settles, so `this` stays valid.
   auto self_ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(Value()));
-  auto* t = new CloseTask(env, log_, [this, self_ref] {
+  return QueueTask(new CloseTask(env, log_, [this, self_ref] {
     Detach();
     self_ref->Reset();
-  });
-  Napi::Promise p = t->Promise();
-  t->Queue();
-  return p;
+  }));
 }
 
 Napi::Value NativeWal::Info(const Napi::CallbackInfo& info) {

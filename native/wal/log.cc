@@ -470,7 +470,9 @@ Result<uint64_t> Log::Append(const void* data, uint32_t len, bool release) {
   const uint64_t seq = next_seq_++;
   EncodeEntry(dst, seq, data, len);
   staged_bytes_.store(staging_.size(), std::memory_order_relaxed);
-  if (release) {
+  // Holding entries back for one batch only pays off where a batch shares one sync: group commit.
+  // Everywhere else the committer starts on them at once and writes while the caller appends more.
+  if (release || !options_.group_commit) {
     released_seq_ = seq;
     ready_.store(true, std::memory_order_release);
     if (committer_waiting_) work_cv_.notify_one();

@@ -107,7 +107,8 @@ class Log {
   // Caller thread. Stages one entry; returns its sequence. Never blocks on I/O. With
   // release=false the entry waits for Release(): a caller that appends several entries in one go
   // (the addon: every append of one event-loop turn) hands them over as one batch, so group commit
-  // gets whole batches instead of a first entry alone followed by the rest.
+  // gets whole batches instead of a first entry alone followed by the rest. Only group commit
+  // holds entries back; with any other setting every append is handed over at once.
   Result<uint64_t> Append(const void* data, uint32_t len, bool release = true);
   // Caller thread. Hands everything staged so far to the committer.
   void Release();

@@ -3,6 +3,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterEach } from 'vitest';
 import { nativeModule } from '../../src/wal/index.js';
 
 export const SEGMENT_HEADER = 4096;
@@ -15,6 +16,19 @@ export function tempDir(prefix = 'wal-test-'): string {
 
 export function cleanup(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** In a test file: returns a maker of fresh directories, each removed after its test. */
+export function tempDirs(prefix = 'wal-test-'): () => string {
+  const made: string[] = [];
+  afterEach(() => {
+    for (const d of made.splice(0)) cleanup(d);
+  });
+  return () => {
+    const d = tempDir(prefix);
+    made.push(d);
+    return d;
+  };
 }
 
 export function segmentFiles(dir: string): string[] {

@@ -3,20 +3,12 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Wal } from '../../src/wal/index.js';
-import { cleanup, payloadFor, tempDir } from './wal-fixture.js';
+import { payloadFor, tempDirs } from './wal-fixture.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const dirs: string[] = [];
-function dir(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) cleanup(d);
-});
+const dir = tempDirs();
 
 // Runs a module body in a child node with tsx; returns its stdout.
 function child(body: string, args: string[] = []): string {

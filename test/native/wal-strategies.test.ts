@@ -1,19 +1,11 @@
 // Each durability strategy keeps its acknowledgement contract as far as a running process can
 // observe it (the crash harness checks the rest): what append() resolving means, the durable
 // watermark, and a round trip through close and reopen.
-import { describe, expect, it, afterEach } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Wal, type WalOptions } from '../../src/wal/index.js';
-import { cleanup, payloadFor, tempDir } from './wal-fixture.js';
+import { payloadFor, tempDirs } from './wal-fixture.js';
 
-const dirs: string[] = [];
-function dir(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) cleanup(d);
-});
+const dir = tempDirs();
 
 const SEG = 256 * 1024;
 const variants: [string, WalOptions, boolean][] = [

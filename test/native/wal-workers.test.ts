@@ -3,15 +3,12 @@
 // worker's close only detaches.
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Wal } from '../../src/wal/index.js';
-import { cleanup, tempDir } from './wal-fixture.js';
+import { tempDirs } from './wal-fixture.js';
 
 const writerFile = path.resolve(import.meta.dirname, 'wal-worker-boot.mjs');
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) cleanup(d);
-});
+const dir = tempDirs();
 
 function runWorker(token: unknown, worker: number, count: number, inFlight: number): Promise<number[]> {
   return new Promise((resolve, reject) => {
@@ -26,8 +23,7 @@ function runWorker(token: unknown, worker: number, count: number, inFlight: numb
 
 describe('WAL shared by worker_threads', () => {
   it('4 workers and the main thread append concurrently with group commit: unique, contiguous, intact', async () => {
-    const d = tempDir();
-    dirs.push(d);
+    const d = dir();
     const wal = await Wal.open(d, { strategy: 'fdatasync', groupCommit: true, segmentSize: 1024 * 1024 });
     const token = wal.share();
     const perWorker = 150;
@@ -56,8 +52,7 @@ describe('WAL shared by worker_threads', () => {
   });
 
   it('attaching to a closed WAL, or with a bad token, is a typed error', async () => {
-    const d = tempDir();
-    dirs.push(d);
+    const d = dir();
     const wal = await Wal.open(d, { segmentSize: 65536 });
     const token = wal.share();
     await wal.close();

@@ -4,18 +4,13 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Wal, WalError, type WalErrorCode } from '../../src/wal/index.js';
-import { cleanup, isRoot, tempDir } from '../native/wal-fixture.js';
+import { cleanup, isRoot, tempDirs } from '../native/wal-fixture.js';
 
-const dirs: string[] = [];
+const dir = tempDirs();
 const mounts: string[] = [];
-function dir(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
+// Registered after tempDirs(), so (vitest runs after-hooks as a stack) unmounts come first.
 afterEach(() => {
   for (const m of mounts.splice(0).reverse()) execFileSync('umount', [m]);
-  for (const d of dirs.splice(0)) cleanup(d);
 });
 
 // The WalError a promise rejects with (fails the test if it resolves).

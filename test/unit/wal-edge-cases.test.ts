@@ -1,19 +1,11 @@
 // One test per recovery edge case (issue 2), each named for the case.
 import { openSync, closeSync, readFileSync, writeSync, ftruncateSync, statSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Wal, WalError } from '../../src/wal/index.js';
-import { allEntries, cleanup, ENTRY_HEADER, parseSegment, payloadFor, segmentFiles, SEGMENT_HEADER, spareFiles, staleEntriesAfter, tempDir } from '../native/wal-fixture.js';
+import { ENTRY_HEADER, SEGMENT_HEADER, allEntries, parseSegment, payloadFor, segmentFiles, spareFiles, staleEntriesAfter, tempDirs } from '../native/wal-fixture.js';
 
 const SMALL = { segmentSize: 64 * 1024 } as const;
-const dirs: string[] = [];
-function dir(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) cleanup(d);
-});
+const dir = tempDirs();
 
 async function appendAll(wal: Wal, payloads: Buffer[]): Promise<number[]> {
   return Promise.all(payloads.map((p) => wal.append(p)));
