@@ -64,7 +64,11 @@ export interface CheckReport {
   unmountable: StateResult[];
   /** The first violated states (at most 20), in enumeration order. */
   violations: JudgedState[];
-  /** A state that speaks for the recording: the first violated one, else the one that lost most. */
+  /**
+   * A state that speaks for the recording in summaries: the first violated one; else the state
+   * with the most acknowledgements visible that still lost something (a crash shown to be real at
+   * its strictest), or the one with the most acknowledgements when none lost anything.
+   */
   representative: JudgedState | null;
   timings: CheckTimings;
   statesPerSecond: number;
@@ -193,6 +197,13 @@ export interface CheckOptions {
   onState?: (result: StateResult, checked: number) => void;
 }
 
+function speaksLouder(a: JudgedState, b: JudgedState): boolean {
+  const rank = (s: JudgedState) => [s.verdict.loss.lost > 0 ? 1 : 0, s.verdict.loss.acked, s.verdict.loss.lost];
+  const [x, y] = [rank(a), rank(b)];
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return (x[i] as number) > (y[i] as number);
+  return false;
+}
+
 /** Check every crash state of the recording in `dir` (after its `mkfs` mark). */
 export async function checkRecording(dir: string, options: CheckOptions = {}): Promise<CheckReport> {
   const rec = new OpenRecording(dir);
@@ -218,7 +229,7 @@ export async function checkRecording(dir: string, options: CheckOptions = {}): P
       } else if (result.status === 'violated') {
         violatedStates++;
         if (violations.length < 20) violations.push(result);
-      } else if (worst === null || result.verdict.loss.lost > worst.verdict.loss.lost) {
+      } else if (worst === null || speaksLouder(result, worst)) {
         worst = result;
       }
       options.onState?.(result, checked);

@@ -18,9 +18,8 @@ describe.skipIf(why !== undefined)(`crash states of real recordings${why ? ` (sk
     expect(prefix.checked).toBeGreaterThan(5);
     expect(prefix.violations).toEqual([]);
     expect(prefix.unmountableStates).toBe(0);
-    // The last state has every acknowledgement visible and every entry recovered.
-    const acked = prefix.meta.writer.maxEntries;
-    expect(prefix.representative?.verdict.loss.acked ?? 0).toBeLessThanOrEqual(acked);
+    // States with acknowledgements visible were judged (the marks tie the history to the log).
+    expect(prefix.representative!.verdict.loss.acked).toBeGreaterThan(0);
     const volatile = await checkRecording(dir, { maxStates: 40 });
     expect(volatile.checked).toBe(40);
     expect(volatile.violations).toEqual([]);
