@@ -40,6 +40,16 @@ console.log(wal.recovery.lastSeq); await wal.close();`);
     expect(Number(out.trim())).toBe(5000);
   });
 
+  it('process.exit() with appends still pending drains them at teardown (group commit)', () => {
+    const d = dir();
+    child(`const wal = await Wal.open(${JSON.stringify(d)}, { strategy: 'fdatasync', groupCommit: true, segmentSize: 1 << 20 });
+for (let i = 0; i < 3000; i++) void wal.append(Buffer.alloc(100, i & 0xff));
+setTimeout(() => process.exit(0), 1);`);
+    const out = child(`const wal = await Wal.open(${JSON.stringify(d)}, { segmentSize: 1 << 20 });
+console.log(wal.recovery.lastSeq); await wal.close();`);
+    expect(Number(out.trim())).toBe(3000);
+  });
+
   it('an unclosed handle whose last reference is dropped survives gc(), lets the process exit, and exit releases the directory', () => {
     const d = dir();
     const out = child(
