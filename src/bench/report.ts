@@ -7,7 +7,7 @@ const MARK: Record<TargetResult['status'], string> = { pass: 'PASS', fail: 'FAIL
 
 // The targets section as plain lines: "PASS  title  (rule) detail".
 export function formatTargets(targets: readonly TargetResult[]): string[] {
-  return targets.map((t) => `${MARK[t.status].padEnd(12)} ${t.title} (${t.rule}): ${t.detail}`);
+  return targets.map((t) => `${MARK[t.status].padEnd(12)} ${t.title} (${t.rule}): ${t.detail.replace(/\s*\n\s*/g, ' / ')}`);
 }
 
 // The legend shared by the console and report.md: what each column means.

@@ -13,7 +13,8 @@ const n2 = (v: number | null | undefined): string => (v === null || v === undefi
 export function tableRows(results: Pick<BenchResults, 'cells'>): string[][] {
   return results.cells.map((c: CellResult) => {
     const base = [c.label, c.fs, String(c.writers), formatSize(c.size)];
-    if (c.status !== 'measured') return [...base, c.status === 'skipped' ? `skipped: ${c.reason}` : `FAILED: ${c.error}`];
+    // Tool output in a reason can span lines; a table row cannot.
+    if (c.status !== 'measured') return [...base, (c.status === 'skipped' ? `skipped: ${c.reason}` : `FAILED: ${c.error}`).replace(/\s*\n\s*/g, ' / ')];
     const m = c.metrics;
     const own = m.devices[0];
     const disk = m.devices[1];
