@@ -19,7 +19,7 @@ function metrics(opsPerSec: number, p99Us = 300, devices: Metrics['devices'] = [
 }
 
 function wal(strategy: StrategyName, writers: number, opsPerSec: number, opts: { prealloc?: 'zero' | 'none'; p99?: number; fs?: Cell['fs']; devices?: Metrics['devices'] } = {}): CellResult {
-  const c = { kind: 'wal' as const, fs: opts.fs ?? 'host', strategy, writers, size: 4096, prealloc: opts.prealloc ?? 'zero' };
+  const c = { kind: 'wal' as const, fs: opts.fs ?? 'host', strategy, writers, size: 4096, prealloc: opts.prealloc ?? 'zero', threads: 0 };
   const cell = { ...c, id: cellId(c) };
   return { ...cell, label: cellLabel(cell), status: 'measured', metrics: metrics(opsPerSec, opts.p99, opts.devices) };
 }
@@ -54,7 +54,7 @@ describe('targets', () => {
     expect(speed).toMatchObject({ kind: 'group-throughput', status: 'pass', value: 32 });
     expect(p99).toMatchObject({ kind: 'group-p99', status: 'fail', value: 3.25 });
     // Selected but failed: NOT MEASURED with the reason. Not selected at all: no line.
-    const c64 = { kind: 'wal' as const, fs: 'host' as const, strategy: 'group-fdatasync' as const, writers: 64, size: 4096, prealloc: 'zero' as const };
+    const c64 = { kind: 'wal' as const, fs: 'host' as const, strategy: 'group-fdatasync' as const, writers: 64, size: 4096, prealloc: 'zero' as const, threads: 0 };
     const failed: CellResult = { ...c64, id: cellId(c64), label: 'wal group-fdatasync', status: 'failed', error: 'WAL_IO' };
     const missing = groupTargets([wal('group-fdatasync', 1, 5000), failed]);
     expect(missing.map((t) => t.status)).toEqual(['not-measured', 'not-measured']);
