@@ -56,6 +56,9 @@ mount --bind /job /newroot${GUEST_JOB_DIR}
 [ -n "$KMODDIR" ] && mount --bind "/newroot$KMODDIR" /newroot/lib/modules/${kernelRelease}
 i=0
 for path in $SHARES; do
+  # The share may live under a path the guest covers with a tmpfs (a checkout under /tmp): make
+  # its mount point in the new root first.
+  mkdir -p "/newroot$path"
   mount -t 9p -o ${P9},cache=loose "share$i" "/newroot$path" || die "cannot mount share $path"
   i=$((i + 1))
 done
