@@ -14,7 +14,7 @@ import { FioDriver, LevelDbDriver, PgbenchDriver, PgTestFsyncDriver, RawFloorDri
 import { RESULTS_SCHEMA, toMetrics, type BenchResults, type CellResult, type FsReport, type PeerReport } from './results.js';
 import { SliceTotal, type Slice } from './slice.js';
 import { computeTargets } from './targets.js';
-import { PERIOD_MS, runWalSlice, SEGMENT_BYTES } from './wal-cell.js';
+import { PERIOD_MS, prepareWal, runWalSlice, SEGMENT_BYTES } from './wal-cell.js';
 
 const log = logger('bench');
 
@@ -135,6 +135,12 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
         readiness.set(`${fs.name}/${peer}`, ready);
         peerReports.push({ peer, fs: fs.name, describe: driver.describe, ...ready });
       }
+    }
+
+    if (cells.some((c) => c.kind === 'wal')) {
+      hooks.onPhase('loading the WAL');
+      const wal = await prepareWal();
+      if (wal.status === 'failed') for (const c of cells) if (c.kind === 'wal') failures.set(c.id, wal.reason);
     }
 
     if (sel.backgroundIo !== 'none') {

@@ -30,6 +30,19 @@ async function loadWal(): Promise<WalModule> {
   return import('../wal/index.js');
 }
 
+// Loads the WAL and its native addon once, before the first cell: a missing build then fails
+// every WAL cell with one clear reason, and a rebuild of the addon file during the run cannot
+// change the code being measured half-way (the loaded module stays in this process).
+export async function prepareWal(): Promise<{ status: 'ready' } | { status: 'failed'; reason: string }> {
+  try {
+    const wal = await loadWal();
+    wal.nativeModule();
+    return { status: 'ready' };
+  } catch (err) {
+    return { status: 'failed', reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
 // Fills and frees two segments before timing, so a recycle cell starts with segments to reuse
 // (otherwise a short slice would end before the first truncate and measure plain 'zero').
 async function primeRecycling(wal: Wal): Promise<void> {
