@@ -12,6 +12,7 @@ import { buildResults, type RunResults, type TrialRecord } from './run-results.j
 import { strategyLabel } from './summary.js';
 import { planTrial } from './trial-plan.js';
 import { runTrial, type TrialResult } from './trial-runner.js';
+import { WriterLauncher } from './writer-launcher.js';
 import { bundleCrashtest, removeBundles, siblingWriterBundle, useAddonSnapshot, type Bundles } from './bundle.js';
 
 const log = logger('crashtest');
@@ -87,12 +88,13 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
   try {
     await withDeviceLab(async (lab) => {
       const bench = await CrashBench.create(lab, options.fs);
+      const writers = new WriterLauncher(writer, lab);
       let position = 0;
       for (const strategy of options.strategies) {
         for (const index of indices) {
           position++;
           const plan = planTrial(options.seed, index, strategy, options.groupCommit, options.scenarios);
-          const result = await runTrial(plan, { bench, writerBundle: writer, scratchDir: lab.dir });
+          const result = await runTrial(plan, { bench, writers, warmNext: position < total, scratchDir: lab.dir });
           const artifactDir = result.status === 'violated' ? await keepArtifacts(bench, result, options, runId) : null;
           rmSync(result.walCopy, { recursive: true, force: true });
           const rec = record(result, artifactDir);
@@ -120,6 +122,7 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
           if (plan.freshFilesystemAfter) await bench.freshFilesystem();
         }
       }
+      await writers.dispose();
     });
   } finally {
     reporter.end();

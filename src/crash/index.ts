@@ -4,6 +4,7 @@ export { SCENARIOS, SCENARIO_NAMES, findScenario } from './scenario-registry.js'
 export { planTrial, trialSeed, type TrialPlan } from './trial-plan.js';
 export { CrashBench, type TableRecord } from './crash-bench.js';
 export { WriterChild, type StreamProgress, type WaitOutcome } from './writer-child.js';
+export { WriterLauncher, type LaunchedWriter } from './writer-launcher.js';
 export { recoverWal, type Recovery, type RecoveryStats } from './recover.js';
 export { runTrial, SYNC_FAILURE_CODES, type TrialResult, type TrialContext, type TimelineEntry } from './trial-runner.js';
 export { reasonsOf } from './verdict-reasons.js';

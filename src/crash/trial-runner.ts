@@ -8,7 +8,7 @@ import { CrashError } from './crash-error.js';
 import { recoverWal, type Recovery } from './recover.js';
 import { reasonsOf } from './verdict-reasons.js';
 import type { TrialPlan } from './trial-plan.js';
-import { WriterChild } from './writer-child.js';
+import type { WriterLauncher } from './writer-launcher.js';
 
 // One crash trial with dm-flakey, start to verdict:
 //   fresh WAL directory -> writer child -> scenario steps -> POWER CUT -> remount -> recovery -> oracle.
@@ -56,8 +56,10 @@ export interface TrialResult {
 
 export interface TrialContext {
   bench: CrashBench;
-  /** The bundled writer (bundle.ts). */
-  writerBundle: string;
+  /** Starts the writers (bundle.ts builds what they run). */
+  writers: WriterLauncher;
+  /** Another trial follows: start its writer while this one recovers. */
+  warmNext: boolean;
   /** Where per-trial scratch copies go (on tmpfs in the VM, not on the crash device). */
   scratchDir: string;
 }
@@ -85,10 +87,16 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
     maxMs: 10 * 60_000,
   });
   mark(`writer start (${plan.scenario}, ${writer.writers} writers, payload ${writer.minPayload}-${writer.maxPayload} B, segment ${writer.segmentSize} B)`);
-  const child = WriterChild.spawn(ctx.writerBundle, writer);
-  const registration = bench.lab.trackProcess(child.pid, 'writer');
+  const { child, registration } = ctx.writers.launch(writer);
+  // The drop table goes into the inactive slot while the writer runs, once no later step loads
+  // a table of its own (bench.preloadCut).
+  const lastTableStep = plan.steps.map((s) => s.kind === 'fail-writes' || s.kind === 'heal').lastIndexOf(true);
   try {
-    for (const step of plan.steps) {
+    for (const [i, step] of plan.steps.entries()) {
+      if (i === lastTableStep + 1) {
+        await bench.preloadCut();
+        mark('drop_writes table loaded (inactive)');
+      }
       switch (step.kind) {
         case 'wait': {
           const outcome = await child.waitFor(step.until, WAIT_LIMIT_MS);
@@ -132,6 +140,7 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
     bench.lab.stack.forget(registration);
   }
   mark(`writer killed (exit ${child.exited?.code ?? '-'}, signal ${child.exited?.signal ?? '-'})`);
+  if (ctx.warmNext) ctx.writers.warm();
   await bench.unmount();
   await bench.heal();
   await bench.mount();

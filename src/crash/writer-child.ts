@@ -84,6 +84,22 @@ export class WriterChild {
     return new WriterChild(child);
   }
 
+  /** Start the bundled writer without a configuration: it loads and waits for start(). */
+  static spawnIdle(bundle: string, env: NodeJS.ProcessEnv = process.env): WriterChild {
+    const child = spawn(process.execPath, [bundle], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env });
+    return new WriterChild(child);
+  }
+
+  /** Hand an idle writer its configuration; false when it is no longer running. */
+  start(config: WriterConfig): boolean {
+    const stdin = this.child.stdin;
+    if (this.exitInfo !== undefined || stdin === null || stdin.destroyed) return false;
+    // A writer that died meanwhile makes this an EPIPE: 'close' reports its exit, nothing to do here.
+    stdin.on('error', () => undefined);
+    stdin.end(`${JSON.stringify(config)}\n`);
+    return true;
+  }
+
   /** The raw event stream received so far (the whole of it once killed). */
   get rawEvents(): string {
     return this.raw;

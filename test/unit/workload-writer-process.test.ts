@@ -133,4 +133,23 @@ describe.skipIf(why !== undefined)(`writer process${why ? ` (skipped: ${why})` :
     expect(child.stderr).toMatch(/writers must be an integer/);
     expect(child.stderr).not.toMatch(/\n\s+at /);
   });
+
+  it('an idle writer loads first, then runs the configuration it is handed on stdin', async () => {
+    const idle = WriterChild.spawnIdle(bundles.writer);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(idle.exited).toBeUndefined();
+    expect(idle.rawEvents).toBe('');
+    const cfg = config('fsync', { maxEntries: 30 });
+    expect(idle.start(cfg)).toBe(true);
+    await idle.ended();
+    expect(idle.exited?.code).toBe(WRITER_EXIT.done);
+    const events = parseEvents(idle.rawEvents).events;
+    checkStream(events);
+    expect(events.filter((e) => e.type === 'acked')).toHaveLength(30);
+    // An idle writer that is never used dies with its SIGKILL and says nothing.
+    const unused = WriterChild.spawnIdle(bundles.writer);
+    expect(await unused.kill()).toBe('');
+    expect(unused.exited?.signal).toBe('SIGKILL');
+    expect(unused.start(cfg)).toBe(false);
+  });
 });
