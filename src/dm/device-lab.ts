@@ -61,7 +61,15 @@ export class LogWritesDevice {
     readonly path: string,
     readonly dataDevice: string,
     readonly logDevice: string,
+    private readonly remove?: () => Promise<void>,
   ) {}
+
+  /** Removes the device now. The kernel then appends the mark `dm-log-writes-end` and writes
+   *  the final super block, so the log is complete; anything mounted on it must be unmounted. */
+  async teardown(): Promise<void> {
+    if (!this.remove) throw new DeviceError('BAD_ARGUMENT', `${this.name}: not made by a DeviceLab, remove it with dmRemove`);
+    await this.remove();
+  }
 
   mark(label: string): Promise<void> {
     return logWritesMark(this.name, label);
@@ -82,6 +90,7 @@ export class DeviceLab {
   private readonly ownedImages = new Set<string>();
   private readonly ownedDevices = new Set<string>();
   private readonly mounts = new Map<string, Registration>();
+  private readonly dmDevices = new Map<string, Registration>();
   private readonly consent: RealDeviceConsent | undefined;
   private counter = 0;
 
@@ -174,11 +183,19 @@ export class DeviceLab {
   async createDm(base: string, table: readonly DmTableLine[], devices: readonly string[]): Promise<{ name: string; path: string }> {
     for (const d of devices) this.guard(d);
     const name = this.dmName(base);
-    this.stack.add({ kind: 'dm', name });
+    this.dmDevices.set(name, this.stack.add({ kind: 'dm', name }));
     await this.stack.track(dmCreate(name, table));
     const path = mapperPath(name);
     this.ownedDevices.add(realpathSync(path));
     return { name, path };
+  }
+
+  // Removes a dm device of this lab now (resuming it first if suspended).
+  async removeDm(name: string): Promise<void> {
+    const reg = this.dmDevices.get(name);
+    if (!reg) throw new DeviceError('NOT_OWNED', `${name} is not a device-mapper device of this lab`);
+    await this.stack.release(reg);
+    this.dmDevices.delete(name);
   }
 
   // A flakey device over `device`, passing everything through until powerCut().
@@ -192,7 +209,7 @@ export class DeviceLab {
   async logWrites(device: string, logDevice: string, base = 'logw'): Promise<LogWritesDevice> {
     const sectors = await deviceSectors(device);
     const { name, path } = await this.createDm(base, logWritesTable(device, logDevice, sectors), [device, logDevice]);
-    return new LogWritesDevice(name, path, device, logDevice);
+    return new LogWritesDevice(name, path, device, logDevice, () => this.removeDm(name));
   }
 
   // Puts a running process on the stack: it is SIGKILLed on teardown, before anything it may

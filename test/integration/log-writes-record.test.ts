@@ -53,5 +53,16 @@ describe.skipIf(why !== undefined)(`dm-log-writes recording${why ? ` (skipped: $
     } finally {
       closeLog(log);
     }
+
+    // Teardown appends the kernel's own end mark and rewrites the super block.
+    await lw.teardown();
+    const final = openLog(logImage);
+    try {
+      expect(final.super.nrEntries).toBe(status.entries + 1);
+      const entries = [...iterateEntries(final)];
+      expect(entries[entries.length - 1]!.mark).toBe('dm-log-writes-end');
+    } finally {
+      closeLog(final);
+    }
   });
 });
