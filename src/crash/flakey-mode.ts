@@ -13,7 +13,7 @@ import { strategyLabel } from './summary.js';
 import { planTrial } from './trial-plan.js';
 import { runTrial, type TrialResult } from './trial-runner.js';
 import { WriterLauncher } from './writer-launcher.js';
-import { bundleCrashtest, removeBundles, siblingWriterBundle, useAddonSnapshot, type Bundles } from './bundle.js';
+import { bundleCrashtest, siblingWriterBundle, useAddonSnapshot } from './bundle.js';
 
 const log = logger('crashtest');
 
@@ -70,23 +70,23 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
   const startedAt = new Date(started).toISOString();
   const { missing } = await ensureTargets(['flakey']);
   if (missing.length > 0) throw new CrashError('NO_DEVICE_MAPPER', `this kernel has no dm-flakey target (dmsetup targets lacks: ${missing.join(', ')})`);
-  // The VM's run gets the host's bundle; a run on this kernel makes its own.
-  let bundles: Bundles | undefined;
-  let restoreEnv = (): void => {};
-  let writerBundle = options.writerBundle ?? siblingWriterBundle();
-  if (writerBundle === undefined) {
-    bundles = await bundleCrashtest();
-    restoreEnv = useAddonSnapshot(bundles);
-    writerBundle = bundles.writer;
-  }
-  const writer = writerBundle;
   const runId = `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`;
   const indices = trialIndices(options);
   const total = indices.length * options.strategies.length;
   const trials: TrialRecord[] = [];
+  let restoreEnv = (): void => {};
   reporter.begin(total);
   try {
     await withDeviceLab(async (lab) => {
+      // The VM's run gets the host's bundle; a run on this kernel makes its own, on the lab's
+      // cleanup stack (removed at the end, also on Ctrl-C).
+      let writer = options.writerBundle ?? siblingWriterBundle();
+      if (writer === undefined) {
+        const bundles = await bundleCrashtest();
+        lab.stack.add({ kind: 'dir', path: bundles.dir });
+        restoreEnv = useAddonSnapshot(bundles);
+        writer = bundles.writer;
+      }
       const bench = await CrashBench.create(lab, options.fs);
       const writers = new WriterLauncher(writer, lab);
       let position = 0;
@@ -127,7 +127,6 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
   } finally {
     reporter.end();
     restoreEnv();
-    if (bundles) removeBundles(bundles);
   }
   return buildResults({
     startedAt,

@@ -1,11 +1,12 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { runInVm, VmError } from '../vm/index.js';
 import { CrashError } from './crash-error.js';
 import { parseProtocolLine, type Reporter } from './reporter.js';
 import type { RunOptions } from './run-options.js';
 import type { RunResults } from './run-results.js';
-import { bundleCrashtest, PROJECT_ROOT, removeBundles, useAddonSnapshot } from './bundle.js';
+import { CleanupStack } from '../dm/index.js';
+import { bundleCrashtest, PROJECT_ROOT, useAddonSnapshot } from './bundle.js';
 
 // The host half of a run in the microVM: bundle crashtest and the writer here (native speed), boot
 // the VM once, run the bundled `crashtest --in-vm` inside it with the same, fully resolved options, turn its protocol lines
@@ -39,13 +40,17 @@ function within(parent: string, child: string): boolean {
 
 /** Run the trials inside the microVM; returns the results the run inside wrote. */
 export async function runInMicroVm(options: RunOptions, reporter: Reporter): Promise<RunResults> {
+  // On the cleanup stack, so that Ctrl-C removes them too (the stack's signal handler unwinds it).
+  const stack = new CleanupStack();
   const bundles = await bundleCrashtest();
+  stack.add({ kind: 'dir', path: bundles.dir });
   // POWERCUT_* variables reach the guest: the run inside loads the same addon snapshot.
   const restoreEnv = useAddonSnapshot(bundles);
   const scratchParent = path.join(PROJECT_ROOT, 'results', 'crashtest');
   mkdirSync(scratchParent, { recursive: true });
   mkdirSync(options.artifactsRoot, { recursive: true });
   const scratch = mkdtempSync(path.join(scratchParent, '.vm-'));
+  stack.add({ kind: 'dir', path: scratch });
   const resultsFile = path.join(scratch, 'results.json');
   const shares = [PROJECT_ROOT];
   if (!within(PROJECT_ROOT, options.artifactsRoot)) shares.push(options.artifactsRoot);
@@ -81,8 +86,7 @@ export async function runInMicroVm(options: RunOptions, reporter: Reporter): Pro
     return JSON.parse(readFileSync(resultsFile, 'utf8')) as RunResults;
   } finally {
     reporter.end();
-    rmSync(scratch, { recursive: true, force: true });
     restoreEnv();
-    removeBundles(bundles);
+    await stack.unwind();
   }
 }
