@@ -79,8 +79,13 @@ export async function runInVm(argv: readonly string[], opts: VmRunOptions = {}):
   try {
     const jobDir = mkdtempSync(join(realpathSync(tmpdir()), 'powercut-vmjob-'));
     stack.add({ kind: 'dir', path: jobDir });
-    writeFileSync(join(jobDir, 'cmd.sh'), jobScript({ argv, cwd, env: guestEnv(opts.env) }));
-    writeFileSync(join(jobDir, 'guest.conf'), guestConf(shares, join(manifest.kernelRoot, 'lib', 'modules', manifest.kernelRelease)));
+    try {
+      writeFileSync(join(jobDir, 'cmd.sh'), jobScript({ argv, cwd, env: guestEnv(opts.env) }));
+      writeFileSync(join(jobDir, 'guest.conf'), guestConf(shares, join(manifest.kernelRoot, 'lib', 'modules', manifest.kernelRelease)));
+    } catch (err) {
+      // An unusual path or environment name: the user's input, not a VM failure.
+      throw new VmError('BAD_ARGUMENT', err instanceof Error ? err.message : String(err), { cause: err });
+    }
     const args = qemuArgs({ vmlinuz: manifest.vmlinuz, initramfs: manifest.initramfs, jobDir, shares, memoryMb: opts.memoryMb ?? 2048, cpus: opts.cpus ?? 2 });
     return await boot(args, stack, opts);
   } finally {
