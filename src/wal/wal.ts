@@ -20,6 +20,7 @@ export interface WalShareToken {
   readonly id: number;
   readonly dir: string;
   readonly strategy: ResolvedOptions['strategy'];
+  readonly groupCommit: boolean;
 }
 
 const READ_CHUNK = 1 << 20;
@@ -50,6 +51,7 @@ export class Wal {
   #referenced = false;
   #failure: WalError | undefined;
   #releaseQueued = false;
+  readonly #groupCommit: boolean;
   // Hands this turn's appends to the committer as one batch (see Log::Append in native/wal/log.h):
   // run as a microtask, after the continuations of every append that resolved in the same turn.
   readonly #release = (): void => {
@@ -63,6 +65,7 @@ export class Wal {
     this.dir = dir;
     this.options = Object.freeze({ ...options });
     this.#owner = owner;
+    this.#groupCommit = options.groupCommit;
     const info = native.info();
     this.#maxPayload = info.maxPayload;
     const r = info.recovery;
@@ -75,7 +78,7 @@ export class Wal {
       ...(r.repaired !== undefined ? { repaired: toWalError(r.repaired) } : {}),
     };
     this.#firstSeq = r.firstSeq;
-    this.#share = Object.freeze({ kind: 'powercut-wal-share', id: info.id, dir, strategy: options.strategy });
+    this.#share = Object.freeze({ kind: 'powercut-wal-share', id: info.id, dir, strategy: options.strategy, groupCommit: options.groupCommit });
     native.progress(this.#state);
     this.#durableSeen = this.#state[DURABLE] as number;
     native.listen(() => this.#onProgress());
@@ -111,7 +114,7 @@ export class Wal {
     } catch (err) {
       throw toWalError(err, new Error());
     }
-    return new Wal(handle, token.dir, resolveOptions({ strategy: token.strategy }), false);
+    return new Wal(handle, token.dir, resolveOptions({ strategy: token.strategy, groupCommit: token.groupCommit === true }), false);
   }
 
   /** A token other worker_threads of this process pass to Wal.attach(). */
@@ -141,7 +144,8 @@ export class Wal {
     } catch (err) {
       return Promise.reject(toWalError(err, new Error()));
     }
-    if (!this.#releaseQueued) {
+    // Only group commit holds appends back until the turn ends (the core hands the rest over at once).
+    if (this.#groupCommit && !this.#releaseQueued) {
       this.#releaseQueued = true;
       queueMicrotask(this.#release);
     }
