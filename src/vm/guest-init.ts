@@ -53,7 +53,8 @@ mkdir -p ${GUEST_JOB_DIR}
 mkdir -p /newroot${GUEST_JOB_DIR} /newroot/lib/modules/${kernelRelease}
 mount --bind /job /newroot${GUEST_JOB_DIR}
 # modprobe inside the chroot (any dm target, any filesystem) finds the cached kernel's modules.
-[ -n "$KMODDIR" ] && mount --bind "/newroot$KMODDIR" /newroot/lib/modules/${kernelRelease}
+# From /lower, not /newroot: a cache under /tmp would be hidden by the guest's tmpfs there.
+[ -n "$KMODDIR" ] && mount --bind "/lower$KMODDIR" /newroot/lib/modules/${kernelRelease}
 i=0
 for path in $SHARES; do
   # The share may live under a path the guest covers with a tmpfs (a checkout under /tmp): make
