@@ -66,7 +66,7 @@ export function throughputChart(r: Pick<BenchResults, 'cells'>): ChartSpec | nul
           mark: { type: 'bar', tooltip: true },
           encoding: {
             x2: { datum: base },
-            color: { field: 'kind', type: 'nominal', scale: { domain: ['WAL (durable ack)', 'WAL (ack not durable)', 'peer'], range: ['#1f77b4', '#bbbbbb', '#ff7f0e'] }, title: null },
+            color: { field: 'kind', type: 'nominal', scale: { domain: ['WAL (durable ack)', 'WAL (ack not durable)', 'peer'], range: ['#1f77b4', '#bbbbbb', '#ff7f0e'] }, title: null, legend: { labelLimit: 300 } },
           },
         },
         { mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 }, encoding: { text: { field: 'opsPerSec', type: 'quantitative', format: ',' } } },
