@@ -1,6 +1,6 @@
 export { DeviceError, type DeviceErrorCode } from './device-error.js';
 export { CleanupStack, withCleanup, reapOrphans, orphanLedgers, ledgerDir, type Registration, type ReapedLedger } from './cleanup-stack.js';
-export { type Resource, describeResource } from './resource.js';
+export { type Resource, describeResource, processStartTime } from './resource.js';
 export { DeviceLab, withDeviceLab, FlakeyDevice, LogWritesDevice, DM_NAME_PREFIX, LAB_DIR_PREFIX, type DeviceLabOptions } from './device-lab.js';
 export { guardDevice, deviceInUse, type RealDeviceConsent, type GuardContext } from './device-guard.js';
 export { attachLoop, detachLoop, listLoops, loopsOf, losetupAttachArgs, parseLoopList, type LoopOptions, type LoopDevice } from './losetup.js';

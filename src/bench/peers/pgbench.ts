@@ -2,7 +2,7 @@ import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CleanupStack } from '../../dm/index.js';
-import { processStartTime } from '../../dm/resource.js';
+import { processStartTime } from '../../dm/index.js';
 import { run, RunError } from '../../run.js';
 import { BenchError } from '../bench-error.js';
 import type { PeerCell } from '../cell.js';
