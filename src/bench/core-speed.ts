@@ -5,7 +5,8 @@
 // pwrite+fdatasync over a zero-filled preallocated file, compiled with cc into a temp dir, against
 // the WAL's fdatasync strategy with 1 writer and with group commit at 1/4/16/64 writers, interleaved
 // in the same run on the same filesystem:
-//   pnpm exec tsx src/bench/core-speed.ts --sync [--dir DIR] [--seconds 1] [--rounds 5]
+//   pnpm exec tsx src/bench/core-speed.ts --sync [--dir DIR] [--seconds 1] [--rounds 5] [--poll-us N]
+// (--poll-us overrides the WAL's pollUs option, to compare event-loop polling on and off.)
 // Prints one line per figure and a JSON summary on stdout.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ interface Args {
   sync: boolean;
   seconds: number;
   rounds: number;
+  pollUs: number | undefined;
 }
 
 function parse(): Args {
@@ -38,6 +40,7 @@ function parse(): Args {
       sync: { type: 'boolean', default: false },
       seconds: { type: 'string', default: '1' },
       rounds: { type: 'string', default: '5' },
+      'poll-us': { type: 'string' },
     },
   });
   const num = (name: string, v: string | undefined, min: number): number => {
@@ -55,6 +58,7 @@ function parse(): Args {
     sync: values.sync ?? false,
     seconds: num('seconds', values.seconds, 0.2),
     rounds: Math.floor(num('rounds', values.rounds, 1)),
+    pollUs: values['poll-us'] === undefined ? undefined : Math.floor(num('poll-us', values['poll-us'], 0)),
   };
 }
 
@@ -138,10 +142,10 @@ function rawLoop(binary: string, dir: string, seconds: number, size = 4096): Rat
 }
 
 // `writers` loops on this event loop, each awaiting its own 4 KiB append before the next.
-async function walLoop(dir: string, seconds: number, writers: number, groupCommit: boolean): Promise<Rate> {
+async function walLoop(dir: string, seconds: number, writers: number, groupCommit: boolean, pollUs: number | undefined): Promise<Rate> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir);
-  const wal = await Wal.open(dir, { strategy: 'fdatasync', groupCommit });
+  const wal = await Wal.open(dir, { strategy: 'fdatasync', groupCommit, ...(pollUs === undefined ? {} : { pollUs }) });
   const payload = Buffer.alloc(4096, 0x5a);
   for (let i = 0; i < 50; i++) await wal.append(payload); // warm-up
   const lat: number[] = [];
@@ -190,7 +194,7 @@ async function syncComparison(args: Args, work: string): Promise<void> {
     console.log(`round ${round + 1}/${args.rounds}`);
     // Each WAL figure sits between two raw runs (or next to its 1-writer twin) and is compared
     // with them only: the disk of a shared machine drifts by 2x within seconds.
-    const one = show('wal fdatasync 1 writer', await walLoop(walDir, args.seconds, 1, false));
+    const one = show('wal fdatasync 1 writer', await walLoop(walDir, args.seconds, 1, false, args.pollUs));
     const rawAfter = show('raw C pwrite+fdatasync', rawLoop(binary, work, args.seconds));
     vsRaw.push(one.perSec / ((raw.perSec + rawAfter.perSec) / 2));
     const rawSame = show('raw C, 4112 B writes', rawLoop(binary, work, args.seconds, 4112));
@@ -200,7 +204,7 @@ async function syncComparison(args: Args, work: string): Promise<void> {
     ones.push(one);
     const byWriters = new Map<number, Rate>();
     for (const w of [1, 4, 16, 64]) {
-      const r = show(`wal group ${w} writers`, await walLoop(walDir, args.seconds, w, true));
+      const r = show(`wal group ${w} writers`, await walLoop(walDir, args.seconds, w, true, args.pollUs));
       byWriters.set(w, r);
       perWriters.set(w, [...(perWriters.get(w) ?? []), r]);
     }

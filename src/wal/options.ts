@@ -28,6 +28,13 @@ export interface WalOptions {
   repair?: boolean;
   /** Microseconds the native committer busy-waits for work before sleeping, default 50 (0: never spin). */
   spinUs?: number;
+  /**
+   * Microseconds the JS event loop keeps polling instead of sleeping while 1 to 4 of this handle's
+   * appends await acknowledgement, counted from the last append or acknowledgement; default 1000
+   * (0: never poll). Waking a sleeping event loop costs tens of microseconds on a VM, a large share of one
+   * fdatasync; polling spends CPU on the JS thread while it waits.
+   */
+  pollUs?: number;
 }
 
 export type ResolvedOptions = Required<WalOptions>;
@@ -42,6 +49,7 @@ const DEFAULTS: ResolvedOptions = {
   syncFileRange: false,
   repair: false,
   spinUs: 50,
+  pollUs: 1000,
 };
 
 const MIN_SEGMENT = 64 * 1024;
@@ -89,8 +97,10 @@ export function resolveOptions(options: WalOptions | undefined): ResolvedOptions
   if (o.syncFileRange && o.strategy !== 'fdatasync' && o.strategy !== 'direct') {
     throw invalid(`syncFileRange applies to 'fdatasync' and 'direct' only, not '${o.strategy}'`);
   }
-  if (!isInteger(o.spinUs) || o.spinUs < 0 || o.spinUs > 100_000) {
-    throw invalid(`spinUs must be an integer between 0 and 100000, got ${String(o.spinUs)}`);
+  for (const key of ['spinUs', 'pollUs'] as const) {
+    if (!isInteger(o[key]) || o[key] < 0 || o[key] > 100_000) {
+      throw invalid(`${key} must be an integer between 0 and 100000, got ${String(o[key])}`);
+    }
   }
   return o;
 }
