@@ -4,6 +4,7 @@ import { run } from '../run.js';
 import { ensureTargets, kernelHasDeviceMapper, findLeftovers, orphanLedgers, reapOrphans, type DmTarget } from '../dm/index.js';
 import { parseTargets } from '../dm/dmsetup.js';
 import { prepareVm, readManifest, runInVm, vmCacheDir, initramfsIsCurrent } from '../vm/index.js';
+import { PG_BIN_DIR } from '../bench/peers/pg-test-fsync.js';
 
 // pnpm doctor [--fix] [--quick]: is this machine ready for powercut's crash tests, and if not,
 // exactly what is missing and how to get it. Exit 0 all good, 1 something missing, 2 usage.
@@ -87,7 +88,7 @@ async function leftoverCheck(): Promise<Check> {
   const all = [...left.mounts, ...left.dmDevices, ...left.loopDevices, ...orphans];
   return all.length === 0
     ? { name: 'leftovers', status: 'ok', detail: 'no powercut devices, loops or mounts left behind' }
-    : { name: 'leftovers', status: 'missing', detail: `left behind: ${all.join('; ')}`, hint: 'pnpm doctor --fix (releases what dead harnesses registered)' };
+    : { name: 'leftovers', status: 'missing', detail: `left behind: ${all.join('; ')}`, hint: 'pnpm run doctor --fix (releases what dead harnesses registered)' };
 }
 
 async function checks(opts: { quick: boolean }): Promise<Check[]> {
@@ -99,6 +100,11 @@ async function checks(opts: { quick: boolean }): Promise<Check[]> {
   out.push(await toolCheck('mkfs.ext4', 'mkfs.ext4', 'e2fsprogs', 'ext4 test filesystems'));
   out.push(await toolCheck('mkfs.xfs', 'mkfs.xfs', 'xfsprogs', 'xfs test filesystems'));
   out.push(await toolCheck('mkfs.btrfs', 'mkfs.btrfs', 'btrfs-progs', 'btrfs test filesystems'));
+  // The throughput suite's peers and the syscall-pattern tests: a missing one skips its cells or
+  // tests with the reason, so each is a fixable gap rather than a broken lab.
+  out.push(await toolCheck('strace', 'strace', 'strace', 'the syscall-pattern tests of each strategy'));
+  out.push(await toolCheck('fio', 'fio', 'fio', 'the fio peer of pnpm bench'));
+  out.push(await toolCheck('pg_test_fsync', `${PG_BIN_DIR}/pg_test_fsync`, 'postgresql-15', 'the pg_test_fsync and pgbench peers of pnpm bench'));
   const hostDm = await hostDmCheck();
   out.push(hostDm);
   // The microVM is needed only where the host kernel lacks the targets (and with --vm). There its
