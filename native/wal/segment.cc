@@ -1,6 +1,7 @@
 #include "segment.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -323,6 +324,39 @@ Status NonZeroExtentEnd(FileWindow& win, uint64_t from, uint64_t* end) {
     pos += span;
   }
   return Status::Ok();
+}
+
+Status UnwrittenHeaderCheck(const std::string& path, uint64_t name_first, bool* unwritten, uint64_t* torn) {
+  *unwritten = false;
+  *torn = 0;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "open", path);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    Status s = Status::FromErrno(errno, "fstat", path);
+    ::close(fd);
+    return s;
+  }
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  FileWindow win(fd, size, path);
+  const uint8_t* p = nullptr;
+  const size_t hdr = static_cast<size_t>(std::min<uint64_t>(size, kSegmentHeaderSize));
+  Status s = hdr > 0 ? win.Get(0, hdr, &p) : Status::Ok();
+  if (s.ok()) {
+    if (hdr == 0 || AllZero(p, hdr)) {
+      *unwritten = true;
+    } else {
+      auto first = DecodeSegmentHeader(p, hdr);
+      *unwritten = first.has_value() && *first < name_first;
+    }
+  }
+  if (s.ok() && *unwritten) {
+    uint64_t end = hdr;
+    s = NonZeroExtentEnd(win, hdr, &end);
+    *torn = end - hdr;
+  }
+  ::close(fd);
+  return s;
 }
 
 }  // namespace powercut::wal

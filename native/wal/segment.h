@@ -98,5 +98,11 @@ Status FindNewerEntry(FileWindow& win, uint64_t from, uint64_t min_seq, std::opt
                       uint64_t* found_seq);
 // End of the last non-zero byte in [from, size) (== from when all zero).
 Status NonZeroExtentEnd(FileWindow& win, uint64_t from, uint64_t* end);
+// Whether the segment file at `path` (named for sequence name_first) never got its own header to
+// the disk: the header block is all zeros (a file shorter than the block counts by what it holds),
+// or it is a recycled file's old header (valid, for a lower first sequence). If so, `torn` is the
+// count of bytes after the header block up to its last non-zero byte (entries, or a recycled
+// file's leftovers: without the header they cannot be told apart).
+Status UnwrittenHeaderCheck(const std::string& path, uint64_t name_first, bool* unwritten, uint64_t* torn);
 
 }  // namespace powercut::wal
