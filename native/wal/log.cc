@@ -176,45 +176,6 @@ Status Log::Recover() {
     names.erase(names.begin());
   }
 
-  // Segments at the end of the log that never got their own header to the disk (all zeros, or a
-  // recycled file's old header): any sync of a segment's entries also carries its header (written
-  // first, same file), so nothing in them was ever durable, under any strategy: a torn tail, cut
-  // like one (seen after a rotation whose name a truncate's directory fsync made durable, but not
-  // its header). Entry bytes behind such a header (the volatile cache wrote them back, not the
-  // header) count as torn bytes. Cut before the scan, so the segment before them ends the log (its
-  // own torn tail is then a torn tail, not damage "followed by later segments"). Such a header
-  // with a valid segment after it is not in this tail: the scan reports it as corruption.
-  uint64_t torn_floor = 0;  // where a log whose every segment was torn away continues
-  {
-    size_t tail = names.size();
-    std::vector<uint64_t> nonzero(names.size(), 0);
-    while (tail > 0) {
-      bool unwritten = false;
-      Status z = UnwrittenHeaderCheck(PathOf(names[tail - 1].second), names[tail - 1].first, &unwritten,
-                                      &nonzero[tail - 1]);
-      if (!z.ok()) return z;
-      if (!unwritten) break;
-      tail--;
-    }
-    for (size_t j = tail; j < names.size(); j++) {
-      const std::string path = PathOf(names[j].second);
-      recovery_.torn_bytes += nonzero[j];
-      // A file with nothing after its header is a fine spare. One holding entries is removed,
-      // never recycled: they may carry the sequences the log continues with, while a recycled
-      // file's leftovers are harmless only when older than its new first sequence.
-      if (nonzero[j] == 0) {
-        RecycleOrRemove(path, &dir_dirty);
-      } else if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        return Status::FromErrno(errno, "unlink", path);
-      }
-      dir_dirty = true;
-    }
-    // With nothing before them, their names are the only record of where the log had got to:
-    // continue there, never re-issuing sequences below it.
-    if (tail == 0 && !names.empty()) torn_floor = names.front().first;
-    names.resize(tail);
-  }
-
   uint64_t expected = 0;
   bool have_expected = false;
   for (size_t i = 0; i < names.size(); i++) {
@@ -336,7 +297,6 @@ Status Log::Recover() {
   // Where the log continues.
   uint64_t next = segments_.empty() ? std::max<uint64_t>(1, trunc_seq) : expected;
   if (trunc_seq > next) next = trunc_seq;  // defensive: a durable truncate past the recovered end
-  if (torn_floor > next) next = torn_floor;
   if (segments_.empty() || next != expected) {
     std::string spare;
     Status s = PrepareSpare(&spare, options_.preallocate);
@@ -413,32 +373,6 @@ Status Log::OpenActiveForWrites() {
 
 // ---------------------------------------------------------------- spares
 
-namespace {
-
-// Preallocation::kZero for a spare prepared while the log is being written: the same zeros and the
-// same final fdatasync as Preallocate, but written back 1 MiB at a time as they are written. A
-// whole segment of dirty zeros flushed at once queues tens of MiB on the device ahead of the
-// committer's small writes and cache flushes: with 64 writers that stalled group commits for
-// 35-40 ms at each rotation (src/bench/core-speed.ts --sync; `preallocate: 'fallocate'`, which
-// writes no zeros, had no such stall). Paced, a committer's flush waits behind at most one chunk.
-Status ZeroFillPaced(int fd, uint64_t size, const std::string& path) {
-  constexpr uint64_t kChunk = 1 << 20;
-  for (uint64_t off = 0; off < size; off += kChunk) {
-    uint64_t end = std::min(size, off + kChunk);
-    Status s = ZeroRange(fd, off, end, path);
-    if (!s.ok()) return s;
-    if (::sync_file_range(fd, static_cast<off_t>(off), static_cast<off_t>(end - off),
-                          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
-      return Status::FromErrno(errno, "sync_file_range", path);
-    }
-  }
-  // sync_file_range makes nothing durable (no metadata, no cache flush): the fdatasync does.
-  if (::fdatasync(fd) != 0) return Status::FromErrno(errno, "fdatasync", path);
-  return Status::Ok();
-}
-
-}  // namespace
-
 Status Log::PrepareSpare(std::string* path, Preallocation mode) {
   uint64_t n;
   {
@@ -449,8 +383,7 @@ Status Log::PrepareSpare(std::string* path, Preallocation mode) {
   std::string final_path = PathOf(SpareFileName(n, false));
   int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return Status::FromErrno(errno, "open", tmp);
-  Status s = mode == Preallocation::kZero ? ZeroFillPaced(fd, options_.segment_size, tmp)
-                                          : Preallocate(fd, options_.segment_size, mode, tmp);
+  Status s = Preallocate(fd, options_.segment_size, mode, tmp);
   ::close(fd);
   if (s.ok() && ::rename(tmp.c_str(), final_path.c_str()) != 0) s = Status::FromErrno(errno, "rename", tmp);
   if (s.ok()) s = FsyncPath(dir_, true);
