@@ -176,6 +176,45 @@ Status Log::Recover() {
     names.erase(names.begin());
   }
 
+  // Segments at the end of the log that never got their own header to the disk (all zeros, or a
+  // recycled file's old header): any sync of a segment's entries also carries its header (written
+  // first, same file), so nothing in them was ever durable, under any strategy: a torn tail, cut
+  // like one (seen after a rotation whose name a truncate's directory fsync made durable, but not
+  // its header). Entry bytes behind such a header (the volatile cache wrote them back, not the
+  // header) count as torn bytes. Cut before the scan, so the segment before them ends the log (its
+  // own torn tail is then a torn tail, not damage "followed by later segments"). Such a header
+  // with a valid segment after it is not in this tail: the scan reports it as corruption.
+  uint64_t torn_floor = 0;  // where a log whose every segment was torn away continues
+  {
+    size_t tail = names.size();
+    std::vector<uint64_t> nonzero(names.size(), 0);
+    while (tail > 0) {
+      bool unwritten = false;
+      Status z = UnwrittenHeaderCheck(PathOf(names[tail - 1].second), names[tail - 1].first, &unwritten,
+                                      &nonzero[tail - 1]);
+      if (!z.ok()) return z;
+      if (!unwritten) break;
+      tail--;
+    }
+    for (size_t j = tail; j < names.size(); j++) {
+      const std::string path = PathOf(names[j].second);
+      recovery_.torn_bytes += nonzero[j];
+      // A file with nothing after its header is a fine spare. One holding entries is removed,
+      // never recycled: they may carry the sequences the log continues with, while a recycled
+      // file's leftovers are harmless only when older than its new first sequence.
+      if (nonzero[j] == 0) {
+        RecycleOrRemove(path, &dir_dirty);
+      } else if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return Status::FromErrno(errno, "unlink", path);
+      }
+      dir_dirty = true;
+    }
+    // With nothing before them, their names are the only record of where the log had got to:
+    // continue there, never re-issuing sequences below it.
+    if (tail == 0 && !names.empty()) torn_floor = names.front().first;
+    names.resize(tail);
+  }
+
   uint64_t expected = 0;
   bool have_expected = false;
   for (size_t i = 0; i < names.size(); i++) {
@@ -297,6 +336,7 @@ Status Log::Recover() {
   // Where the log continues.
   uint64_t next = segments_.empty() ? std::max<uint64_t>(1, trunc_seq) : expected;
   if (trunc_seq > next) next = trunc_seq;  // defensive: a durable truncate past the recovered end
+  if (torn_floor > next) next = torn_floor;
   if (segments_.empty() || next != expected) {
     std::string spare;
     Status s = PrepareSpare(&spare, options_.preallocate);
