@@ -7,10 +7,10 @@ import type { Reporter } from './reporter.js';
 import type { RunOptions } from './run-options.js';
 import type { RunResults } from './run-results.js';
 
-// The one call that runs a crash mode. dm-log-writes (issue 6) plugs in here: its module
-// src/crash/log-writes-mode.ts exports
-//   runLogWritesMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults>
-// and is picked up as soon as it exists. Until then `--mode log-writes` is refused, never faked.
+// The one call that runs a crash mode. dm-log-writes mode (src/crash/log-writes-mode.ts) is loaded
+// lazily: it records in the VM and checks on the host, so the crashtest bundle that runs inside the
+// VM must not carry it (nor esbuild, which it uses to bundle the recorder). A checkout or bundle
+// without it refuses `--mode log-writes` with exit 2 rather than faking it.
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

@@ -3,7 +3,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { logWritesModule } from '../../src/crash/run-mode.js';
 
 // The command line's contract: usage and environment problems exit 2 with one clear line and no
 // stack trace, before any device or VM is touched.
@@ -42,10 +41,6 @@ describe('crashtest command line', () => {
     [['--strategy', 'fsync', '--fs', 'zfs'], /Allowed choices are ext4, xfs, btrfs/],
   ])('rejects %j with exit 2', (args, message) => {
     expectUsageError(crashtest(args), message);
-  });
-
-  it.skipIf(logWritesModule() !== undefined)('refuses --mode log-writes until it is built, with exit 2', () => {
-    expectUsageError(crashtest(['--strategy', 'fsync', '--mode', 'log-writes']), /--mode log-writes is not built yet/);
   });
 
   it.skipIf(!isRoot)('needs root (run as nobody: exit 2)', () => {
