@@ -162,6 +162,11 @@ export class Wal {
     try {
       seq = this.#native.append(payload);
     } catch (err) {
+      // A refusal (WAL_FAILED) can overtake acknowledgements the core published before it failed
+      // but the progress callback has not delivered yet. Settle them first: earlier appends resolve
+      // (their reactions queue ahead of this rejection's) and the rest reject with the failure, so
+      // no acknowledgement ever follows a reported failure.
+      this.#onProgress();
       return Promise.reject(toWalError(err, new Error()));
     }
     // Only group commit holds appends back until the turn ends (the core hands the rest over at once).
@@ -191,6 +196,7 @@ export class Wal {
     try {
       target = this.#native.requestSync();
     } catch (err) {
+      this.#onProgress(); // as in append: deliver what was acknowledged before the refusal
       throw toWalError(err, site);
     }
     await this.#waitDurable(target, site);

@@ -90,4 +90,38 @@ describe.skipIf(!ready)('WAL after a failed sync (needs root, loop devices, mkfs
     expect(await again.append(payload)).toBe(again.recovery.lastSeq + 1);
     await again.close();
   });
+
+  it('AckAfterRefusal: acknowledgements published before a failure are delivered before a later append is refused (periodic)', async () => {
+    // The crash harness saw append(369) refused with WAL_FAILED, then 366-368 acknowledged: the
+    // refusal is synchronous, the acknowledgements come through the progress callback later.
+    // Keeping the JS thread busy while the core writes (and acknowledges, periodic: written) and
+    // its syncer then fails makes that order certain instead of a race.
+    const { mnt } = await failingFilesystem(768);
+    const dir = path.join(mnt, 'wal');
+    mkdirSync(dir);
+    const wal = await Wal.open(dir, { strategy: 'periodic', periodMs: 100, segmentSize: 8 * 1024 * 1024, preallocate: 'fallocate' });
+    const payload = Buffer.alloc(16 * 1024, 5);
+    const events: string[] = [];
+    const pending = Array.from({ length: 100 }, () =>
+      wal.append(payload).then(
+        (seq) => void events.push(`ack ${seq}`),
+        (err: unknown) => void events.push(`fail ${(err as WalError).code}`),
+      ),
+    );
+    // More than the backing store holds: writeback fails, so the periodic fdatasync fails.
+    const until = Date.now() + 3000;
+    while (Date.now() < until) {
+      // spin: no progress callback can run meanwhile
+    }
+    const refused = wal.append(payload).then(
+      () => void events.push('ack of the append after the failure'),
+      (err: unknown) => void events.push(`refused ${(err as WalError).code}`),
+    );
+    await Promise.all([...pending, refused]);
+    const at = events.indexOf('refused WAL_FAILED');
+    expect(at, `the append after the failed sync is refused (last events: ${events.slice(-3).join(', ')})`).toBeGreaterThanOrEqual(0);
+    expect(events.filter((e) => e.startsWith('ack')).length, 'entries written before the failure are acknowledged').toBeGreaterThan(0);
+    expect(events.slice(at + 1).filter((e) => e.startsWith('ack')), 'no acknowledgement after the refusal').toEqual([]);
+    await wal.close().catch(() => undefined);
+  });
 });

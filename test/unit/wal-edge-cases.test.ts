@@ -278,4 +278,95 @@ describe('WAL recovery edge cases', () => {
     await again.close();
     expect(SEGMENT_HEADER).toBe(4096);
   });
+
+  // Crash during truncate (crash harness, strategy none): the truncate's directory fsync made the
+  // newest segment's name durable but not its header, and removed every segment before it.
+  async function truncatedToLastSegment(d: string): Promise<{ file: string; staleHeader: Buffer }> {
+    const wal = await Wal.open(d, { ...SMALL, strategy: 'none', recycle: false });
+    await appendAll(wal, Array.from({ length: 70 }, (_, i) => payloadFor(i + 1, 1000)));
+    const first = segmentFiles(d)[0]!;
+    const staleHeader = readFileSync(first).subarray(0, SEGMENT_HEADER);
+    await wal.truncate(61);
+    await wal.close();
+    const segs = segmentFiles(d);
+    expect(segs.length, 'truncate(61) leaves only the segment starting at 61').toBe(1);
+    return { file: segs[0]!, staleHeader };
+  }
+
+  it('TornTruncate: a log whose only segment never got its header to disk opens empty and continues at its name', async () => {
+    const d = dir();
+    const { file } = await truncatedToLastSegment(d);
+    const size = statSync(file).size;
+    const fd = openSync(file, 'r+');
+    ftruncateSync(fd, 0);
+    ftruncateSync(fd, size);
+    closeSync(fd);
+    const again = await Wal.open(d, SMALL);
+    expect(again.recovery).toMatchObject({ firstSeq: 61, lastSeq: 60, entries: 0, tornBytes: 0, segments: 1 });
+    expect(await again.append(Buffer.from('after'))).toBe(61);
+    await again.close();
+    const reopened = await Wal.open(d, SMALL);
+    expect(reopened.recovery).toMatchObject({ firstSeq: 61, lastSeq: 61, entries: 1 });
+    expect((await reopened.read(61)).toString()).toBe('after');
+    await reopened.close();
+  });
+
+  it('TornTruncateZeroHeaderWithEntries: entries written back without their header are torn bytes, and never come back', async () => {
+    const d = dir();
+    const { file } = await truncatedToLastSegment(d);
+    const torn = allEntries(d).filter((e) => e.seq >= 61);
+    expect(torn.length).toBe(10);
+    patch(file, 0, Buffer.alloc(SEGMENT_HEADER));
+    const again = await Wal.open(d, SMALL);
+    expect(again.recovery).toMatchObject({ firstSeq: 61, lastSeq: 60, entries: 0 });
+    expect(again.recovery.tornBytes).toBeGreaterThanOrEqual(10 * (ENTRY_HEADER + 1000));
+    // Same sizes as the old entries 61-70: any of them left where the new ones go would read as 62...
+    expect(await again.append(payloadFor(1061, 1000))).toBe(61);
+    await again.close();
+    const reopened = await Wal.open(d, SMALL);
+    expect(reopened.recovery).toMatchObject({ firstSeq: 61, lastSeq: 61, entries: 1 });
+    expect((await reopened.read(61)).equals(payloadFor(1061, 1000))).toBe(true);
+    await reopened.close();
+  });
+
+  it('TornTruncateStaleHeader: a recycled file renamed in with its old header still in place is a torn tail', async () => {
+    const d = dir();
+    const { file, staleHeader } = await truncatedToLastSegment(d);
+    patch(file, 0, staleHeader);
+    const again = await Wal.open(d, SMALL);
+    expect(again.recovery).toMatchObject({ firstSeq: 61, lastSeq: 60, entries: 0 });
+    expect(await again.append(Buffer.from('x'))).toBe(61);
+    await again.close();
+  });
+
+  it('TornRotationAfterLostTail: a segment whose tail was lost, then one whose header never reached the disk, is a torn tail', async () => {
+    const d = dir();
+    const wal = await Wal.open(d, { ...SMALL, strategy: 'none' });
+    await appendAll(wal, Array.from({ length: 70 }, (_, i) => payloadFor(i + 1, 1000)));
+    await wal.close();
+    const segs = segmentFiles(d);
+    expect(segs.length).toBe(2);
+    // Entry 60 (the end of the first segment) never reached the disk; nor did the second header.
+    const last = parseSegment(segs[0]!).entries.at(-1)!;
+    expect(last.seq).toBe(60);
+    patch(segs[0]!, last.offset + ENTRY_HEADER, Buffer.alloc(8, 0xff));
+    patch(segs[1]!, 0, Buffer.alloc(SEGMENT_HEADER));
+    const again = await Wal.open(d, SMALL);
+    expect(again.recovery).toMatchObject({ firstSeq: 1, lastSeq: 59, entries: 59 });
+    expect(again.recovery.tornBytes).toBeGreaterThan(10 * 1000);
+    expect(await again.append(Buffer.from('y'))).toBe(60);
+    await again.close();
+  });
+
+  it('ZeroHeaderMidLog: a zeroed segment header with a valid segment after it is still corruption', async () => {
+    const d = dir();
+    const wal = await Wal.open(d, { ...SMALL, strategy: 'none' });
+    await appendAll(wal, Array.from({ length: 130 }, (_, i) => payloadFor(i + 1, 1000)));
+    await wal.close();
+    const segs = segmentFiles(d);
+    expect(segs.length).toBe(3);
+    patch(segs[1]!, 0, Buffer.alloc(SEGMENT_HEADER));
+    const err = await expectCorruption(d);
+    expect(err.message).toContain('invalid header');
+  });
 });
