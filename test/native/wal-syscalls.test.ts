@@ -113,12 +113,20 @@ describe.skipIf(!hasStrace)('WAL syscall patterns under strace (needs strace)', 
     expect(count(window, 'pwrite64')).toBeGreaterThan(0);
   });
 
-  it('group commit with 64 writers: far fewer syncs than appends, and as many writes as syncs', () => {
+  it('group commit with 64 writers: far fewer syncs and writes than appends', () => {
     const appends = 640;
     const { window } = trace('fdatasync', { group: true, appends, writers: 64 });
     const syncs = count(window, 'fdatasync');
+    const writes = count(window, 'pwrite64');
     expect(syncs).toBeGreaterThan(0);
     expect(syncs).toBeLessThan(appends / 4);
-    expect(count(window, 'pwrite64')).toBe(syncs);
+    // Appends that arrive while the sync thread is writing a batch may be written before the one
+    // sync that covers both, so a sync can follow more than one write (seen: 11 writes, 10 syncs);
+    // what must hold is that writes are batched too, and that no write goes unsynced.
+    expect(writes).toBeGreaterThanOrEqual(syncs);
+    expect(writes).toBeLessThan(appends / 4);
+    const lastWrite = window.findLastIndex((c) => c.name === 'pwrite64' && onSegment(c));
+    const lastSync = window.findLastIndex((c) => c.name === 'fdatasync' && onSegment(c));
+    expect(lastSync, 'the last write is followed by a sync').toBeGreaterThan(lastWrite);
   });
 });
