@@ -5,6 +5,7 @@ import { PROJECT_ROOT } from '../crash/bundle.js';
 import { checkRecording, type CheckReport } from '../crash/check-states.js';
 import { checkOneState, findRecordings, REGRESSIONS_DIR, runFuzz } from '../crash/fuzz-run.js';
 import { RecordError } from '../crash/record-error.js';
+import { CrashError } from '../crash/crash-error.js';
 import { DeviceError } from '../dm/index.js';
 import { STRATEGIES, isStrategy, type Strategy } from '../workload/events.js';
 
@@ -129,7 +130,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof RecordError || err instanceof DeviceError) console.error(`fuzz: ${err.message}`);
+    if (err instanceof RecordError || err instanceof CrashError || err instanceof DeviceError) console.error(`fuzz: ${err.message}`);
     else console.error(`fuzz: unexpected error: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 2;
   },

@@ -1,11 +1,10 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import path from 'node:path';
-import { build } from 'esbuild';
 import { ensureTargets, kernelHasDeviceMapper } from '../dm/index.js';
 import { run } from '../run.js';
 import { readManifest, runInVm, VmError } from '../vm/index.js';
-import { PROJECT_ROOT } from './bundle.js';
+import { bundleEntries, PROJECT_ROOT } from './bundle.js';
 import { RecordError } from './record-error.js';
 import { RECORD_LINE, type RecordOutcome, type RecordSpec } from './record-session.js';
 
@@ -45,37 +44,9 @@ export async function recordPlacement(forceVm = false): Promise<RecordPlacement>
 const ADDONS = ['powercut_wal.node', 'powercut_dm.node'];
 
 async function bundleRecorder(): Promise<{ dir: string; main: string; nativeBuild: string }> {
-  const sourceBuild = path.join(PROJECT_ROOT, 'native', 'build', 'Release');
-  for (const addon of ADDONS) {
-    if (!existsSync(path.join(sourceBuild, addon))) throw new RecordError('NOT_BUILT', `${path.join(sourceBuild, addon)} is missing: run \`pnpm build:native\``);
-  }
-  mkdirSync(path.join(PROJECT_ROOT, 'dist'), { recursive: true });
   // Two levels below the project root, like the sources, so import.meta.url lookups resolve alike.
-  const dir = mkdtempSync(path.join(PROJECT_ROOT, 'dist', 'record-'));
-  const nativeBuild = path.join(dir, 'native');
-  mkdirSync(path.join(nativeBuild, 'Release'), { recursive: true });
-  for (const addon of ADDONS) copyFileSync(path.join(sourceBuild, addon), path.join(nativeBuild, 'Release', addon));
-  try {
-    await build({
-      entryPoints: [path.join(PROJECT_ROOT, 'src', 'crash', 'record-main.ts'), path.join(PROJECT_ROOT, 'src', 'crash', 'record-writer.ts')],
-      outdir: dir,
-      entryNames: '[name]',
-      chunkNames: 'chunk-[hash]',
-      outExtension: { '.js': '.mjs' },
-      bundle: true,
-      splitting: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      external: ['*.node'],
-      logLevel: 'silent',
-    });
-  } catch (cause) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new RecordError('NOT_BUILT', `cannot bundle the recorder: ${(cause as Error).message}`, { cause });
-  }
-  return { dir, main: path.join(dir, 'record-main.mjs'), nativeBuild };
+  const out = await bundleEntries({ prefix: 'record-', entries: ['src/crash/record-main.ts', 'src/crash/record-writer.ts'], addons: ADDONS });
+  return { dir: out.dir, main: out.files['record-main']!, nativeBuild: out.nativeBuild };
 }
 
 /**
