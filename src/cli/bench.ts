@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { BenchError } from '../bench/bench-error.js';
 import { writeCharts, type WrittenChart } from '../bench/charts.js';
@@ -9,6 +9,7 @@ import { COLUMN_NOTES, formatReport, formatTargets } from '../bench/report.js';
 import { runSuite } from '../bench/suite.js';
 import { formatConsoleTable, TABLE_HEADER, tableRows } from '../bench/table.js';
 import { FILESYSTEMS, PEERS, PREALLOC_MODES, STRATEGIES } from '../bench/cell.js';
+import { parseArgs } from './parse-args.js';
 
 const program = new Command('bench')
   .description('The throughput suite: every WAL durability strategy on real filesystems, side by side with real peers, in one run.')
@@ -30,12 +31,8 @@ const program = new Command('bench')
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 async function main(): Promise<number> {
-  try {
-    program.parse(process.argv);
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    throw err;
-  }
+  const usage = parseArgs(program, process.argv.slice(2));
+  if (usage !== undefined) return usage;
   const raw = program.opts<RawBenchOptions>();
   const sel = parseBenchOptions(raw);
   const command = ['pnpm bench', ...process.argv.slice(2)].join(' ');

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   checkModeBuilt,
   choosePlacement,
@@ -23,6 +23,7 @@ import {
 } from '../crash/index.js';
 import { DeviceError } from '../dm/index.js';
 import { STRATEGIES, isStrategy, type Strategy } from '../workload/events.js';
+import { parseArgs } from './parse-args.js';
 
 // sudo pnpm crashtest --strategy <s[,s...]|all> [--group-commit] [--scenario NAME|all] [--fs ext4|xfs|btrfs]
 //                     [--trials N] [--seed S] [--trial I] [--vm] [--json FILE] [--mode flakey|log-writes]
@@ -176,12 +177,8 @@ async function main(argv: string[]): Promise<number> {
     .action((dir: string) => {
       run = recheckCommand(dir);
     });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    throw err;
-  }
+  const usage = parseArgs(program, argv);
+  if (usage !== undefined) return usage;
   return run ?? 2;
 }
 

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { run } from '../run.js';
 import { ensureTargets, kernelHasDeviceMapper, findLeftovers, orphanLedgers, reapOrphans, type DmTarget } from '../dm/index.js';
 import { parseTargets } from '../dm/dmsetup.js';
 import { prepareVm, readManifest, runInVm, vmCacheDir, initramfsIsCurrent } from '../vm/index.js';
 import { PG_BIN_DIR } from '../bench/peers/pg-test-fsync.js';
+import { parseArgs } from './parse-args.js';
 
 // pnpm doctor [--fix] [--quick]: is this machine ready for powercut's crash tests, and if not,
 // exactly what is missing and how to get it. Exit 0 all good, 1 something missing, 2 usage.
@@ -169,12 +170,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--quick', 'do not boot the VM to check its device-mapper targets')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    throw err;
-  }
+  const usage = parseArgs(program, argv);
+  if (usage !== undefined) return usage;
   const opts = program.opts<{ fix?: boolean; quick?: boolean }>();
   let list = await checks({ quick: opts.quick === true });
   if (opts.fix && list.some((c) => c.status === 'missing')) {

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { PROJECT_ROOT } from '../crash/bundle.js';
 import { checkRecording, type CheckReport } from '../crash/check-states.js';
 import { checkOneState, findRecordings, REGRESSIONS_DIR, runFuzz } from '../crash/fuzz-run.js';
@@ -8,6 +8,7 @@ import { RecordError } from '../crash/record-error.js';
 import { CrashError } from '../crash/crash-error.js';
 import { DeviceError } from '../dm/index.js';
 import { STRATEGIES, isStrategy, type Strategy } from '../workload/events.js';
+import { parseArgs } from './parse-args.js';
 
 // sudo pnpm fuzz [--seed S] [--recordings N] [--runs M] [--strategy LIST] [--fs ext4|xfs|btrfs] [--from DIR] [--no-save]
 // sudo pnpm fuzz --check DIR                   every crash state of the recordings under DIR
@@ -116,12 +117,8 @@ async function main(argv: string[]): Promise<number> {
     .action((opts: Opts) => {
       run = fuzz(opts);
     });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    throw err;
-  }
+  const usage = parseArgs(program, argv);
+  if (usage !== undefined) return usage;
   return run ?? 2;
 }
 

@@ -1,6 +1,7 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { DeviceError } from '../dm/device-error.js';
 import { prepareVm, readManifest, runInVm, vmCacheDir, VmError } from '../vm/index.js';
+import { parseArgs } from './parse-args.js';
 
 // pnpm vm -- <command>: run a command inside the microVM (real device-mapper, the host's userspace
 // read-only, the current directory read-write); exit with the command's status.
@@ -30,12 +31,8 @@ async function main(argv: string[]): Promise<number> {
     .passThroughOptions()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    throw err;
-  }
+  const usage = parseArgs(program, argv);
+  if (usage !== undefined) return usage;
   const opts = program.opts<{ prepare?: boolean; refresh?: boolean; status?: boolean; share: string[]; timeout?: number; timing?: boolean }>();
   const command = program.args[0] === '--' ? program.args.slice(1) : program.args;
   if (opts.status) {
