@@ -23,7 +23,7 @@ import {
 } from '../crash/index.js';
 import { DeviceError } from '../dm/index.js';
 import { STRATEGIES, isStrategy, type Strategy } from '../workload/events.js';
-import { parseArgs } from './parse-args.js';
+import { exitWith, parseArgs } from './parse-args.js';
 
 // sudo pnpm crashtest --strategy <s[,s...]|all> [--group-commit] [--scenario NAME|all] [--fs ext4|xfs|btrfs]
 //                     [--trials N] [--seed S] [--trial I] [--vm] [--json FILE] [--mode flakey|log-writes]
@@ -182,18 +182,5 @@ async function main(argv: string[]): Promise<number> {
   return run ?? 2;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    // Known failures get one clear line (exit 2: no verdict was reached), never a stack trace.
-    if (err instanceof CrashError || err instanceof DeviceError) {
-      console.error(`crashtest: ${err.message}`);
-      process.exitCode = 2;
-      return;
-    }
-    console.error(`crashtest: unexpected error: ${err instanceof Error ? err.message : String(err)} (POWERCUT_LOG_LEVEL=debug logs more)`);
-    process.exitCode = 2;
-  },
-);
+// Known failures get one clear line (exit 2: no verdict was reached), never a stack trace.
+exitWith('crashtest', main(process.argv.slice(2)), [CrashError, DeviceError], ' (POWERCUT_LOG_LEVEL=debug logs more)');

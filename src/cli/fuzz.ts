@@ -8,7 +8,7 @@ import { RecordError } from '../crash/record-error.js';
 import { CrashError } from '../crash/crash-error.js';
 import { DeviceError } from '../dm/index.js';
 import { STRATEGIES, isStrategy, type Strategy } from '../workload/events.js';
-import { parseArgs } from './parse-args.js';
+import { exitWith, parseArgs } from './parse-args.js';
 
 // sudo pnpm fuzz [--seed S] [--recordings N] [--runs M] [--strategy LIST] [--fs ext4|xfs|btrfs] [--from DIR] [--no-save]
 // sudo pnpm fuzz --check DIR                   every crash state of the recordings under DIR
@@ -122,13 +122,4 @@ async function main(argv: string[]): Promise<number> {
   return run ?? 2;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    if (err instanceof RecordError || err instanceof CrashError || err instanceof DeviceError) console.error(`fuzz: ${err.message}`);
-    else console.error(`fuzz: unexpected error: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 2;
-  },
-);
+exitWith('fuzz', main(process.argv.slice(2)), [RecordError, CrashError, DeviceError]);

@@ -12,3 +12,18 @@ export function parseArgs(program: Command, argv: string[]): number | undefined 
     throw err;
   }
 }
+
+// Sets the exit status from a CLI's main: a known failure (one of `known`) prints as one line, any
+// other error as "unexpected", never a stack trace; both exit 2, as no result was reached.
+export function exitWith(name: string, main: Promise<number>, known: readonly (abstract new (...args: never[]) => Error)[], hint = ''): void {
+  main.then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (known.some((k) => err instanceof k)) console.error(`${name}: ${(err as Error).message}`);
+      else console.error(`${name}: unexpected error: ${err instanceof Error ? err.message : String(err)}${hint}`);
+      process.exitCode = 2;
+    },
+  );
+}
