@@ -17,6 +17,15 @@ async function collect(wal: Wal, from?: number): Promise<{ seq: number; payload:
   return out;
 }
 
+// Writes entries 1..count of `size` bytes without syncing (strategy none), closes the log and
+// returns its segment files: the starting point of the tests that damage segments by hand.
+async function writeEntries(d: string, count: number, size: number): Promise<string[]> {
+  const wal = await Wal.open(d, { ...SMALL, strategy: 'none' });
+  await appendAll(wal, Array.from({ length: count }, (_, i) => payloadFor(i + 1, size)));
+  await wal.close();
+  return segmentFiles(d);
+}
+
 function patch(file: string, offset: number, bytes: Uint8Array): void {
   const fd = openSync(file, 'r+');
   writeSync(fd, bytes, 0, bytes.length, offset);
@@ -164,9 +173,7 @@ describe('WAL recovery edge cases', () => {
 
   it('BitFlipMidLog: a flipped bit followed by valid entries fails open with WAL_CORRUPTION; repair cuts there', async () => {
     const d = dir();
-    const wal = await Wal.open(d, { ...SMALL, strategy: 'none' });
-    await appendAll(wal, Array.from({ length: 150 }, (_, i) => payloadFor(i + 1, 500)));
-    await wal.close();
+    await writeEntries(d, 150, 500);
     const victim = allEntries(d).find((e) => e.seq === 40)!;
     const before = readFileSync(victim.file);
     const at = victim.offset + ENTRY_HEADER + 100;
@@ -262,10 +269,7 @@ describe('WAL recovery edge cases', () => {
 
   it('TornRotation: a renamed-in segment whose header never became durable is given back as a spare', async () => {
     const d = dir();
-    const wal = await Wal.open(d, { ...SMALL, strategy: 'none' });
-    await appendAll(wal, Array.from({ length: 70 }, (_, i) => payloadFor(i + 1, 1000)));
-    await wal.close();
-    const segs = segmentFiles(d);
+    const segs = await writeEntries(d, 70, 1000);
     expect(segs.length).toBe(2);
     // The second segment's entries were never durable (crash); neither was its header.
     const fd = openSync(segs[1]!, 'r+');
@@ -341,10 +345,7 @@ describe('WAL recovery edge cases', () => {
 
   it('TornRotationAfterLostTail: a segment whose tail was lost, then one whose header never reached the disk, is a torn tail', async () => {
     const d = dir();
-    const wal = await Wal.open(d, { ...SMALL, strategy: 'none' });
-    await appendAll(wal, Array.from({ length: 70 }, (_, i) => payloadFor(i + 1, 1000)));
-    await wal.close();
-    const segs = segmentFiles(d);
+    const segs = await writeEntries(d, 70, 1000);
     expect(segs.length).toBe(2);
     // Entry 60 (the end of the first segment) never reached the disk; nor did the second header.
     const last = parseSegment(segs[0]!).entries.at(-1)!;
@@ -360,10 +361,7 @@ describe('WAL recovery edge cases', () => {
 
   it('ZeroHeaderMidLog: a zeroed segment header with a valid segment after it is still corruption', async () => {
     const d = dir();
-    const wal = await Wal.open(d, { ...SMALL, strategy: 'none' });
-    await appendAll(wal, Array.from({ length: 130 }, (_, i) => payloadFor(i + 1, 1000)));
-    await wal.close();
-    const segs = segmentFiles(d);
+    const segs = await writeEntries(d, 130, 1000);
     expect(segs.length).toBe(3);
     patch(segs[1]!, 0, Buffer.alloc(SEGMENT_HEADER));
     const err = await expectCorruption(d);
