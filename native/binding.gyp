@@ -39,6 +39,7 @@
         "wal/segment.cc",
         "wal/log.cc",
         "wal/committer.cc",
+        "wal/committer_group.cc",
         "addon/errors.cc",
         "addon/native-wal.cc",
         "addon/addon.cc"

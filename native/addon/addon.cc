@@ -37,6 +37,7 @@ wal::Options ParseOptions(Napi::Object o) {
   opt.sync_file_range = o.Get("syncFileRange").As<Napi::Boolean>().Value();
   opt.repair = o.Get("repair").As<Napi::Boolean>().Value();
   opt.spin_us = o.Get("spinUs").As<Napi::Number>().Uint32Value();
+  opt.sync_depth = o.Get("syncDepth").As<Napi::Number>().Uint32Value();
   return opt;
 }
 

@@ -11,24 +11,6 @@
 
 namespace powercut::wal {
 
-namespace {
-
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
-Status SyncFd(int fd, bool full, const std::string& path) {
-  int rc;
-  do rc = full ? ::fsync(fd) : ::fdatasync(fd);
-  while (rc != 0 && errno == EINTR);
-  if (rc != 0) return Status::FromErrno(errno, full ? "fsync" : "fdatasync", path);
-  return Status::Ok();
-}
-
-}  // namespace
-
 Committer::Committer(Log& log) : log_(log) {}
 
 Committer::~Committer() {
@@ -49,12 +31,29 @@ bool Committer::SyncsEveryAck() const {
 }
 
 void Committer::Start() {
+  if (SyncsEveryAck() && log_.options_.group_commit) {
+    group_written_ = group_covered_ = log_.written_seq_;
+    const uint32_t depth = std::max<uint32_t>(1, log_.options_.sync_depth);
+    for (uint32_t i = 0; i < depth; i++) group_threads_.emplace_back([this] { GroupRun(); });
+    return;
+  }
   thread_ = std::thread([this] { Run(); });
   if (log_.options_.strategy == Strategy::kPeriodic) syncer_ = std::thread([this] { SyncerRun(); });
 }
 
+void Committer::WakeLocked() {
+  if (log_.committer_waiting_) log_.work_cv_.notify_one();
+  else if (!leader_taken_ && followers_waiting_ > 0) leader_cv_.notify_one();
+}
+
 void Committer::Join() {
+  {
+    std::lock_guard<std::mutex> lk(log_.mu_);  // closing_ is set: followers wake to stop
+  }
+  leader_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  for (auto& t : group_threads_) t.join();
+  group_threads_.clear();
   {
     std::lock_guard<std::mutex> lk(syncer_mu_);
     syncer_stop_ = true;
@@ -91,32 +90,17 @@ bool Committer::TakeUnreleased(ByteBuffer& batch, uint64_t* first) {
 
 void Committer::Run() {
   ByteBuffer batch;
-  const bool per_entry = SyncsEveryAck() && !log_.options_.group_commit;
-  // Group commit writes entries as they are staged, before the caller releases the batch, so the
-  // page-cache copy of a batch overlaps the JS thread's appending and only the sync remains when the
-  // batch is complete. Nothing is acknowledged before the sync that follows the release.
-  const bool prewrite = SyncsEveryAck() && log_.options_.group_commit;
-  uint64_t unsynced_last = 0;  // highest seq written by prewrite and not yet synced
+  const bool per_entry = SyncsEveryAck();
   const auto spin = std::chrono::microseconds(log_.options_.spin_us);
   for (;;) {
     // Busy-wait briefly before sleeping: see Options::spin_us.
     if (spin.count() > 0 && !log_.ready_.load(std::memory_order_acquire) &&
         !log_.sync_requested_.load(std::memory_order_acquire)) {
-      auto deadline = std::chrono::steady_clock::now() + spin;
+      const auto deadline = std::chrono::steady_clock::now() + spin;
       for (int i = 0;; i++) {
         if (log_.ready_.load(std::memory_order_acquire) ||
             log_.sync_requested_.load(std::memory_order_acquire))
           break;
-        uint64_t first = 0;
-        if (prewrite && log_.staged_bytes_.load(std::memory_order_relaxed) != 0 && TakeUnreleased(batch, &first)) {
-          Status s = WriteBatch(batch, first, &unsynced_last);
-          if (!s.ok()) {
-            log_.Fail(s);
-            break;
-          }
-          deadline = std::chrono::steady_clock::now() + spin;
-          continue;
-        }
         CpuRelax();
         if ((i & 63) == 63 && std::chrono::steady_clock::now() >= deadline) break;
       }
@@ -142,10 +126,7 @@ void Committer::Run() {
         log_.committer_waiting_ = false;
         continue;
       }
-      if (log_.staging_.empty() && log_.closing_ && !log_.sync_requested_.load() &&
-          unsynced_last <= log_.acked_.load()) {
-        break;
-      }
+      if (log_.staging_.empty() && log_.closing_ && !log_.sync_requested_.load()) break;
       batch.Swap(log_.staging_);
       log_.staging_.Clear();
       first = log_.staged_first_;
@@ -171,13 +152,6 @@ void Committer::Run() {
         seq++;
       }
       batch.Clear();
-    } else if (SyncsEveryAck()) {
-      // Group commit: one write for what is left of the batch, one sync for all of it.
-      s = WriteBatch(batch, first, &unsynced_last);
-      if (s.ok() && unsynced_last > log_.acked_.load()) {
-        s = SyncActive();
-        if (s.ok()) log_.Publish(unsynced_last, unsynced_last);
-      }
     } else {
       uint64_t last = 0;
       s = WriteBatch(batch, first, &last);
@@ -189,7 +163,7 @@ void Committer::Run() {
         std::lock_guard<std::mutex> lk(log_.mu_);
         written = log_.written_seq_;
       }
-      s = SyncFd(active_->fd, false, active_->path);
+      s = SyncFile(active_->fd, false, active_->path);
       if (s.ok()) log_.Publish(0, written);
     }
     if (!s.ok()) log_.Fail(s);
@@ -204,7 +178,7 @@ void Committer::Run() {
     written = log_.written_seq_;
   }
   if (!failed && !SyncsEveryAck() && written > log_.durable_.load()) {
-    Status s = SyncFd(active_->fd, false, active_->path);
+    Status s = SyncFile(active_->fd, false, active_->path);
     if (s.ok()) log_.Publish(0, written);
     else log_.Fail(s);
   }
@@ -227,7 +201,7 @@ void Committer::SyncerRun() {
       written = log_.written_seq_;
     }
     if (written <= log_.durable_.load()) continue;  // nothing new: an idle WAL costs no syncs
-    Status s = SyncFd(seg->fd, false, seg->path);
+    Status s = SyncFile(seg->fd, false, seg->path);
     if (!s.ok()) {
       log_.Fail(s);
       break;
@@ -309,7 +283,7 @@ Status Committer::SyncActive() {
     case Strategy::kDsync:
     case Strategy::kPeriodic:
     case Strategy::kNone: return Status::Ok();
-    case Strategy::kFsync: return SyncFd(seg.wfd, true, seg.path);
+    case Strategy::kFsync: return SyncFile(seg.wfd, true, seg.path);
     case Strategy::kFdatasync:
     case Strategy::kDirect:
       if (log_.options_.sync_file_range && seg.end > run_written_from_) {
@@ -319,7 +293,7 @@ Status Committer::SyncActive() {
           return Status::FromErrno(errno, "sync_file_range", seg.path);
         }
       }
-      return SyncFd(seg.wfd, false, seg.path);
+      return SyncFile(seg.wfd, false, seg.path);
   }
   return Status::Ok();
 }
@@ -328,7 +302,7 @@ Status Committer::Rotate(uint64_t next_seq) {
   // Everything in the old segment becomes durable before the next one exists, so a later
   // segment with entries always proves the earlier ones complete (recovery relies on this).
   std::shared_ptr<Segment> old = active_;
-  Status s = SyncFd(old->fd, false, old->path);
+  Status s = SyncFile(old->fd, false, old->path);
   if (!s.ok()) return s;
   log_.Publish(0, next_seq - 1);
 

@@ -6,13 +6,18 @@
 //     (fsync / fdatasync / nothing because of O_DSYNC / fdatasync after an O_DIRECT write), ack.
 //   the same with groupCommit on: a unit is everything staged since the last unit, written with one
 //     pwrite and synced once for every waiting appender (leader/follower as in OkayWAL, PostgreSQL).
+//     Up to sync_depth units are in flight at once (committer_group.cc): one thread leads (takes
+//     and writes the next unit) while the others sync theirs; acknowledgements follow unit order.
+//     The group-commit threads run GroupRun instead of Run.
 //   periodic / none: a unit is everything staged; ack after the write. periodic's syncer thread
 //     fdatasyncs every period_ms and publishes the durable watermark.
 // A failed write or sync fails the log (fsyncgate): the committer never retries, never acks again.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -22,11 +27,21 @@
 
 namespace powercut::wal {
 
+// A spin-wait hint to the CPU (the committer's short busy-waits, see Options::spin_us).
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 class Committer {
  public:
   explicit Committer(Log& log);
   ~Committer();
   void Start();
+  // Caller thread, log_.mu_ held: work arrived (staged, released, sync requested); wakes whichever
+  // committer thread should take it.
+  void WakeLocked();
   // Log::Close has set closing_: drains, final sync, joins both threads.
   void Join();
   // Segment the committer writes to; set before Start and then owned by the committer thread.
@@ -35,6 +50,19 @@ class Committer {
  private:
   void Run();
   void SyncerRun();
+  // ---- group commit (committer_group.cc) ----
+  void GroupRun();
+  enum class LeadEnd { kSync, kIdle, kStop };
+  // As leader: waits for work and writes it. kSync: sync *seg up to *target; kIdle: nothing to do
+  // while other units sync (hand the lead back); kStop: closing, everything written is covered.
+  Status Lead(uint64_t* target, std::shared_ptr<Segment>* seg, LeadEnd* end);
+  // The leader should close the unit it is writing: released or requested, or (no sync in
+  // flight) enough written to be worth a sync of its own (see committer_group.cc).
+  bool UnitReady() const;
+  // log_.mu_ held: a follower may take the lead.
+  bool FollowerMayLead() const;
+  // A unit's sync ended: publishes acknowledgements in unit order, or fails the log.
+  void Complete(uint64_t ticket, const Status& s);
   bool SyncsEveryAck() const;
   // Writes a staged batch (no sync); sets *last to its last seq. Clears the batch.
   Status WriteBatch(ByteBuffer& batch, uint64_t first, uint64_t* last);
@@ -61,6 +89,25 @@ class Committer {
   std::mutex syncer_mu_;
   std::condition_variable syncer_cv_;
   bool syncer_stop_ = false;
+
+  // ---- group commit ----
+  struct Ticket {
+    uint64_t target = 0;  // acknowledge up to this seq once this and every earlier unit synced
+    bool done = false;
+    Status status;
+  };
+  std::vector<std::thread> group_threads_;
+  ByteBuffer group_batch_;        // the leader's
+  uint64_t group_written_ = 0;    // the leader's: highest seq written
+  uint64_t group_covered_ = 0;    // the leader's: highest seq a unit's sync covers
+  // Guarded by log_.mu_:
+  bool leader_taken_ = false;
+  bool group_stop_ = false;
+  uint32_t followers_waiting_ = 0;
+  std::condition_variable leader_cv_;
+  std::deque<Ticket> tickets_;     // units not yet acknowledged, in order
+  uint64_t tickets_base_ = 0;      // ticket number of tickets_.front()
+  std::atomic<uint32_t> syncs_in_flight_{0};
 };
 
 }  // namespace powercut::wal

@@ -515,8 +515,9 @@ Result<uint64_t> Log::Append(const void* data, uint32_t len, bool release) {
   if (release || !options_.group_commit) {
     released_seq_ = seq;
     ready_.store(true, std::memory_order_release);
-    if (committer_waiting_) work_cv_.notify_one();
   }
+  // Unreleased entries wake a sleeping group committer too: it writes them while more arrive.
+  committer_->WakeLocked();
   r.value = seq;
   return r;
 }
@@ -526,9 +527,10 @@ void Log::Release() {
   // Compare sequences, not the staging buffer: group commit may already have written (not synced)
   // the entries this release hands over.
   if (released_seq_ + 1 >= next_seq_) return;
+  last_release_entries_.store(next_seq_ - 1 - released_seq_, std::memory_order_relaxed);
   released_seq_ = next_seq_ - 1;
   ready_.store(true, std::memory_order_release);
-  if (committer_waiting_) work_cv_.notify_one();
+  committer_->WakeLocked();
 }
 
 uint64_t Log::RequestSync() {
@@ -540,7 +542,7 @@ uint64_t Log::RequestSync() {
       ready_.store(true, std::memory_order_release);
     }
     sync_requested_.store(true, std::memory_order_release);
-    if (committer_waiting_) work_cv_.notify_one();
+    committer_->WakeLocked();
   }
   return target;
 }
@@ -577,12 +579,14 @@ void Log::NotifyAll() {
 }
 
 void Log::Publish(uint64_t acked, uint64_t durable) {
-  // Monotonic maxima: the syncer and the committer both publish durable.
-  uint64_t cur = acked_.load();
-  while (acked > cur && !acked_.compare_exchange_weak(cur, acked)) {
-  }
-  cur = durable_.load();
-  while (durable > cur && !durable_.compare_exchange_weak(cur, durable)) {
+  {
+    // Under mu_ so nothing is published once Fail has run: an acknowledgement must never follow
+    // a failure, even one computed before it (group commit's sync threads race with Fail).
+    std::lock_guard<std::mutex> lk(mu_);
+    if (failed_) return;
+    // Monotonic maxima: several threads publish (syncer, committer, group commit's sync threads).
+    if (acked > acked_.load()) acked_.store(acked);
+    if (durable > durable_.load()) durable_.store(durable);
   }
   NotifyAll();
 }

@@ -42,6 +42,10 @@ struct Options {
   // sleeping thread costs tens of microseconds on a VM; a short spin keeps a serial writer's
   // append -> sync round trip close to a raw pwrite+fdatasync loop.
   uint32_t spin_us = 50;
+  // Group commit only: how many units may be syncing at once (committer_group.cc). 1 is the
+  // classic one-sync-at-a-time group commit; more helps a device that runs flushes in parallel
+  // (on the virtio disk of the development VMs one larger sync beat two smaller ones).
+  uint32_t sync_depth = 1;
 };
 
 struct RecoveryReport {
@@ -195,6 +199,7 @@ class Log {
   std::atomic<size_t> staged_bytes_{0};  // group commit's prewrite watches this
   std::atomic<bool> ready_{false};  // staged entries were released; the committer's spin watches this
   std::atomic<bool> sync_requested_{false};
+  std::atomic<uint64_t> last_release_entries_{0};  // entries the last Release handed over (group commit)
 
   std::mutex notify_mu_;
   std::vector<Notifier*> notifiers_;

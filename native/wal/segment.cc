@@ -50,16 +50,20 @@ Status PreadAll(int fd, void* data, size_t len, uint64_t offset, const std::stri
   return Status::Ok();
 }
 
+Status SyncFile(int fd, bool full, const std::string& path) {
+  int rc;
+  do rc = full ? ::fsync(fd) : ::fdatasync(fd);
+  while (rc != 0 && errno == EINTR);
+  if (rc != 0) return Status::FromErrno(errno, full ? "fsync" : "fdatasync", path);
+  return Status::Ok();
+}
+
 Status FsyncPath(const std::string& path, bool directory) {
   int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno(errno, "open", path);
-  int rc;
-  do rc = ::fsync(fd);
-  while (rc != 0 && errno == EINTR);
-  int err = errno;
+  Status s = SyncFile(fd, true, path);
   ::close(fd);
-  if (rc != 0) return Status::FromErrno(err, "fsync", path);
-  return Status::Ok();
+  return s;
 }
 
 Status ZeroRange(int fd, uint64_t from, uint64_t to, const std::string& path) {

@@ -38,6 +38,8 @@ struct Segment {
 Status PwriteAll(int fd, const void* data, size_t len, uint64_t offset, const std::string& path);
 // Reads up to len bytes; *got < len only at end of file.
 Status PreadAll(int fd, void* data, size_t len, uint64_t offset, const std::string& path, size_t* got);
+// fsync (full) or fdatasync, retrying EINTR. Never retried after a failure: see committer.h.
+Status SyncFile(int fd, bool full, const std::string& path);
 Status FsyncPath(const std::string& path, bool directory);
 Status ZeroRange(int fd, uint64_t from, uint64_t to, const std::string& path);
 // Brings a file to `size` bytes per the preallocation mode and makes that durable (fdatasync).

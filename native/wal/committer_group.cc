@@ -1,0 +1,253 @@
+// Group commit: sync_depth threads, leader/follower style. The thread holding the lead waits for
+// work, writes it (only the leader writes or rotates, so the file is written in sequence order),
+// takes a ticket, hands the lead on and syncs through its own file descriptor; with sync_depth > 1
+// the next leader writes and syncs the next unit meanwhile.
+//
+// Where the time goes at 64 writers (traced on a 2-vCPU VM): the batch's fdatasync (~280 us), the
+// caller's acknowledging and re-appending 64 entries (~80 us), the page-cache write (~30-70 us)
+// and thread wake-ups. Two things shorten that chain here:
+//  - The thread whose sync finished takes the lead itself, already running, and spins for the
+//    appends its acknowledgements cause, instead of a sleeping thread being woken.
+//  - While nothing syncs, the leader starts on the first half of a turn's appends (UnitReady) as
+//    soon as they are written, so that half's sync overlaps the caller appending the other half.
+// Several syncs in flight (sync_depth > 1) suit devices that run flushes in parallel; on the
+// virtio disk of the development VMs one 256 KiB sync beat two of 128 KiB, so the default is 1.
+//
+// Correctness of acknowledging with syncs that overlap:
+//  - A unit's fdatasync starts after its pwrite returned, so it covers the unit (and every earlier
+//    write: it waits for pages another sync already put under writeback).
+//  - Acknowledgements follow ticket order: unit N is acknowledged only when units 1..N all synced
+//    without error, whatever order the syncs return in.
+//  - Each thread syncs through a file description of its own. The kernel reports a writeback error
+//    once per file description (errseq_t): two syncs on one shared fd race for a single report,
+//    and the one that loses it returns success for data that was lost (fsyncgate). With separate
+//    descriptions every sync that waited on a failed page sees the error.
+//  - Any failed sync fails the log (Log::Fail); Log::Publish acknowledges nothing after that.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+
+#include "committer.h"
+
+namespace powercut::wal {
+
+namespace {
+
+// A thread's own descriptor for the segment it syncs (see above), reopened after rotation.
+class SyncHandle {
+ public:
+  ~SyncHandle() { Reset(); }
+  Status For(const std::shared_ptr<Segment>& seg, int* fd) {
+    if (seg != seg_) {
+      Reset();
+      fd_ = ::open(seg->path.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd_ < 0) return Status::FromErrno(errno, "open", seg->path);
+      seg_ = seg;
+    }
+    *fd = fd_;
+    return Status::Ok();
+  }
+
+ private:
+  void Reset() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    seg_.reset();
+  }
+  std::shared_ptr<Segment> seg_;
+  int fd_ = -1;
+};
+
+}  // namespace
+
+void Committer::GroupRun() {
+  SyncHandle handle;
+  const Strategy strategy = log_.options_.strategy;
+  bool hot = false;  // this thread just finished a sync: its caller is about to append again
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lk(log_.mu_);
+      // A thread back from its sync takes a free lead at once and spins for the appends its
+      // acknowledgements are about to cause; a sleeping follower is woken only for work.
+      if (!(hot && !leader_taken_) && !group_stop_) {
+        followers_waiting_++;
+        leader_cv_.wait(lk, [this] { return group_stop_ || FollowerMayLead(); });
+        followers_waiting_--;
+      }
+      if (group_stop_) return;
+      leader_taken_ = true;
+    }
+    uint64_t target = 0;
+    std::shared_ptr<Segment> seg;
+    LeadEnd end = LeadEnd::kIdle;
+    Status s = Lead(&target, &seg, &end);
+    uint64_t ticket = 0;
+    bool wake_follower = false;
+    {
+      std::lock_guard<std::mutex> lk(log_.mu_);
+      leader_taken_ = false;
+      if (end == LeadEnd::kStop) group_stop_ = true;
+      if (s.ok() && end == LeadEnd::kSync) {
+        ticket = tickets_base_ + tickets_.size();
+        tickets_.push_back(Ticket{target, false, Status::Ok()});
+        syncs_in_flight_.fetch_add(1);
+        // More is already staged: let a follower lead it now rather than after this sync.
+        wake_follower = followers_waiting_ > 0 && FollowerMayLead();
+      }
+    }
+    if (end == LeadEnd::kStop) leader_cv_.notify_all();
+    else if (wake_follower) leader_cv_.notify_one();
+    if (!s.ok()) {
+      log_.Fail(s);
+      hot = false;
+      continue;
+    }
+    hot = false;
+    if (end != LeadEnd::kSync) continue;
+
+    // Outside the lead: this unit's sync overlaps the next leader's writes and other syncs.
+    Status st;
+    if (strategy != Strategy::kDsync) {  // O_DSYNC made the write itself durable
+      int fd = -1;
+      st = handle.For(seg, &fd);
+      if (st.ok()) st = SyncFile(fd, strategy == Strategy::kFsync, seg->path);
+    }
+    Complete(ticket, st);
+    hot = true;
+  }
+}
+
+bool Committer::FollowerMayLead() const {
+  if (leader_taken_) return false;
+  return log_.ready_.load() || log_.sync_requested_.load() || log_.staged_bytes_.load() != 0 || log_.closing_ ||
+         log_.failed_ || syncs_in_flight_.load() == 0;
+}
+
+bool Committer::UnitReady() const {
+  if (log_.ready_.load(std::memory_order_acquire) || log_.sync_requested_.load(std::memory_order_acquire)) return true;
+  if (group_written_ <= group_covered_ || syncs_in_flight_.load(std::memory_order_acquire) != 0) return false;
+  // Nothing syncing: the disk is idle. Start on the first half of what the caller appends per
+  // turn (the last release's count) without waiting for the rest: the other half follows in a
+  // unit of its own, and from then on two halves alternate, one syncing while the caller
+  // acknowledges and refills the other. One writer: a unit of one entry, as before.
+  const uint64_t half = std::max<uint64_t>(1, log_.last_release_entries_.load(std::memory_order_relaxed) / 2);
+  return group_written_ - group_covered_ >= half;
+}
+
+Status Committer::Lead(uint64_t* target, std::shared_ptr<Segment>* seg, LeadEnd* end) {
+  *target = 0;
+  *end = LeadEnd::kIdle;
+  const auto spin = std::chrono::microseconds(log_.options_.spin_us);
+  for (;;) {
+    // Busy-wait briefly before sleeping (Options::spin_us), writing entries as they are staged so
+    // the page-cache copy overlaps the caller's appending and only the sync is left at release.
+    // Nothing is acknowledged before a sync that starts after the write.
+    if (spin.count() > 0) {
+      auto deadline = std::chrono::steady_clock::now() + spin;
+      for (int i = 0;; i++) {
+        if (UnitReady()) break;
+        uint64_t first = 0;
+        if (log_.staged_bytes_.load(std::memory_order_relaxed) != 0 && TakeUnreleased(group_batch_, &first)) {
+          Status s = WriteBatch(group_batch_, first, &group_written_);
+          if (!s.ok()) return s;
+          deadline = std::chrono::steady_clock::now() + spin;
+          continue;
+        }
+        CpuRelax();
+        if ((i & 63) == 63 && std::chrono::steady_clock::now() >= deadline) break;
+      }
+    }
+    uint64_t first = 0;
+    bool closing = false;
+    {
+      std::unique_lock<std::mutex> lk(log_.mu_);
+      if (!UnitReady() && !log_.closing_ && !log_.failed_ && log_.staged_bytes_.load() == 0 &&
+          syncs_in_flight_.load() != 0) {
+        // Nothing to do while other units sync: hand the lead back instead of sleeping on it;
+        // the thread whose sync finishes first takes it, already running.
+        return Status::Ok();
+      }
+      while (!UnitReady() && !log_.closing_ && !log_.failed_ && log_.staged_bytes_.load() == 0) {
+        // Nothing syncing (or it would have handed the lead back): sleep until work arrives.
+        log_.committer_waiting_ = true;
+        log_.work_cv_.wait(lk);
+        log_.committer_waiting_ = false;
+      }
+      if (log_.failed_) {
+        // Nothing more is written after a failure; wait for Close.
+        log_.staging_.Clear();
+        log_.staged_bytes_.store(0);
+        log_.ready_.store(false);
+        log_.sync_requested_.store(false);
+        if (log_.closing_) {
+          *end = LeadEnd::kStop;
+          return Status::Ok();
+        }
+        log_.committer_waiting_ = true;
+        log_.work_cv_.wait(lk);
+        log_.committer_waiting_ = false;
+        continue;
+      }
+      closing = log_.closing_;
+      if (!UnitReady() && !closing) continue;  // staged but not released: spin and write it
+      group_batch_.Swap(log_.staging_);
+      log_.staging_.Clear();
+      first = log_.staged_first_;
+      log_.staged_first_ = log_.next_seq_;
+      log_.staged_bytes_.store(0, std::memory_order_relaxed);
+      log_.ready_.store(false, std::memory_order_release);
+      log_.sync_requested_.store(false, std::memory_order_release);
+    }
+    Status s = WriteBatch(group_batch_, first, &group_written_);
+    if (!s.ok()) return s;
+    if (group_written_ > group_covered_) {
+      if (log_.options_.sync_file_range && log_.options_.strategy != Strategy::kDsync &&
+          active_->end > run_written_from_) {
+        // Start write-out of just this range before the flush (a hint; fdatasync is the barrier).
+        if (::sync_file_range(active_->wfd, static_cast<off_t>(run_written_from_),
+                              static_cast<off_t>(active_->end - run_written_from_), SYNC_FILE_RANGE_WRITE) != 0) {
+          return Status::FromErrno(errno, "sync_file_range", active_->path);
+        }
+      }
+      *target = group_written_;
+      *seg = active_;
+      group_covered_ = group_written_;
+      *end = LeadEnd::kSync;
+      return Status::Ok();
+    }
+    if (closing) {
+      // Everything written is covered by a sync already taken; the threads still syncing finish
+      // their units before Join returns.
+      *end = LeadEnd::kStop;
+      return Status::Ok();
+    }
+  }
+}
+
+void Committer::Complete(uint64_t ticket, const Status& s) {
+  uint64_t publish = 0;
+  Status failure;
+  {
+    std::lock_guard<std::mutex> lk(log_.mu_);
+    Ticket& t = tickets_[ticket - tickets_base_];
+    t.done = true;
+    t.status = s;
+    syncs_in_flight_.fetch_sub(1);
+    while (!tickets_.empty() && tickets_.front().done) {
+      if (!tickets_.front().status.ok()) {
+        if (failure.ok()) failure = tickets_.front().status;
+      } else if (failure.ok()) {
+        publish = tickets_.front().target;
+      }
+      tickets_.pop_front();
+      tickets_base_++;
+    }
+  }
+  // Earlier units' acknowledgements first, then the failure; Publish refuses after a failure, so
+  // a later unit that synced fine is never acknowledged past a failed one.
+  if (publish != 0) log_.Publish(publish, publish);
+  if (!failure.ok()) log_.Fail(failure);
+}
+
+}  // namespace powercut::wal
