@@ -1,6 +1,6 @@
 // Child process for test/native/wal-syscalls.test.ts, run under strace: opens a WAL, marks the
 // start and end of its appends with a stat of a marker path (visible in the trace), then closes.
-// argv: dir strategy groupCommit(0|1) appends writers periodMs gapMs
+// argv: dir strategy groupCommit(0|1) appends writers periodMs gapMs syncDepth
 import { statSync } from 'node:fs';
 import { Wal, type Strategy } from '../../src/wal/index.js';
 
@@ -12,11 +12,12 @@ function mark(name: string): void {
   }
 }
 
-const [dir, strategy, group, appends, writers, periodMs, gapMs] = process.argv.slice(2);
+const [dir, strategy, group, appends, writers, periodMs, gapMs, syncDepth] = process.argv.slice(2);
 const wal = await Wal.open(dir!, {
   strategy: strategy as Strategy,
   groupCommit: group === '1',
   ...(strategy === 'periodic' ? { periodMs: Number(periodMs) } : {}),
+  ...(group === '1' ? { syncDepth: Number(syncDepth) } : {}),
 });
 const payload = Buffer.alloc(4096, 0x42);
 await wal.append(payload); // first append outside the window: lazy set-up stays out of it

@@ -18,6 +18,11 @@ const variants: [string, WalOptions, boolean][] = [
   ['fdatasync + group commit', { strategy: 'fdatasync', groupCommit: true }, true],
   ['dsync + group commit', { strategy: 'dsync', groupCommit: true }, true],
   ['direct + group commit', { strategy: 'direct', groupCommit: true, syncFileRange: true }, true],
+  // Several syncs in flight across segment rotations (256 KiB segments: a rotation every ~60 entries).
+  ['fdatasync + group commit, 4 syncs in flight', { strategy: 'fdatasync', groupCommit: true, syncDepth: 4 }, true],
+  ['fsync + group commit, 3 syncs in flight', { strategy: 'fsync', groupCommit: true, syncDepth: 3 }, true],
+  ['direct + group commit, 4 syncs in flight', { strategy: 'direct', groupCommit: true, syncDepth: 4 }, true],
+  ['dsync + group commit, 2 threads', { strategy: 'dsync', groupCommit: true, syncDepth: 2 }, true],
   ['periodic', { strategy: 'periodic', periodMs: 5 }, false],
   ['none', { strategy: 'none' }, false],
 ];

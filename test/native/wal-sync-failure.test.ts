@@ -55,11 +55,15 @@ async function failingFilesystem(spareKiB: number): Promise<{ mnt: string; fille
 }
 
 describe.skipIf(!ready)('WAL after a failed sync (needs root, loop devices, mkfs.ext4)', () => {
-  it('fails pending and later appends, never acknowledges after the failure, refuses writes until reopened', async () => {
+  it.each([
+    ['fdatasync', {}],
+    ['fdatasync + group commit', { groupCommit: true }],
+    ['fdatasync + group commit, 4 syncs in flight', { groupCommit: true, syncDepth: 4 }],
+  ] as const)('%s: fails pending and later appends, never acknowledges after the failure, refuses writes until reopened', async (_name, variant) => {
     const { mnt, filler } = await failingFilesystem(768);
     const dir = path.join(mnt, 'wal');
     mkdirSync(dir);
-    const options = { strategy: 'fdatasync' as const, segmentSize: 8 * 1024 * 1024, preallocate: 'fallocate' as const };
+    const options = { strategy: 'fdatasync' as const, segmentSize: 8 * 1024 * 1024, preallocate: 'fallocate' as const, ...variant };
     const wal = await Wal.open(dir, options);
     const payload = Buffer.alloc(16 * 1024, 7);
     const results = await Promise.allSettled(Array.from({ length: 400 }, () => wal.append(payload)));

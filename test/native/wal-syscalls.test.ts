@@ -18,9 +18,9 @@ interface Call {
 }
 
 // Runs the child under strace; returns the calls between the begin and end markers, and all lines.
-function trace(strategy: string, opts: { group?: boolean; appends?: number; writers?: number; periodMs?: number; gapMs?: number } = {}): { window: Call[]; all: string[] } {
+function trace(strategy: string, opts: { group?: boolean; appends?: number; writers?: number; periodMs?: number; gapMs?: number; syncDepth?: number } = {}): { window: Call[]; all: string[] } {
   const dir = tempDir('wal-strace-dir-');
-  const out = path.join(work, `${strategy}-${opts.group ? 'g' : 's'}-${Date.now()}.trace`);
+  const out = path.join(work, `${strategy}-${opts.group ? `g${opts.syncDepth ?? 1}` : 's'}-${Date.now()}.trace`);
   try {
     execFileSync(
       'strace',
@@ -28,7 +28,7 @@ function trace(strategy: string, opts: { group?: boolean; appends?: number; writ
         '-f', '-qq', '-y', '-o', out,
         '-e', 'trace=fsync,fdatasync,sync_file_range,pwrite64,pwritev,pwritev2,write,openat,statx,newfstatat,stat',
         process.execPath, '--import', 'tsx', child,
-        dir, strategy, opts.group ? '1' : '0', String(opts.appends ?? K), String(opts.writers ?? 1), String(opts.periodMs ?? 10), String(opts.gapMs ?? 0),
+        dir, strategy, opts.group ? '1' : '0', String(opts.appends ?? K), String(opts.writers ?? 1), String(opts.periodMs ?? 10), String(opts.gapMs ?? 0), String(opts.syncDepth ?? 1),
       ],
       { encoding: 'utf8', timeout: 120_000, cwd: path.resolve(import.meta.dirname, '../..') },
     );
@@ -125,6 +125,22 @@ describe.skipIf(!hasStrace)('WAL syscall patterns under strace (needs strace)', 
     // what must hold is that writes are batched too, and that no write goes unsynced.
     expect(writes).toBeGreaterThanOrEqual(syncs);
     expect(writes).toBeLessThan(appends / 4);
+    const lastWrite = window.findLastIndex((c) => c.name === 'pwrite64' && onSegment(c));
+    const lastSync = window.findLastIndex((c) => c.name === 'fdatasync' && onSegment(c));
+    expect(lastSync, 'the last write is followed by a sync').toBeGreaterThan(lastWrite);
+  });
+
+  it('group commit with 4 syncs in flight: each sync goes through a descriptor of its own, never the one the writes use', () => {
+    // The kernel reports a writeback error once per open file description: syncs sharing one
+    // descriptor could see one report between them, and the other would return success (fsyncgate).
+    const appends = 640;
+    const { window } = trace('fdatasync', { group: true, appends, writers: 64, syncDepth: 4 });
+    const fdOf = (c: Call): string => /^\d+\s+[a-z0-9_]+\((\d+)</.exec(c.line)?.[1] ?? '?';
+    const writeFds = new Set(window.filter((c) => c.name === 'pwrite64' && onSegment(c)).map(fdOf));
+    const syncs = window.filter((c) => c.name === 'fdatasync' && onSegment(c));
+    expect(syncs.length).toBeGreaterThan(0);
+    expect(syncs.length).toBeLessThan(appends / 4);
+    for (const s of syncs) expect(writeFds.has(fdOf(s)), s.line).toBe(false);
     const lastWrite = window.findLastIndex((c) => c.name === 'pwrite64' && onSegment(c));
     const lastSync = window.findLastIndex((c) => c.name === 'fdatasync' && onSegment(c));
     expect(lastSync, 'the last write is followed by a sync').toBeGreaterThan(lastWrite);

@@ -46,6 +46,9 @@ describe('WAL bad input', () => {
       [{ periodMs: 5 }, /periodMs applies/],
       [{ syncFileRange: true, strategy: 'dsync' }, /syncFileRange/],
       [{ recycle: 'yes' }, /recycle/],
+      [{ groupCommit: true, syncDepth: 0 }, /syncDepth must be an integer between 1 and 16/],
+      [{ groupCommit: true, syncDepth: 2.5 }, /syncDepth must be/],
+      [{ syncDepth: 2 }, /syncDepth applies to group commit only/],
       [{ segmnetSize: 65536 }, /unknown option 'segmnetSize'/],
     ];
     for (const [options, message] of bad) {
