@@ -6,6 +6,7 @@
 //   direct             O_DIRECT writes of entries padded to the filesystem's block size, then fdatasync: durable.
 //   groupCommit        (with any of the four above) one native sync thread writes every waiting entry at once
 //                      and syncs once for all of them: durable.
+//                      (syncDepth N: up to N batches sync at once, each on its own descriptor, acked in batch order)
 //   periodic           written to the page cache; a native syncer fdatasyncs every periodMs and advances the
 //                      durable watermark (durableSeq(), onDurable(), waitDurable()).
 //   none               written to the page cache; durable only after sync() or close().
