@@ -41,6 +41,23 @@ void Committer::Start() {
   if (log_.options_.strategy == Strategy::kPeriodic) syncer_ = std::thread([this] { SyncerRun(); });
 }
 
+void Committer::SleepLocked(std::unique_lock<std::mutex>& lk) {
+  log_.committer_waiting_ = true;
+  log_.work_cv_.wait(lk);
+  log_.committer_waiting_ = false;
+}
+
+bool Committer::DropAfterFailureLocked(std::unique_lock<std::mutex>& lk) {
+  // Nothing more is written after a failure: drop what is staged and wait for Close.
+  log_.staging_.Clear();
+  log_.staged_bytes_.store(0);
+  log_.ready_.store(false);
+  log_.sync_requested_.store(false);
+  if (log_.closing_) return true;
+  SleepLocked(lk);
+  return false;
+}
+
 void Committer::WakeLocked() {
   if (log_.committer_waiting_) log_.work_cv_.notify_one();
   else if (!leader_taken_ && followers_waiting_ > 0) leader_cv_.notify_one();
@@ -109,21 +126,9 @@ void Committer::Run() {
     bool sync_now = false;
     {
       std::unique_lock<std::mutex> lk(log_.mu_);
-      while (!log_.ready_.load() && !log_.sync_requested_.load() && !log_.closing_) {
-        log_.committer_waiting_ = true;
-        log_.work_cv_.wait(lk);
-        log_.committer_waiting_ = false;
-      }
+      while (!log_.ready_.load() && !log_.sync_requested_.load() && !log_.closing_) SleepLocked(lk);
       if (log_.failed_) {
-        // Nothing more is written after a failure; wait for Close.
-        log_.staging_.Clear();
-        log_.staged_bytes_.store(0);
-        log_.ready_.store(false);
-        log_.sync_requested_.store(false);
-        if (log_.closing_) break;
-        log_.committer_waiting_ = true;
-        log_.work_cv_.wait(lk);
-        log_.committer_waiting_ = false;
+        if (DropAfterFailureLocked(lk)) break;
         continue;
       }
       if (log_.staging_.empty() && log_.closing_ && !log_.sync_requested_.load()) break;

@@ -50,6 +50,11 @@ class Committer {
  private:
   void Run();
   void SyncerRun();
+  // log_.mu_ held: sleeps on work_cv_ as the waiting committer (Log wakes it through WakeLocked).
+  void SleepLocked(std::unique_lock<std::mutex>& lk);
+  // log_.mu_ held, the log failed: drops staged work; true when closing (stop), else it has
+  // slept once and the caller looks again.
+  bool DropAfterFailureLocked(std::unique_lock<std::mutex>& lk);
   // ---- group commit (committer_group.cc) ----
   void GroupRun();
   enum class LeadEnd { kSync, kIdle, kStop };

@@ -168,26 +168,12 @@ Status Committer::Lead(uint64_t* target, std::shared_ptr<Segment>* seg, LeadEnd*
         // the thread whose sync finishes first takes it, already running.
         return Status::Ok();
       }
-      while (!UnitReady() && !log_.closing_ && !log_.failed_ && log_.staged_bytes_.load() == 0) {
-        // Nothing syncing (or it would have handed the lead back): sleep until work arrives.
-        log_.committer_waiting_ = true;
-        log_.work_cv_.wait(lk);
-        log_.committer_waiting_ = false;
-      }
+      // Nothing syncing (or it would have handed the lead back): sleep until work arrives.
+      while (!UnitReady() && !log_.closing_ && !log_.failed_ && log_.staged_bytes_.load() == 0) SleepLocked(lk);
       if (log_.failed_) {
-        // Nothing more is written after a failure; wait for Close.
-        log_.staging_.Clear();
-        log_.staged_bytes_.store(0);
-        log_.ready_.store(false);
-        log_.sync_requested_.store(false);
-        if (log_.closing_) {
-          *end = LeadEnd::kStop;
-          return Status::Ok();
-        }
-        log_.committer_waiting_ = true;
-        log_.work_cv_.wait(lk);
-        log_.committer_waiting_ = false;
-        continue;
+        if (!DropAfterFailureLocked(lk)) continue;
+        *end = LeadEnd::kStop;
+        return Status::Ok();
       }
       closing = log_.closing_;
       if (!UnitReady() && !closing) continue;  // staged but not released: spin and write it
