@@ -119,11 +119,12 @@ async function startThreads(wal: Wal, cell: WalCell): Promise<{ go(endNs: bigint
 // none that acknowledgement is not durability (see ARCHITECTURE.md), and the report says so.
 export async function runWalSlice(cell: WalCell, ctx: SliceContext): Promise<Slice> {
   const { Wal } = await loadWal();
-  const { strategy, groupCommit, syncFileRange } = splitStrategy(cell.strategy);
+  const { strategy, groupCommit, syncFileRange, syncDepth } = splitStrategy(cell.strategy);
   const wal = await Wal.open(ctx.dir, {
     strategy,
     groupCommit,
     ...(syncFileRange ? { syncFileRange } : {}),
+    ...(syncDepth !== 1 ? { syncDepth } : {}),
     segmentSize: SEGMENT_BYTES,
     preallocate: cell.prealloc === 'recycle' ? 'zero' : cell.prealloc,
     // The WAL recycles by default; every other mode turns it off so each column measures one thing.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BenchError } from '../../src/bench/bench-error.js';
 import { buildMatrix, roundOrder } from '../../src/bench/matrix.js';
 import { defaultOutDir, parseBenchOptions, parseSize } from '../../src/bench/options.js';
-import { PEERS, STRATEGIES } from '../../src/bench/cell.js';
+import { PEERS, splitStrategy, STRATEGIES } from '../../src/bench/cell.js';
 
 const NOW = new Date('2026-11-22T05:06:07.089Z');
 
@@ -35,6 +35,14 @@ describe('bench option validation', () => {
     expect(s.peers).toEqual([]);
     expect(s.durationMs).toBe(1500);
     expect(parseBenchOptions({ strategy: 'all' }).strategies).toEqual([...STRATEGIES]);
+  });
+
+  it('suite labels map to WAL options: group commit, the sync_file_range hint, several syncs in flight', () => {
+    expect(parseBenchOptions({ strategy: 'group-fdatasync-depth4' }).strategies).toEqual(['group-fdatasync-depth4']);
+    expect(splitStrategy('group-fdatasync-depth4')).toEqual({ strategy: 'fdatasync', groupCommit: true, syncFileRange: false, syncDepth: 4 });
+    expect(splitStrategy('group-direct')).toEqual({ strategy: 'direct', groupCommit: true, syncFileRange: false, syncDepth: 1 });
+    expect(splitStrategy('fdatasync-sfr')).toEqual({ strategy: 'fdatasync', groupCommit: false, syncFileRange: true, syncDepth: 1 });
+    expect(splitStrategy('periodic')).toEqual({ strategy: 'periodic', groupCommit: false, syncFileRange: false, syncDepth: 1 });
   });
 
   it('rejects bad values with a message naming the option and what it accepts', () => {
@@ -77,9 +85,9 @@ describe('matrix building', () => {
     expect(new Set(cells.map((c) => c.id)).size).toBe(cells.length);
   });
 
-  it('--full is the whole product: 11 strategies x 4 writers x 4 sizes x 4 preallocations x 7 filesystems, plus 4 worker threads', () => {
+  it('--full is the whole product: 12 strategies x 4 writers x 4 sizes x 4 preallocations x 7 filesystems, plus 4 worker threads', () => {
     const wal = buildMatrix({ ...base, full: true, peers: [] });
-    expect(wal).toHaveLength(11 * 4 * 4 * 4 * 7 + 11 * 3 * 4 * 4 * 7); // 4 threads at 4, 16, 64 writers
+    expect(wal).toHaveLength(12 * 4 * 4 * 4 * 7 + 12 * 3 * 4 * 4 * 7); // 4 threads at 4, 16, 64 writers
   });
 
   it('worker-thread counts multiply the WAL cells, never with more threads than writers', () => {
