@@ -67,11 +67,19 @@ Status FsyncPath(const std::string& path, bool directory) {
 }
 
 Status ZeroRange(int fd, uint64_t from, uint64_t to, const std::string& path) {
-  static const std::vector<uint8_t> zeros(1 << 20, 0);
+  static const std::vector<uint8_t> zeros(256 << 10, 0);
   while (from < to) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(to - from, zeros.size()));
     Status s = PwriteAll(fd, zeros.data(), n, from, path);
     if (!s.ok()) return s;
+    // Write this chunk out and wait for it before dirtying the next: the device queue then holds
+    // at most one chunk of zeros when a WAL sync arrives. A pacing hint only (durability is the
+    // caller's fdatasync), except that a write error is one.
+    if (::sync_file_range(fd, static_cast<off_t>(from), static_cast<off_t>(n),
+                          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) != 0 &&
+        (errno == EIO || errno == ENOSPC)) {
+      return Status::FromErrno(errno, "sync_file_range", path);
+    }
     from += n;
   }
   return Status::Ok();
@@ -91,7 +99,10 @@ Status Preallocate(int fd, uint64_t size, Preallocation mode, const std::string&
       // makes fdatasync of an overwrite about twice as fast as of an append (ENVIRONMENT.md).
       // Buffered on purpose: the zeros stay in the page cache, so appends of entries that do not
       // fill whole pages never have to read a page back from disk first (an O_DIRECT zero-fill
-      // halved the 1-writer fdatasync rate that way).
+      // halved the 1-writer fdatasync rate that way). Written out 256 KiB at a time as it goes
+      // (ZeroRange): this runs beside a live segment, and 64 MiB of dirty zeros flushed at once
+      // queue ahead of the WAL's own syncs (measured: commit latency max 27-46 ms during a fill,
+      // 5-9 ms paced; 64-writer group commit 78-82k/s unpaced, 84-86k/s paced).
       Status s = ZeroRange(fd, 0, size, path);
       if (!s.ok()) return s;
       break;

@@ -41,6 +41,7 @@ Status PreadAll(int fd, void* data, size_t len, uint64_t offset, const std::stri
 // fsync (full) or fdatasync, retrying EINTR. Never retried after a failure: see committer.h.
 Status SyncFile(int fd, bool full, const std::string& path);
 Status FsyncPath(const std::string& path, bool directory);
+// Writes zeros over [from, to), written out chunk by chunk as it goes (see segment.cc).
 Status ZeroRange(int fd, uint64_t from, uint64_t to, const std::string& path);
 // Brings a file to `size` bytes per the preallocation mode and makes that durable (fdatasync).
 Status Preallocate(int fd, uint64_t size, Preallocation mode, const std::string& path);
