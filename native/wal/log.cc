@@ -675,7 +675,9 @@ Status Log::ReadRange(uint64_t from, size_t max_bytes, std::vector<uint8_t>* dat
     Status s = PreadAll(seg->fd, &h, sizeof h, last_off, seg->path, &got);
     if (!s.ok()) return s;
     if (got < sizeof h) return Status::Make(Code::kCorruption, "short entry header in " + seg->path);
-    end_off = last_off + EntrySpan(h.length);
+    // Header and payload only, not the alignment padding: a crash may cut the file inside the
+    // padding of an entry whose checksummed bytes are whole, and recovery rightly keeps it.
+    end_off = last_off + kEntryHeaderSize + h.length;
   }
   data->resize(end_off - first_off);
   size_t got = 0;

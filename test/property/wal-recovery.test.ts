@@ -210,7 +210,15 @@ describe('WAL recovery property', () => {
         expect(r.firstSeq).toBe(o.firstSeq);
         expect(r.lastSeq).toBeGreaterThanOrEqual(o.synced);
       }),
-      { numRuns: RUNS, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {}) },
+      {
+        numRuns: RUNS,
+        examples: [
+          // Found by CI: the file cut inside the alignment padding of the last entry, its checksummed
+          // bytes whole; recovery keeps the entry, so reading it must not ask for the padding.
+          [[{ kind: 'append', len: 2, burst: 1 }], [{ file: 0, damage: { kind: 'cut', at: 0.75 } }], { preallocate: 'none', recycle: false, mode: 'none' }, 0],
+        ],
+        ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {}),
+      },
     );
   });
 
