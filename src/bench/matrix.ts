@@ -16,10 +16,11 @@ import {
 } from './cell.js';
 import type { BenchSelection } from './options.js';
 
-// Peers whose natural use is one writer: the raw loop, fio's single job and pg_test_fsync are
-// single-threaded by design; better-sqlite3's API is synchronous, so N "writers" on one event loop
-// would run one after another, and SQLite serialises writers on its lock anyway.
-const SINGLE_WRITER_PEERS: ReadonlySet<PeerName> = new Set(['raw-floor', 'fio', 'sqlite', 'pg_test_fsync']);
+// Peers whose natural use is one writer: fio's single job and pg_test_fsync are single-threaded
+// by design; better-sqlite3's API is synchronous, so N "writers" on one event loop would run one
+// after another, and SQLite serialises writers on its lock anyway. (The raw floor runs at every
+// writer count: at N it batches N entries per fdatasync, the ceiling group commit is judged by.)
+const SINGLE_WRITER_PEERS: ReadonlySet<PeerName> = new Set(['fio', 'sqlite', 'pg_test_fsync']);
 
 // pg_test_fsync has no size option: it always writes PostgreSQL's 8 kB WAL blocks.
 export const PG_TEST_FSYNC_SIZE = 8192;
@@ -31,8 +32,10 @@ const FULL_THREADS = [0, 4];
 
 // Builds every cell of a run. The default preset is the small subset that answers the issue's
 // targets in under three minutes: host fs, 4 KiB, every strategy at 1 writer (plus fdatasync with
-// the sync_file_range hint), group commit at
-// 1/4/16/64, preallocation none vs zero for fdatasync, and the peers. --full is the whole product.
+// the sync_file_range hint), group commit at 1/4/16/64 both as the WAL ships (recycling segments
+// a checkpointer frees) and with fresh zero-filled segments only (whose background zero-fill
+// competes for the disk at high rates), preallocation none vs zero for fdatasync, and the peers.
+// --full is the whole product.
 // Explicit options replace the preset's value for that axis.
 export function buildMatrix(sel: Selection): Cell[] {
   const strategies: readonly StrategyName[] = sel.strategies ?? (sel.full ? STRATEGIES : [...WAL_STRATEGIES, 'fdatasync-sfr', 'group-fdatasync']);
@@ -40,7 +43,7 @@ export function buildMatrix(sel: Selection): Cell[] {
   const filesystems: readonly FsName[] = sel.filesystems ?? (sel.full ? FILESYSTEMS : ['host']);
   const writersFor = (s: StrategyName): readonly number[] => sel.writers ?? (sel.full || s.startsWith('group-') ? WRITER_COUNTS : [1]);
   const preallocsFor = (s: StrategyName, writers: number): readonly PreallocMode[] =>
-    sel.preallocs ?? (sel.full ? PREALLOC_MODES : s === 'fdatasync' && writers === 1 ? ['zero', 'none'] : ['zero']);
+    sel.preallocs ?? (sel.full ? PREALLOC_MODES : s === 'fdatasync' && writers === 1 ? ['zero', 'none'] : s.startsWith('group-') ? ['recycle', 'zero'] : ['zero']);
   // More threads than writers would leave threads idle: such combinations are not cells.
   const threadsFor = (writers: number): number[] => (sel.writerThreads ?? (sel.full ? FULL_THREADS : [0])).filter((t) => t <= writers);
 

@@ -67,17 +67,19 @@ describe('bench option validation', () => {
 describe('matrix building', () => {
   const base = { full: false, strategies: null, writers: null, sizes: null, filesystems: null, preallocs: null, peers: [...PEERS] };
 
-  it('default: host fs, 4 KiB, every strategy at 1 writer, group commit at 1/4/16/64, prealloc none vs zero, peers at matching writer counts', () => {
+  it('default: host fs, 4 KiB, every strategy at 1 writer, group commit at 1/4/16/64 recycling and zero-filled, prealloc none vs zero, peers at matching writer counts', () => {
     const cells = buildMatrix(base);
     const wal = cells.filter((c) => c.kind === 'wal');
     expect(new Set(cells.map((c) => c.fs))).toEqual(new Set(['host']));
     expect(wal.filter((c) => c.kind === 'wal' && !c.strategy.startsWith('group-')).map((c) => c.kind === 'wal' && `${c.strategy}/${c.prealloc}/${c.writers}`)).toEqual([
       'fsync/zero/1', 'fdatasync/zero/1', 'fdatasync/none/1', 'dsync/zero/1', 'direct/zero/1', 'periodic/zero/1', 'none/zero/1', 'fdatasync-sfr/zero/1',
     ]);
-    expect(wal.filter((c) => c.kind === 'wal' && c.strategy === 'group-fdatasync').map((c) => c.writers)).toEqual([1, 4, 16, 64]);
+    expect(wal.filter((c) => c.kind === 'wal' && c.strategy === 'group-fdatasync').map((c) => c.kind === 'wal' && `${c.prealloc}/${c.writers}`)).toEqual([
+      'recycle/1', 'zero/1', 'recycle/4', 'zero/4', 'recycle/16', 'zero/16', 'recycle/64', 'zero/64',
+    ]);
     const peers = cells.filter((c) => c.kind === 'peer');
     const at = (p: string): number[] => peers.filter((c) => c.kind === 'peer' && c.peer === p).map((c) => c.writers);
-    expect(at('raw-floor')).toEqual([1]);
+    expect(at('raw-floor')).toEqual([1, 4, 16, 64]); // at N: the group-commit ceiling
     expect(at('sqlite')).toEqual([1]);
     expect(at('leveldb')).toEqual([1, 4, 16, 64]);
     expect(at('pgbench')).toEqual([1, 4, 16, 64]);
@@ -91,7 +93,7 @@ describe('matrix building', () => {
   });
 
   it('worker-thread counts multiply the WAL cells, never with more threads than writers', () => {
-    const cells = buildMatrix({ ...base, strategies: ['group-fdatasync'], writers: [1, 64], writerThreads: [0, 4], peers: [] });
+    const cells = buildMatrix({ ...base, strategies: ['group-fdatasync'], writers: [1, 64], preallocs: ['zero'], writerThreads: [0, 4], peers: [] });
     expect(cells.map((c) => c.id)).toEqual(['host/wal/group-fdatasync/zero/w1/4KiB', 'host/wal/group-fdatasync/zero/w64/4KiB', 'host/wal/group-fdatasync/zero/w64/4KiB/t4']);
     expect(badOption(() => parseBenchOptions({ writerThreads: '65' }))).toMatch(/--writer-threads: 65 is out of range/);
     expect(parseBenchOptions({ writerThreads: '4,0' }).writerThreads).toEqual([0, 4]);
@@ -99,7 +101,7 @@ describe('matrix building', () => {
 
   it('explicit options replace the preset on their axis, and peers follow the WAL writer counts', () => {
     const cells = buildMatrix({ ...base, strategies: ['fsync'], writers: [16], sizes: [1024], filesystems: ['xfs'], peers: ['raw-floor', 'leveldb'] });
-    expect(cells.map((c) => c.id)).toEqual(['xfs/wal/fsync/zero/w16/1KiB', 'xfs/peer/leveldb/w16/1KiB']);
+    expect(cells.map((c) => c.id)).toEqual(['xfs/wal/fsync/zero/w16/1KiB', 'xfs/peer/raw-floor/w16/1KiB', 'xfs/peer/leveldb/w16/1KiB']);
   });
 
   it('interleaves: each round runs every cell once, odd rounds backwards, the run-once peer only in the middle round', () => {

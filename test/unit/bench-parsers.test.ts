@@ -156,11 +156,13 @@ tps = 6172.839506 (without initial connection time)`;
 
 describe('raw floor output parsing', () => {
   it('reads the op count, elapsed time and one latency per op', () => {
-    expect(parseRawFloorOutput('ops 3 ns 1000\n10\n20\n30\n')).toEqual({ ops: 3, elapsedNs: 1000, latenciesNs: [10, 20, 30] });
+    expect(parseRawFloorOutput('ops 3 ns 1000 batch 1\n10\n20\n30\n')).toEqual({ ops: 3, batch: 1, elapsedNs: 1000, latenciesNs: [10, 20, 30] });
+    expect(parseRawFloorOutput('ops 2 ns 1000 batch 64\n10\n20\n')).toMatchObject({ ops: 2, batch: 64 });
   });
 
   it('rejects a count that disagrees with the latencies printed', () => {
-    expect(() => parseRawFloorOutput('ops 3 ns 1000\n10\n20\n')).toThrow(/3 ops/);
+    expect(() => parseRawFloorOutput('ops 3 ns 1000 batch 1\n10\n20\n')).toThrow(/3 ops/);
+    expect(() => parseRawFloorOutput('ops 1 ns 1000\n10\n')).toThrow(/expected "ops N ns E batch B"/);
     expect(() => parseRawFloorOutput('raw-floor: open: Permission denied')).toThrow(BenchError);
   });
 });

@@ -18,7 +18,7 @@ function metrics(opsPerSec: number, p99Us = 300, devices: Metrics['devices'] = [
   };
 }
 
-function wal(strategy: StrategyName, writers: number, opsPerSec: number, opts: { prealloc?: 'zero' | 'none'; p99?: number; fs?: Cell['fs']; devices?: Metrics['devices'] } = {}): CellResult {
+function wal(strategy: StrategyName, writers: number, opsPerSec: number, opts: { prealloc?: 'zero' | 'none' | 'recycle'; p99?: number; fs?: Cell['fs']; devices?: Metrics['devices'] } = {}): CellResult {
   const c = { kind: 'wal' as const, fs: opts.fs ?? 'host', strategy, writers, size: 4096, prealloc: opts.prealloc ?? 'zero', threads: 0 };
   const cell = { ...c, id: cellId(c) };
   return { ...cell, label: cellLabel(cell), status: 'measured', metrics: metrics(opsPerSec, opts.p99, opts.devices) };
@@ -59,6 +59,25 @@ describe('targets', () => {
     const missing = groupTargets([wal('group-fdatasync', 1, 5000), failed]);
     expect(missing.map((t) => t.status)).toEqual(['not-measured', 'not-measured']);
     expect(groupTargets([wal('group-fdatasync', 1, 5000)])).toEqual([]);
+  });
+
+  it('group commit: the raw floor at 64 writers, when measured, is reported as the disk ceiling', () => {
+    const [speed] = groupTargets([wal('group-fdatasync', 1, 5000), wal('group-fdatasync', 64, 90_000), peer('raw-floor', 64, 160_000)]);
+    expect(speed!.detail).toBe('64 writers 90000/s / 1 writer (group-fdatasync, prealloc zero) 5000/s = 18.00x; disk ceiling (raw floor, 64 entries per fdatasync) 160000/s = 32.00x, the WAL at 56% of it');
+    expect(speed!.status).toBe('fail');
+  });
+
+  it('group commit: judged on the WAL as it ships (recycling) when both ends were measured so, never a mix', () => {
+    const zero = [wal('group-fdatasync', 1, 4000, { p99: 800 }), wal('group-fdatasync', 64, 90_000, { p99: 1600 })];
+    const recycle = [wal('group-fdatasync', 1, 5000, { prealloc: 'recycle', p99: 400 }), wal('group-fdatasync', 64, 120_000, { prealloc: 'recycle', p99: 1000 })];
+    const [speed, p99] = groupTargets([...zero, ...recycle]);
+    expect(speed).toMatchObject({ value: 24, status: 'fail' });
+    expect(speed!.detail).toContain('(group-fdatasync, prealloc recycle)');
+    expect(p99).toMatchObject({ value: 2.5, status: 'pass' });
+    // Recycling measured at one end only: both ends from the zero-filled cells.
+    const [mixed] = groupTargets([...zero, recycle[0]!]);
+    expect(mixed).toMatchObject({ value: 22.5 });
+    expect(mixed!.detail).toContain('prealloc zero');
   });
 
   it('peers: compared with fdatasync at 1 writer and group commit at more; ahead means peer/WAL < 1', () => {

@@ -1,14 +1,17 @@
 /*
  * The floor: the fastest a single writer can make 4 KiB (or SIZE) durable on this filesystem
- * with the same syscall the WAL uses. A file is zero-filled and fsync'ed before timing, so each
+ * with the same syscall the WAL uses. With BATCH > 1 it is the ceiling of group commit for BATCH
+ * writers: each step writes BATCH entries with one pwrite and makes them durable with one
+ * fdatasync, with no CPU spent on collecting, acknowledging or waking anyone. A file is zero-filled and fsync'ed before timing, so each
  * timed pwrite overwrites allocated, written blocks and fdatasync has no metadata to flush
  * (the best case a preallocating WAL can reach). Compiled at bench run time by src/bench/peers/raw-floor.ts.
  *
  * Two steps, so the caller can read device counters around the timed part only:
  *   raw-floor fill PATH FILE_BYTES         zero-fill PATH with real writes, fsync it
- *   raw-floor run PATH ENTRY_BYTES DURATION_MS
+ *   raw-floor run PATH ENTRY_BYTES DURATION_MS [BATCH]
  *                                           overwrite PATH from offset 0 (wrapping at its end)
- * stdout of run: "ops <n> ns <elapsed>" then one line per commit: its latency in nanoseconds.
+ * stdout of run: "ops <n> ns <elapsed> batch <b>" then one line per pwrite+fdatasync: its latency
+ * in nanoseconds (every one of the step's b commits waited that long).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,20 +51,21 @@ static int fill(const char *path, long long file_bytes) {
   return 0;
 }
 
-static int run(const char *path, long long entry, long long duration_ns) {
+static int run(const char *path, long long entry, long long duration_ns, long long batch) {
   int fd = open(path, O_WRONLY);
   if (fd < 0) die("open");
   struct stat st;
   if (fstat(fd, &st) != 0) die("fstat");
-  long long file_bytes = (long long)st.st_size - (long long)st.st_size % entry;
-  if (file_bytes < entry) {
-    fprintf(stderr, "raw-floor: %s is smaller than one entry; run fill first\n", path);
+  const long long step = entry * batch;
+  long long file_bytes = (long long)st.st_size - (long long)st.st_size % step;
+  if (file_bytes < step) {
+    fprintf(stderr, "raw-floor: %s is smaller than one batch of entries; run fill first\n", path);
     return 2;
   }
 
-  char *buf = malloc((size_t)entry);
+  char *buf = malloc((size_t)step);
   if (!buf) die("malloc");
-  for (long long i = 0; i < entry; i++) buf[i] = (char)(i * 31 + 7);
+  for (long long i = 0; i < step; i++) buf[i] = (char)(i * 31 + 7);
 
   /* Latencies are kept in memory and printed after timing, so printing costs nothing measured. */
   size_t cap = 1 << 16, n = 0;
@@ -74,7 +78,7 @@ static int run(const char *path, long long entry, long long duration_ns) {
   long long t = start;
   while (t < end) {
     long long t0 = now_ns();
-    if (pwrite(fd, buf, (size_t)entry, off) != (ssize_t)entry) die("pwrite");
+    if (pwrite(fd, buf, (size_t)step, off) != (ssize_t)step) die("pwrite");
     if (fdatasync(fd) != 0) die("fdatasync");
     t = now_ns();
     if (n == cap) {
@@ -83,13 +87,13 @@ static int run(const char *path, long long entry, long long duration_ns) {
       if (!lat) die("realloc");
     }
     lat[n++] = t - t0;
-    off += entry;
+    off += step;
     /* Wrap around: keep overwriting the zero-filled region rather than extending the file. */
-    if (off + entry > file_bytes) off = 0;
+    if (off + step > file_bytes) off = 0;
   }
   close(fd);
 
-  printf("ops %zu ns %lld\n", n, t - start);
+  printf("ops %zu ns %lld batch %lld\n", n, t - start, batch);
   for (size_t i = 0; i < n; i++) printf("%lld\n", lat[i]);
   return 0;
 }
@@ -103,15 +107,16 @@ int main(int argc, char **argv) {
     }
     return fill(argv[2], file_bytes);
   }
-  if (argc == 5 && strcmp(argv[1], "run") == 0) {
+  if ((argc == 5 || argc == 6) && strcmp(argv[1], "run") == 0) {
     long long entry = atoll(argv[3]);
     long long duration_ns = atoll(argv[4]) * 1000000LL;
-    if (entry <= 0 || duration_ns <= 0) {
-      fprintf(stderr, "raw-floor: bad ENTRY_BYTES or DURATION_MS\n");
+    long long batch = argc == 6 ? atoll(argv[5]) : 1;
+    if (entry <= 0 || duration_ns <= 0 || batch <= 0) {
+      fprintf(stderr, "raw-floor: bad ENTRY_BYTES, DURATION_MS or BATCH\n");
       return 2;
     }
-    return run(argv[2], entry, duration_ns);
+    return run(argv[2], entry, duration_ns, batch);
   }
-  fprintf(stderr, "usage: raw-floor fill PATH FILE_BYTES | raw-floor run PATH ENTRY_BYTES DURATION_MS\n");
+  fprintf(stderr, "usage: raw-floor fill PATH FILE_BYTES | raw-floor run PATH ENTRY_BYTES DURATION_MS [BATCH]\n");
   return 2;
 }

@@ -13,22 +13,25 @@ import type { PeerDriver, Readiness } from './peer-driver.js';
 const SOURCE = fileURLToPath(new URL('./raw-floor.c', import.meta.url));
 
 export interface RawFloorOutput {
+  /** pwrite+fdatasync steps; each made `batch` entries durable. */
   ops: number;
+  batch: number;
   elapsedNs: number;
+  /** One per step. */
   latenciesNs: number[];
 }
 
-// Parses raw-floor's stdout: "ops N ns E", then one latency in nanoseconds per line.
+// Parses raw-floor's stdout: "ops N ns E batch B", then one latency in nanoseconds per step.
 export function parseRawFloorOutput(text: string): RawFloorOutput {
   const lines = text.trim().split('\n');
-  const head = /^ops (\d+) ns (\d+)$/.exec(lines[0] ?? '');
-  if (!head) throw new BenchError('PARSE_FAILED', `raw-floor printed ${JSON.stringify((lines[0] ?? '').slice(0, 80))}, expected "ops N ns E"`);
+  const head = /^ops (\d+) ns (\d+) batch (\d+)$/.exec(lines[0] ?? '');
+  if (!head) throw new BenchError('PARSE_FAILED', `raw-floor printed ${JSON.stringify((lines[0] ?? '').slice(0, 80))}, expected "ops N ns E batch B"`);
   const latenciesNs = lines.slice(1).map(Number);
   const ops = Number(head[1]);
   if (latenciesNs.length !== ops || latenciesNs.some((n) => !Number.isFinite(n) || n < 0)) {
     throw new BenchError('PARSE_FAILED', `raw-floor reported ${ops} ops but printed ${latenciesNs.length} valid latencies`);
   }
-  return { ops, elapsedNs: Number(head[2]), latenciesNs };
+  return { ops, batch: Number(head[3]), elapsedNs: Number(head[2]), latenciesNs };
 }
 
 // Compiles raw-floor.c once per source version into the cache dir (named by the source's hash,
@@ -42,10 +45,13 @@ export async function compileRawFloor(cacheDir: string): Promise<string> {
   return binary;
 }
 
-// The floor: a C loop of pwrite + fdatasync over a zero-filled, preallocated file.
+// The floor: a C loop of pwrite + fdatasync over a zero-filled, preallocated file. At N writers it
+// is the disk's ceiling for group commit: N entries per pwrite, one fdatasync for all of them, and
+// nothing else (no collecting, acknowledging or waking): what N writers could reach at best.
 export class RawFloorDriver implements PeerDriver {
   readonly peer = 'raw-floor' as const;
-  readonly describe = 'C loop: pwrite + fdatasync over a zero-filled preallocated file (the best a single writer can do)';
+  readonly describe =
+    'C loop: pwrite + fdatasync over a zero-filled preallocated file (1 writer: the best a single writer can do; N writers: N entries per pwrite + one fdatasync, the ceiling of group commit)';
   private binary: string | undefined;
 
   constructor(private readonly cacheDir: string) {}
@@ -65,16 +71,19 @@ export class RawFloorDriver implements PeerDriver {
     // Big enough that the loop rarely wraps. The fill runs before the device window opens, so
     // its writes do not count against the commits.
     const file = join(ctx.dir, 'floor.dat');
-    await run(this.binary, ['fill', file, String(Math.max(16 * 1024 * 1024, cell.size * 64))]);
+    await run(this.binary, ['fill', file, String(Math.max(16 * 1024 * 1024, cell.size * 64 * cell.writers))]);
     const io = deviceWindow(ctx.devices);
     const cpu0 = readCpu();
-    const { stdout } = await run(this.binary, ['run', file, String(cell.size), String(ctx.durationMs)]);
+    const { stdout } = await run(this.binary, ['run', file, String(cell.size), String(ctx.durationMs), String(cell.writers)]);
     const cpu1 = readCpu();
     const devices = io.finish();
     const out = parseRawFloorOutput(stdout);
+    if (out.batch !== cell.writers) throw new BenchError('PARSE_FAILED', `raw-floor ran batches of ${out.batch}, asked for ${cell.writers}`);
+    // Every commit of a step waited the step's whole latency.
     const hist = newHistogram();
-    for (const ns of out.latenciesNs) hist.recordValue(ns);
-    return { ops: out.ops, bytes: out.ops * cell.size, elapsedNs: out.elapsedNs, latency: hist, devices, cpuUs: cpu1.childrenUs - cpu0.childrenUs };
+    for (const ns of out.latenciesNs) hist.recordValueWithCount(ns, out.batch);
+    const commits = out.ops * out.batch;
+    return { ops: commits, bytes: commits * cell.size, elapsedNs: out.elapsedNs, latency: hist, devices, cpuUs: cpu1.childrenUs - cpu0.childrenUs };
   }
 
   async close(): Promise<void> {}
