@@ -32,9 +32,10 @@ const FULL_THREADS = [0, 4];
 
 // Builds every cell of a run. The default preset is the small subset that answers the issue's
 // targets in under three minutes: host fs, 4 KiB, every strategy at 1 writer (plus fdatasync with
-// the sync_file_range hint), group commit at 1/4/16/64 both as the WAL ships (recycling segments
-// a checkpointer frees) and with fresh zero-filled segments only (whose background zero-fill
-// competes for the disk at high rates), preallocation none vs zero for fdatasync, and the peers.
+// the sync_file_range hint), fdatasync and group commit at 1/4/16/64 both as the WAL ships
+// (recycling segments a checkpointer frees) and with fresh zero-filled segments only (whose
+// background zero-fill competes with the commits for the disk), fdatasync without preallocation,
+// and the peers.
 // --full is the whole product.
 // Explicit options replace the preset's value for that axis.
 export function buildMatrix(sel: Selection): Cell[] {
@@ -43,7 +44,7 @@ export function buildMatrix(sel: Selection): Cell[] {
   const filesystems: readonly FsName[] = sel.filesystems ?? (sel.full ? FILESYSTEMS : ['host']);
   const writersFor = (s: StrategyName): readonly number[] => sel.writers ?? (sel.full || s.startsWith('group-') ? WRITER_COUNTS : [1]);
   const preallocsFor = (s: StrategyName, writers: number): readonly PreallocMode[] =>
-    sel.preallocs ?? (sel.full ? PREALLOC_MODES : s === 'fdatasync' && writers === 1 ? ['zero', 'none'] : s.startsWith('group-') ? ['recycle', 'zero'] : ['zero']);
+    sel.preallocs ?? (sel.full ? PREALLOC_MODES : s === 'fdatasync' && writers === 1 ? ['recycle', 'zero', 'none'] : s.startsWith('group-') ? ['recycle', 'zero'] : ['zero']);
   // More threads than writers would leave threads idle: such combinations are not cells.
   const threadsFor = (writers: number): number[] => (sel.writerThreads ?? (sel.full ? FULL_THREADS : [0])).filter((t) => t <= writers);
 

@@ -16,7 +16,7 @@ export const COLUMN_NOTES = [
   'p50/p99/p99.9/max: commit latency in microseconds, append call to acknowledgement, from an HDR histogram of every commit. "~" marks a tool\'s own mean (pg_test_fsync) where no distribution exists; fio\'s figures are its fdatasync latencies (median of each percentile over the slices).',
   'wr/c, KiB/c, fl/c: device writes, KiB written and cache flushes per commit on the cell\'s own block device (/proc/diskstats columns 8, 10, 19). disk fl/c: flushes per commit on the disk under a loop image.',
   'cpu us/op: CPU time per commit of this process (WAL, SQLite, LevelDB) or of the peer\'s process (fio, raw floor; 10 ms tick resolution); none for pgbench, whose server is not our child.',
-  'peer/WAL: the peer\'s commits per second divided by the WAL\'s at the same filesystem, writers and size (WAL fdatasync at 1 writer, group commit over fdatasync at more); below 1 means the WAL is faster.',
+  'peer/WAL: the peer\'s commits per second divided by the WAL\'s at the same filesystem, writers and size (WAL fdatasync at 1 writer, group commit over fdatasync at more; recycling segments as the WAL ships when measured, else zero-filled); below 1 means the WAL is faster. For raw-floor at N writers it is how far the disk\'s ceiling is above the WAL.',
   '*: acknowledgement is not durability (periodic: durable within the sync interval; none: never synced).',
 ];
 

@@ -21,11 +21,8 @@ export function tableRows(results: Pick<BenchResults, 'cells'>): string[][] {
     const lat = m.latency;
     const p50 = lat.source === 'tool-mean' ? (lat.meanUs === null ? '-' : `~${n1(lat.meanUs)}`) : n1(lat.p50Us);
     let vsWal = '';
-    if (c.kind === 'peer' && c.peer !== 'raw-floor') {
+    if (c.kind === 'peer') {
       const wal = referenceWal(results.cells, c.fs, c.writers, c.size) ?? (c.peer === 'pg_test_fsync' ? referenceWal(results.cells, c.fs, c.writers, 4096) : undefined);
-      vsWal = wal ? n2(m.opsPerSec / wal.metrics.opsPerSec) : '-';
-    } else if (c.kind === 'peer') {
-      const wal = referenceWal(results.cells, c.fs, 1, c.size);
       vsWal = wal ? n2(m.opsPerSec / wal.metrics.opsPerSec) : '-';
     }
     return [

@@ -22,12 +22,17 @@ function findWal(cells: readonly MeasuredCell[], fs: FsName, strategy: StrategyN
 }
 
 // The WAL configuration a peer is compared with: what a user would run at that concurrency
-// (plain fdatasync for one writer, group commit over fdatasync for several), zero-filled segments
-// (the WAL's default). Falls back to the other of the two when only that one was measured.
+// (plain fdatasync for one writer, group commit over fdatasync for several), as the WAL ships
+// (recycling segments) when measured, else fresh zero-filled segments. Falls back to the other
+// strategy when only that one was measured.
 export function referenceWal(cells: readonly CellResult[], fs: FsName, writers: number, size: number): MeasuredWal | undefined {
   const m = measured(cells);
   const [first, second]: [StrategyName, StrategyName] = writers === 1 ? ['fdatasync', 'group-fdatasync'] : ['group-fdatasync', 'fdatasync'];
-  return findWal(m, fs, first, writers, size) ?? findWal(m, fs, second, writers, size);
+  for (const strategy of [first, second]) {
+    const wal = findWal(m, fs, strategy, writers, size, 'recycle') ?? findWal(m, fs, strategy, writers, size, 'zero');
+    if (wal) return wal;
+  }
+  return undefined;
 }
 
 function notMeasured(kind: TargetResult['kind'], title: string, rule: string, detail: string): TargetResult {
@@ -42,6 +47,14 @@ function fsList(cells: readonly CellResult[]): FsName[] {
   return [...new Set(cells.map((c) => c.fs))];
 }
 
+// The WAL's configuration a target is judged on: as it ships ('recycle': zero-filled segments,
+// reused once truncated) when the run measured every cell the target needs that way, else fresh
+// zero-filled segments only ('zero', whose background zero-fill of each new segment competes with
+// the commits for the disk). Never a mix: both ends of a ratio come from one configuration.
+function judgedPrealloc(cells: readonly MeasuredCell[], fs: FsName, strategy: StrategyName, writers: readonly number[]): 'recycle' | 'zero' {
+  return writers.every((w) => findWal(cells, fs, strategy, w, 4096, 'recycle')) ? 'recycle' : 'zero';
+}
+
 // WAL, 1 writer, 4 KiB, fdatasync vs the raw C loop on the same filesystem.
 export function floorTargets(cells: readonly CellResult[]): TargetResult[] {
   const m = measured(cells);
@@ -49,11 +62,12 @@ export function floorTargets(cells: readonly CellResult[]): TargetResult[] {
   return fsList(cells).filter(inRun).map((fs) => {
     const title = `${fs}: WAL 1 writer 4KiB fdatasync vs raw floor`;
     const rule = `>= ${FLOOR_RATIO_MIN}`;
-    const wal = findWal(m, fs, 'fdatasync', 1, 4096);
+    const prealloc = judgedPrealloc(m, fs, 'fdatasync', [1]);
+    const wal = findWal(m, fs, 'fdatasync', 1, 4096, prealloc);
     const floor = m.find((c) => c.kind === 'peer' && c.peer === 'raw-floor' && c.fs === fs && c.writers === 1 && c.size === 4096);
     if (!wal || !floor) return notMeasured('floor', title, rule, `${wal ? '' : 'WAL fdatasync 1 writer 4KiB '}${floor ? '' : 'raw floor '}not measured on ${fs}`.trim());
     const r = wal.metrics.opsPerSec / floor.metrics.opsPerSec;
-    return verdict('floor', title, r, r >= FLOOR_RATIO_MIN, rule, `WAL ${ops(wal.metrics.opsPerSec)} / floor ${ops(floor.metrics.opsPerSec)} = ${f2(r)}`);
+    return verdict('floor', title, r, r >= FLOOR_RATIO_MIN, rule, `WAL (prealloc ${prealloc}) ${ops(wal.metrics.opsPerSec)} / floor ${ops(floor.metrics.opsPerSec)} = ${f2(r)}`);
   });
 }
 
@@ -64,9 +78,7 @@ export function groupTargets(cells: readonly CellResult[]): TargetResult[] {
   // Only where the run asked for group commit at 64 writers: a target outside the selection is not news.
   const inRun = (fs: FsName): boolean => cells.some((c) => c.kind === 'wal' && c.fs === fs && c.strategy === 'group-fdatasync' && c.writers === 64 && c.size === 4096);
   for (const fs of fsList(cells).filter(inRun)) {
-    // The WAL as it ships (recycling segments) when the run measured it at both ends, else fresh
-    // zero-filled segments: both ends of a ratio always come from the same configuration.
-    const prealloc = findWal(m, fs, 'group-fdatasync', 1, 4096, 'recycle') && findWal(m, fs, 'group-fdatasync', 64, 4096, 'recycle') ? 'recycle' : 'zero';
+    const prealloc = judgedPrealloc(m, fs, 'group-fdatasync', [1, 64]);
     const one = findWal(m, fs, 'group-fdatasync', 1, 4096, prealloc) ?? findWal(m, fs, 'fdatasync', 1, 4096, prealloc);
     const many = findWal(m, fs, 'group-fdatasync', 64, 4096, prealloc);
     const t1 = `${fs}: group commit 64 writers vs 1 writer, throughput`;
@@ -124,7 +136,7 @@ export function peerTargets(cells: readonly CellResult[]): TargetResult[] {
       continue;
     }
     const r = p.metrics.opsPerSec / wal.metrics.opsPerSec;
-    out.push(verdict('peer', title, r, r < 1, rule, `${p.peer} ${ops(p.metrics.opsPerSec)} / WAL ${wal.strategy} ${ops(wal.metrics.opsPerSec)} = ${f2(r)}${note}`));
+    out.push(verdict('peer', title, r, r < 1, rule, `${p.peer} ${ops(p.metrics.opsPerSec)} / WAL ${wal.strategy} (prealloc ${wal.prealloc}) ${ops(wal.metrics.opsPerSec)} = ${f2(r)}${note}`));
   }
   return out;
 }

@@ -72,7 +72,7 @@ describe('matrix building', () => {
     const wal = cells.filter((c) => c.kind === 'wal');
     expect(new Set(cells.map((c) => c.fs))).toEqual(new Set(['host']));
     expect(wal.filter((c) => c.kind === 'wal' && !c.strategy.startsWith('group-')).map((c) => c.kind === 'wal' && `${c.strategy}/${c.prealloc}/${c.writers}`)).toEqual([
-      'fsync/zero/1', 'fdatasync/zero/1', 'fdatasync/none/1', 'dsync/zero/1', 'direct/zero/1', 'periodic/zero/1', 'none/zero/1', 'fdatasync-sfr/zero/1',
+      'fsync/zero/1', 'fdatasync/recycle/1', 'fdatasync/zero/1', 'fdatasync/none/1', 'dsync/zero/1', 'direct/zero/1', 'periodic/zero/1', 'none/zero/1', 'fdatasync-sfr/zero/1',
     ]);
     expect(wal.filter((c) => c.kind === 'wal' && c.strategy === 'group-fdatasync').map((c) => c.kind === 'wal' && `${c.prealloc}/${c.writers}`)).toEqual([
       'recycle/1', 'zero/1', 'recycle/4', 'zero/4', 'recycle/16', 'zero/16', 'recycle/64', 'zero/64',
