@@ -127,7 +127,7 @@ export function groupScalingChart(r: Pick<BenchResults, 'cells'>): ChartSpec | n
   return {
     name: 'group-commit-scaling',
     title: `Scaling with writers (${fs}, ${size} B)`,
-    howToRead: 'Top: commits per second as writers are added (both axes log). Group commit should climb steeply, since one fdatasync covers every writer waiting; a flat line means each commit still pays its own sync. Bottom: p99 commit latency; the target is at most 3x the 1-writer p99 at 64 writers.',
+    howToRead: 'Top: commits per second as writers are added (both axes log). Group commit should climb steeply, since one fdatasync covers every writer waiting; a flat line means each commit still pays its own sync. raw-floor is the disk\'s ceiling: N entries written and fdatasynced at once with no CPU spent around them, which no group commit can beat. Bottom: p99 commit latency; the target is at most 3x the 1-writer p99 at 64 writers.',
     spec: {
       $schema: SCHEMA,
       title: `Scaling with writers (${fs}, ${size} B)`,
