@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeviceError, DeviceLab, parseMountInfo, type CleanupStack, type FsType } from '../dm/index.js';
 import { logger } from '../log.js';
@@ -8,7 +8,7 @@ import { backingDevice, loopDirectIo, mountOf, type BlockDevice } from './diskst
 const log = logger('bench-fs');
 
 // How each loop-image filesystem is made and mounted.
-export const LOOP_FILESYSTEMS: Record<Exclude<FsName, 'host'>, { fs: FsType; mountOptions: string[]; why: string }> = {
+export const LOOP_FILESYSTEMS: Record<Exclude<FsName, 'host' | 'tmpfs'>, { fs: FsType; mountOptions: string[]; why: string }> = {
   'ext4-ordered': { fs: 'ext4', mountOptions: ['data=ordered'], why: "ext4's default: data written before the metadata that points at it is committed" },
   'ext4-journal': { fs: 'ext4', mountOptions: ['data=journal'], why: 'data goes through the journal too: every byte written twice' },
   'ext4-writeback': { fs: 'ext4', mountOptions: ['data=writeback'], why: 'metadata journalled, data ordering not enforced' },
@@ -64,10 +64,23 @@ export function hostFs(workDir: string): ReadyFs {
   return { status: 'ready', name: 'host', dir: realpathSync(dir), device: backingDevice(dir), ...describeMount(dir) };
 }
 
+// Memory: a directory of this run's own under /dev/shm (no root needed), removed by the cleanup
+// stack. Skipped when /dev/shm is missing or is not a tmpfs.
+const SHM = '/dev/shm';
+export function tmpfsFs(stack: CleanupStack): FsTarget {
+  if (!existsSync(SHM)) return { status: 'skipped', name: 'tmpfs', reason: `${SHM} does not exist` };
+  const mount = describeMount(SHM);
+  if (mount.fsType !== 'tmpfs') return { status: 'skipped', name: 'tmpfs', reason: `${SHM} is ${mount.fsType}, not tmpfs` };
+  const dir = mkdtempSync(join(SHM, 'powercut-bench-'));
+  stack.add({ kind: 'dir', path: dir });
+  openUp(dir);
+  return { status: 'ready', name: 'tmpfs', dir, device: undefined, ...mount };
+}
+
 // Makes a loop-image filesystem: a sparse image in the lab, a loop device with direct I/O (so
 // the image's page cache does not absorb writes; a flush on the loop device becomes an fsync of
 // the image file, which flushes the disk below), mkfs, mount.
-async function loopFs(lab: DeviceLab, name: Exclude<FsName, 'host'>): Promise<ReadyFs> {
+async function loopFs(lab: DeviceLab, name: Exclude<FsName, 'host' | 'tmpfs'>): Promise<ReadyFs> {
   const spec = LOOP_FILESYSTEMS[name];
   const image = await lab.image(`${name}.img`, IMAGE_BYTES, 'sparse');
   const device = await lab.loop(image, { directIo: true });
@@ -92,6 +105,10 @@ export async function prepareFilesystems(names: readonly FsName[], workDir: stri
   for (const name of names) {
     if (name === 'host') {
       out.push(hostFs(workDir));
+      continue;
+    }
+    if (name === 'tmpfs') {
+      out.push(tmpfsFs(stack));
       continue;
     }
     if (process.getuid?.() !== 0) {

@@ -17,7 +17,7 @@ export const COLUMN_NOTES = [
   'wr/c, KiB/c, fl/c: device writes, KiB written and cache flushes per commit on the cell\'s own block device (/proc/diskstats columns 8, 10, 19). disk fl/c: flushes per commit on the disk under a loop image.',
   'cpu us/op: CPU time per commit of this process (WAL, SQLite, LevelDB) or of the peer\'s process (fio, raw floor; 10 ms tick resolution); none for pgbench, whose server is not our child.',
   'peer/WAL: the peer\'s commits per second divided by the WAL\'s at the same filesystem, writers and size (WAL fdatasync at 1 writer, group commit over fdatasync at more; recycling segments as the WAL ships when measured, else zero-filled); below 1 means the WAL is faster. For raw-floor at N writers it is how far the disk\'s ceiling is above the WAL.',
-  '*: acknowledgement is not durability (periodic: durable within the sync interval; none: never synced).',
+  '*: acknowledgement is not durability (periodic: durable within the sync interval; none: never synced; every cell on tmpfs: memory, where a sync costs nothing and nothing survives a power cut, so those cells price the code alone).',
 ];
 
 // report.md: the run as a document (setup, targets, table, charts with how to read them).

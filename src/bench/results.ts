@@ -1,5 +1,5 @@
 import type { Cell, FsName, PeerName } from './cell.js';
-import { ackIsDurable } from './cell.js';
+import { ackIsDurable, MEMORY_FILESYSTEMS } from './cell.js';
 import { perCommit, type PerCommit } from './diskstats.js';
 import { summarize, type LatencySummary } from './latency.js';
 import type { ReportedPercentiles, SliceTotal } from './slice.js';
@@ -92,7 +92,8 @@ export function toMetrics(cell: Cell, total: SliceTotal, deviceOrder: readonly s
     slices: total.slices,
     opsPerSec: seconds > 0 ? total.ops / seconds : 0,
     mbPerSec: seconds > 0 ? total.bytes / seconds / 1e6 : 0,
-    durableAck: cell.kind === 'peer' ? true : ackIsDurable(cell.strategy),
+    // In memory nothing survives a power cut, whatever the strategy promises.
+    durableAck: !MEMORY_FILESYSTEMS.has(cell.fs) && (cell.kind === 'peer' || ackIsDurable(cell.strategy)),
     latency,
     devices,
     cpuUsPerOp: total.cpuUs === null || total.ops === 0 ? null : total.cpuUs / total.ops,

@@ -1,4 +1,4 @@
-import { formatSize, type FsName, type StrategyName, type WalCell } from './cell.js';
+import { formatSize, MEMORY_FILESYSTEMS, type FsName, type StrategyName, type WalCell } from './cell.js';
 import type { CellResult, FsReport, MeasuredCell, TargetResult } from './results.js';
 
 // Thresholds from issues 3 and 7. The preallocation one turns "about 2x" into a rule: at least 1.8x.
@@ -43,8 +43,9 @@ function verdict(kind: TargetResult['kind'], title: string, value: number, ok: b
   return { kind, title, status: ok ? 'pass' : 'fail', value, rule, detail };
 }
 
+// Filesystems targets are judged on: never memory, where a sync is free and nothing is durable.
 function fsList(cells: readonly CellResult[]): FsName[] {
-  return [...new Set(cells.map((c) => c.fs))];
+  return [...new Set(cells.map((c) => c.fs))].filter((fs) => !MEMORY_FILESYSTEMS.has(fs));
 }
 
 // The WAL's configuration a target is judged on: as it ships ('recycle': zero-filled segments,
@@ -116,7 +117,7 @@ export function groupTargets(cells: readonly CellResult[]): TargetResult[] {
 export function peerTargets(cells: readonly CellResult[]): TargetResult[] {
   const out: TargetResult[] = [];
   for (const p of cells) {
-    if (p.kind !== 'peer' || p.peer === 'raw-floor') continue;
+    if (p.kind !== 'peer' || p.peer === 'raw-floor' || MEMORY_FILESYSTEMS.has(p.fs)) continue;
     const title = `${p.fs}: WAL vs ${p.peer}, ${p.writers} writer${p.writers === 1 ? '' : 's'}, ${formatSize(p.size)}`;
     const rule = 'peer/WAL < 1';
     if (p.status !== 'measured') {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PEERS } from '../../src/bench/cell.js';
@@ -59,5 +59,38 @@ describe.skipIf(!walReady || !hasCc())('bench suite end to end (needs the WAL ad
     const floor = r.targets.find((t) => t.kind === 'floor');
     expect(floor?.status === 'pass' || floor?.status === 'fail').toBe(true);
     expect(phases).toContain('loading the WAL');
+  });
+
+  const shmRuns = (): string[] => readdirSync('/dev/shm').filter((n) => n.startsWith('powercut-bench-'));
+  it.skipIf(!existsSync('/dev/shm'))('tmpfs: cells run in memory, acknowledge nothing durable, judge no target, and leave nothing in /dev/shm', async () => {
+    const before = shmRuns();
+    const sel: BenchSelection = {
+      full: false,
+      strategies: ['group-fdatasync'],
+      writers: [1],
+      sizes: [4096],
+      filesystems: ['tmpfs'],
+      preallocs: ['zero'],
+      writerThreads: null,
+      peers: PEERS.filter((p) => p === 'raw-floor'),
+      durationMs: 200,
+      rounds: 1,
+      backgroundIo: 'none',
+      outDir: join(workDir, 'out-tmpfs'),
+      workDir,
+      charts: false,
+    };
+    const r = await runSuite(sel, { onPhase: () => {}, onPlan: () => {}, onSlice: () => {}, onSliceDone: () => {} }, 'test');
+    expect(r.cleanupError).toBeUndefined();
+    expect(r.filesystems.find((f) => f.name === 'tmpfs')).toMatchObject({ status: 'ready', fsType: 'tmpfs' });
+    expect(r.cells.map((c) => `${c.id} ${c.status}`)).toEqual(['tmpfs/wal/group-fdatasync/zero/w1/4KiB measured', 'tmpfs/peer/raw-floor/w1/4KiB measured']);
+    for (const c of r.cells) {
+      if (c.status !== 'measured') continue;
+      expect(c.metrics.ops).toBeGreaterThan(0);
+      expect(c.metrics.durableAck).toBe(false);
+      expect(c.metrics.devices).toEqual([]);
+    }
+    expect(r.targets.filter((t) => t.title.startsWith('tmpfs'))).toEqual([]);
+    expect(shmRuns()).toEqual(before);
   });
 });
