@@ -116,7 +116,8 @@ export function groupScalingChart(r: Pick<BenchResults, 'cells'>): ChartSpec | n
   const m = measured(r);
   const fs = mainFs(m);
   const size = mainSize(m);
-  const onFs = m.filter((c) => c.fs === fs && c.size === size && (c.kind === 'peer' || c.prealloc === 'zero'));
+  // Segments as the WAL ships them (recycled) and fresh zero-filled ones; not the other modes.
+  const onFs = m.filter((c) => c.fs === fs && c.size === size && (c.kind === 'peer' || c.prealloc === 'zero' || c.prealloc === 'recycle'));
   const counts = new Map<string, Set<number>>();
   for (const c of onFs) counts.set(c.label, (counts.get(c.label) ?? new Set()).add(c.writers));
   const rows = onFs
@@ -135,13 +136,13 @@ export function groupScalingChart(r: Pick<BenchResults, 'cells'>): ChartSpec | n
       vconcat: [
         {
           mark: { type: 'line', point: true, tooltip: true },
-          encoding: { x, y: { field: 'opsPerSec', type: 'quantitative', scale: { type: 'log' }, title: 'commits per second' }, color: { field: 'series', type: 'nominal', title: null } },
+          encoding: { x, y: { field: 'opsPerSec', type: 'quantitative', scale: { type: 'log' }, title: 'commits per second' }, color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 400 } } },
           width: 480,
           height: 240,
         },
         {
           mark: { type: 'line', point: true, tooltip: true },
-          encoding: { x, y: { field: 'p99Us', type: 'quantitative', scale: { type: 'log' }, title: 'p99 commit latency (us)' }, color: { field: 'series', type: 'nominal', title: null } },
+          encoding: { x, y: { field: 'p99Us', type: 'quantitative', scale: { type: 'log' }, title: 'p99 commit latency (us)' }, color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 400 } } },
           width: 480,
           height: 200,
         },

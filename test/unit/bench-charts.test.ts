@@ -5,7 +5,7 @@ import type { CellResult } from '../../src/bench/results.js';
 import { formatReport, formatTargets } from '../../src/bench/report.js';
 import { computeTargets } from '../../src/bench/targets.js';
 
-function measured(c: { kind: 'wal'; strategy: StrategyName; prealloc: 'zero' | 'none' } | { kind: 'peer'; peer: PeerName }, writers: number, opsPerSec: number): CellResult {
+function measured(c: { kind: 'wal'; strategy: StrategyName; prealloc: 'zero' | 'none' | 'recycle' | 'fallocate' } | { kind: 'peer'; peer: PeerName }, writers: number, opsPerSec: number): CellResult {
   const base = c.kind === 'wal' ? { ...c, fs: 'host' as const, writers, size: 4096, threads: 0 } : { ...c, fs: 'host' as const, writers, size: 4096 };
   const cell = { ...base, id: cellId(base) };
   return {
@@ -32,6 +32,10 @@ const CELLS: CellResult[] = [
   measured({ kind: 'wal', strategy: 'none', prealloc: 'zero' }, 1, 500_000),
   measured({ kind: 'wal', strategy: 'group-fdatasync', prealloc: 'zero' }, 1, 6800),
   measured({ kind: 'wal', strategy: 'group-fdatasync', prealloc: 'zero' }, 64, 210_000),
+  measured({ kind: 'wal', strategy: 'group-fdatasync', prealloc: 'recycle' }, 1, 7000),
+  measured({ kind: 'wal', strategy: 'group-fdatasync', prealloc: 'recycle' }, 64, 220_000),
+  measured({ kind: 'wal', strategy: 'group-fdatasync', prealloc: 'fallocate' }, 1, 3000),
+  measured({ kind: 'wal', strategy: 'group-fdatasync', prealloc: 'fallocate' }, 64, 100_000),
   measured({ kind: 'peer', peer: 'raw-floor' }, 1, 7100),
   measured({ kind: 'peer', peer: 'leveldb' }, 1, 2300),
   measured({ kind: 'peer', peer: 'leveldb' }, 64, 6000),
@@ -51,7 +55,8 @@ describe('charts', () => {
     expect(rows.find((r) => r.what === 'wal none')?.kind).toBe('WAL (ack not durable)');
     const g = groupScalingChart({ cells: CELLS })!;
     const series = new Set((g.spec as { data: { values: { series: string }[] } }).data.values.map((r) => r.series));
-    expect(series).toEqual(new Set(['wal group-fdatasync', 'leveldb']));
+    // Recycled and zero-filled segments are drawn; other preallocation modes have their own chart.
+    expect(series).toEqual(new Set(['wal group-fdatasync', 'wal group-fdatasync prealloc=recycle', 'leveldb']));
     expect(fsMatrixChart({ cells: CELLS })).not.toBeNull();
   });
 
