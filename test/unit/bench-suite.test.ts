@@ -27,23 +27,27 @@ describe.skipIf(!walReady || !hasCc())('bench suite end to end (needs the WAL ad
   const workDir = mkdtempSync(join(process.cwd(), '.cache', 'bench-suite-test-'));
   afterAll(() => rmSync(workDir, { recursive: true, force: true }));
 
+  // One strategy at 1 writer and the raw floor, 200 ms in one round.
+  const selection = (over: Partial<BenchSelection>): BenchSelection => ({
+    full: false,
+    strategies: ['fdatasync'],
+    writers: [1],
+    sizes: [4096],
+    filesystems: ['host'],
+    preallocs: ['zero'],
+    writerThreads: null,
+    peers: PEERS.filter((p) => p === 'raw-floor'),
+    durationMs: 200,
+    rounds: 1,
+    backgroundIo: 'none',
+    outDir: join(workDir, 'out'),
+    workDir,
+    charts: false,
+    ...over,
+  });
+
   it('measures a WAL cell and the raw floor and judges the floor target', async () => {
-    const sel: BenchSelection = {
-      full: false,
-      strategies: ['fdatasync'],
-      writers: [1],
-      sizes: [4096],
-      filesystems: ['host'],
-      preallocs: ['zero'],
-      writerThreads: null,
-      peers: PEERS.filter((p) => p === 'raw-floor'),
-      durationMs: 200,
-      rounds: 1,
-      backgroundIo: 'none',
-      outDir: join(workDir, 'out'),
-      workDir,
-      charts: false,
-    };
+    const sel = selection({});
     const phases: string[] = [];
     let slices = 0;
     const r = await runSuite(sel, { onPhase: (t) => phases.push(t), onPlan: () => {}, onSlice: () => {}, onSliceDone: () => slices++ }, 'test');
@@ -64,22 +68,7 @@ describe.skipIf(!walReady || !hasCc())('bench suite end to end (needs the WAL ad
   const shmRuns = (): string[] => readdirSync('/dev/shm').filter((n) => n.startsWith('powercut-bench-'));
   it.skipIf(!existsSync('/dev/shm'))('tmpfs: cells run in memory, acknowledge nothing durable, judge no target, and leave nothing in /dev/shm', async () => {
     const before = shmRuns();
-    const sel: BenchSelection = {
-      full: false,
-      strategies: ['group-fdatasync'],
-      writers: [1],
-      sizes: [4096],
-      filesystems: ['tmpfs'],
-      preallocs: ['zero'],
-      writerThreads: null,
-      peers: PEERS.filter((p) => p === 'raw-floor'),
-      durationMs: 200,
-      rounds: 1,
-      backgroundIo: 'none',
-      outDir: join(workDir, 'out-tmpfs'),
-      workDir,
-      charts: false,
-    };
+    const sel = selection({ strategies: ['group-fdatasync'], filesystems: ['tmpfs'], outDir: join(workDir, 'out-tmpfs') });
     const r = await runSuite(sel, { onPhase: () => {}, onPlan: () => {}, onSlice: () => {}, onSliceDone: () => {} }, 'test');
     expect(r.cleanupError).toBeUndefined();
     expect(r.filesystems.find((f) => f.name === 'tmpfs')).toMatchObject({ status: 'ready', fsType: 'tmpfs' });
