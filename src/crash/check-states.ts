@@ -85,9 +85,12 @@ export class OpenRecording {
   readonly workDir: string;
   readonly logPath: string;
 
-  constructor(readonly dir: string, workParent = defaultWorkParent()) {
+  // With a stack, the work directory (an unzipped log and state images: tens of MB in /dev/shm)
+  // is on it, so an interrupted or killed check does not leave it behind.
+  constructor(readonly dir: string, stack?: CleanupStack, workParent = defaultWorkParent()) {
     this.meta = readRecordingMeta(dir);
     this.workDir = mkdtempSync(path.join(workParent, 'powercut-check-'));
+    stack?.add({ kind: 'dir', path: this.workDir });
     this.logPath = path.join(this.workDir, 'log.bin');
     try {
       writeFileSync(this.logPath, gunzipSync(readFileSync(path.join(dir, 'log.bin.gz'))));
@@ -206,9 +209,9 @@ function speaksLouder(a: JudgedState, b: JudgedState): boolean {
 
 /** Check every crash state of the recording in `dir` (after its `mkfs` mark). */
 export async function checkRecording(dir: string, options: CheckOptions = {}): Promise<CheckReport> {
-  const rec = new OpenRecording(dir);
-  const replay = measureReplay(rec);
   const stack = new CleanupStack();
+  const rec = new OpenRecording(dir, stack);
+  const replay = measureReplay(rec);
   const checker = new StateChecker(rec, stack);
   const started = process.hrtime.bigint();
   let checked = 0;

@@ -86,7 +86,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   const open: Open[] = [];
   try {
     for (const dir of dirs) {
-      const rec = new OpenRecording(dir);
+      const rec = new OpenRecording(dir, stack);
       const mkfs = rec.index.markEntries().find((m) => m.label === 'mkfs');
       if (mkfs === undefined) throw new RecordError('BAD_RECORDING', `${dir}: the log has no mkfs mark`);
       open.push({ rec, checker: new StateChecker(rec, stack), space: stateSpace(rec.index, mkfs.index) });
@@ -134,8 +134,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
 
 /** Check one named state of one recording (the command a failure prints). */
 export async function checkOneState(dir: string, stateId: string): Promise<StateResult> {
-  const rec = new OpenRecording(dir);
   const stack = new CleanupStack();
+  const rec = new OpenRecording(dir, stack);
   const checker = new StateChecker(rec, stack);
   try {
     let state;

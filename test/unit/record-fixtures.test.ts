@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OpenRecording } from '../../src/crash/check-states.js';
+import { CleanupStack } from '../../src/dm/index.js';
 import { findRecordings } from '../../src/crash/fuzz-run.js';
 import { markLabel } from '../../src/workload/events.js';
 
@@ -24,5 +26,17 @@ describe('committed recordings', () => {
     // Every acked seq was announced with a digest first.
     const appended = new Set(rec.history.filter((e) => e.type === 'appended').map((e) => (e as { seq: number }).seq));
     for (const e of rec.history) if (e.type === 'acked') expect(appended.has(e.seq)).toBe(true);
+  });
+});
+
+describe('an opened recording on a cleanup stack', () => {
+  it('puts its work directory on the stack, so unwinding (as on SIGINT, or a reap after SIGKILL) removes it', async () => {
+    const stack = new CleanupStack();
+    const rec = new OpenRecording(recordings[0]!.dir, stack);
+    expect(existsSync(rec.logPath)).toBe(true);
+    expect(stack.resources).toContainEqual({ kind: 'dir', path: rec.workDir });
+    await stack.unwind();
+    expect(existsSync(rec.workDir)).toBe(false);
+    rec.close(); // still safe after the stack removed the directory
   });
 });
