@@ -33,10 +33,13 @@ describe('an opened recording on a cleanup stack', () => {
   it('puts its work directory on the stack, so unwinding (as on SIGINT, or a reap after SIGKILL) removes it', async () => {
     const stack = new CleanupStack();
     const rec = new OpenRecording(recordings[0]!.dir, stack);
-    expect(existsSync(rec.logPath)).toBe(true);
-    expect(stack.resources).toContainEqual({ kind: 'dir', path: rec.workDir });
-    await stack.unwind();
-    expect(existsSync(rec.workDir)).toBe(false);
-    rec.close(); // still safe after the stack removed the directory
+    try {
+      expect(existsSync(rec.logPath)).toBe(true);
+      expect(stack.resources).toContainEqual({ kind: 'dir', path: rec.workDir });
+      await stack.unwind();
+      expect(existsSync(rec.workDir)).toBe(false);
+    } finally {
+      rec.close(); // safe after the stack removed the directory; removes it if an assertion failed
+    }
   });
 });
