@@ -113,13 +113,9 @@ void Committer::Run() {
     // Busy-wait briefly before sleeping: see Options::spin_us.
     if (spin.count() > 0 && !log_.ready_.load(std::memory_order_acquire) &&
         !log_.sync_requested_.load(std::memory_order_acquire)) {
-      const auto deadline = std::chrono::steady_clock::now() + spin;
-      for (int i = 0;; i++) {
-        if (log_.ready_.load(std::memory_order_acquire) ||
-            log_.sync_requested_.load(std::memory_order_acquire))
-          break;
-        CpuRelax();
-        if ((i & 63) == 63 && std::chrono::steady_clock::now() >= deadline) break;
+      SpinBudget budget(spin);
+      while (!log_.ready_.load(std::memory_order_acquire) && !log_.sync_requested_.load(std::memory_order_acquire) &&
+             !budget.Spent()) {
       }
     }
     uint64_t first = 0;

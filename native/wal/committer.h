@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -33,6 +34,25 @@ inline void CpuRelax() {
   __builtin_ia32_pause();
 #endif
 }
+
+// The committer's short busy-waits (Options::spin_us): a wait that has spent its budget gives up
+// and sleeps. The clock is read only every 64 turns, so a turn costs a pause, not a clock call.
+class SpinBudget {
+ public:
+  explicit SpinBudget(std::chrono::microseconds spin) : spin_(spin) { Renew(); }
+  // Work arrived while spinning: the budget starts again.
+  void Renew() { deadline_ = std::chrono::steady_clock::now() + spin_; }
+  // One turn of waiting (a CPU pause); true once the budget is spent.
+  bool Spent() {
+    CpuRelax();
+    return (++turns_ & 63) == 0 && std::chrono::steady_clock::now() >= deadline_;
+  }
+
+ private:
+  std::chrono::microseconds spin_;
+  std::chrono::steady_clock::time_point deadline_;
+  uint32_t turns_ = 0;
+};
 
 class Committer {
  public:

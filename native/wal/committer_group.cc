@@ -144,18 +144,16 @@ Status Committer::Lead(uint64_t* target, std::shared_ptr<Segment>* seg, LeadEnd*
     // the page-cache copy overlaps the caller's appending and only the sync is left at release.
     // Nothing is acknowledged before a sync that starts after the write.
     if (spin.count() > 0) {
-      auto deadline = std::chrono::steady_clock::now() + spin;
-      for (int i = 0;; i++) {
-        if (UnitReady()) break;
+      SpinBudget budget(spin);
+      while (!UnitReady()) {
         uint64_t first = 0;
         if (log_.staged_bytes_.load(std::memory_order_relaxed) != 0 && TakeUnreleased(group_batch_, &first)) {
           Status s = WriteBatch(group_batch_, first, &group_written_);
           if (!s.ok()) return s;
-          deadline = std::chrono::steady_clock::now() + spin;
+          budget.Renew();
           continue;
         }
-        CpuRelax();
-        if ((i & 63) == 63 && std::chrono::steady_clock::now() >= deadline) break;
+        if (budget.Spent()) break;
       }
     }
     uint64_t first = 0;
