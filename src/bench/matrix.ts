@@ -30,6 +30,14 @@ type Selection = Pick<BenchSelection, 'full' | 'strategies' | 'writers' | 'sizes
 // --full also spreads writers over 4 worker_threads (as many as a small server's pool).
 const FULL_THREADS = [0, 4];
 
+// The default preset's preallocation modes: the WAL as it ships (recycle) and fresh zero-filled
+// segments where the targets are judged, plus no preallocation for the preallocation target.
+function defaultPreallocs(s: StrategyName, writers: number): readonly PreallocMode[] {
+  if (s === 'fdatasync' && writers === 1) return ['recycle', 'zero', 'none'];
+  if (s.startsWith('group-')) return ['recycle', 'zero'];
+  return ['zero'];
+}
+
 // Builds every cell of a run. The default preset is the small subset that answers the issue's
 // targets in under three minutes: host fs, 4 KiB, every strategy at 1 writer (plus fdatasync with
 // the sync_file_range hint), fdatasync and group commit at 1/4/16/64 both as the WAL ships
@@ -43,8 +51,7 @@ export function buildMatrix(sel: Selection): Cell[] {
   const sizes: readonly number[] = sel.sizes ?? (sel.full ? ENTRY_SIZES : [4096]);
   const filesystems: readonly FsName[] = sel.filesystems ?? (sel.full ? FILESYSTEMS : ['host']);
   const writersFor = (s: StrategyName): readonly number[] => sel.writers ?? (sel.full || s.startsWith('group-') ? WRITER_COUNTS : [1]);
-  const preallocsFor = (s: StrategyName, writers: number): readonly PreallocMode[] =>
-    sel.preallocs ?? (sel.full ? PREALLOC_MODES : s === 'fdatasync' && writers === 1 ? ['recycle', 'zero', 'none'] : s.startsWith('group-') ? ['recycle', 'zero'] : ['zero']);
+  const preallocsFor = (s: StrategyName, writers: number): readonly PreallocMode[] => sel.preallocs ?? (sel.full ? PREALLOC_MODES : defaultPreallocs(s, writers));
   // More threads than writers would leave threads idle: such combinations are not cells.
   const threadsFor = (writers: number): number[] => (sel.writerThreads ?? (sel.full ? FULL_THREADS : [0])).filter((t) => t <= writers);
 
