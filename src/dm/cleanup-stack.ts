@@ -100,7 +100,19 @@ export class CleanupStack {
 
   // Registers a resource (before making it). Returns a handle for releasing it early.
   add(resource: Resource): Registration {
-    if (this.unwinding) throw new DeviceError('BAD_ARGUMENT', `cannot register ${describeResource(resource)}: the cleanup stack is already unwinding`);
+    if (this.unwinding) {
+      // A process is registered after it started (its pid comes from the start), so one started
+      // while a signal's unwind runs exists already and nothing else will stop it; it may hold a
+      // mount the unwind is about to remove. Kill it before refusing.
+      if (resource.kind === 'process' && processAlive(resource.pid, resource.startTime)) {
+        try {
+          process.kill(resource.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      throw new DeviceError('BAD_ARGUMENT', `cannot register ${describeResource(resource)}: the cleanup stack is already unwinding`);
+    }
     const reg: Registration = { resource };
     this.entries.push(reg);
     liveStacks.add(this);

@@ -31,9 +31,20 @@ export async function mount(device: string, mountPoint: string, opts: MountOptio
 }
 
 // Unmounts a mount point; does nothing when nothing is mounted there (so teardown is idempotent).
-export async function umount(mountPoint: string): Promise<void> {
-  if (!isMountPoint(mountPoint)) return;
-  await runTool('umount', [mountPoint]);
+// "Target is busy" is retried for a while: a process just killed (a writer on the mount) holds
+// its files until it has finished exiting, which can take a moment on a loaded machine.
+export async function umount(mountPoint: string, busyRetryMs = 3000): Promise<void> {
+  const until = Date.now() + busyRetryMs;
+  for (;;) {
+    if (!isMountPoint(mountPoint)) return;
+    try {
+      await runTool('umount', [mountPoint]);
+      return;
+    } catch (err) {
+      if (!(err instanceof DeviceError) || !/target is busy/i.test(err.message) || Date.now() >= until) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 function canonical(path: string): string {

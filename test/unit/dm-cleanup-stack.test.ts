@@ -74,6 +74,17 @@ describe('CleanupStack', () => {
     await unwinding;
   });
 
+  it('a process registered while unwinding (started as a signal arrived) is killed, not left running', async () => {
+    const stack = new CleanupStack();
+    stack.add({ kind: 'file', path: join(dir, 'a') });
+    const unwinding = stack.unwind();
+    const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    expect(() => stack.add({ kind: 'process', pid: child.pid!, startTime: processStartTime(child.pid!)!, label: 'late writer' })).toThrow(/already unwinding/);
+    expect(await exited).toBe('SIGKILL');
+    await unwinding;
+  });
+
   it('reaps what a dead process registered, and leaves a live process alone', async () => {
     const ledgerDir = join(dir, 'ledger');
     mkdirSync(ledgerDir, { recursive: true });
