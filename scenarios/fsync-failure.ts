@@ -1,4 +1,4 @@
-import type { Scenario } from '../src/crash/scenario.js';
+import type { Scenario } from '../src/crash/plan/scenario.js';
 
 // fsyncgate: the device starts failing writes (dm-flakey error_writes) under a running WAL. The
 // WAL must fail the pending appends and then refuse everything: after the device heals, a retried

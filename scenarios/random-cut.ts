@@ -1,4 +1,4 @@
-import type { Scenario } from '../src/crash/scenario.js';
+import type { Scenario } from '../src/crash/plan/scenario.js';
 
 // The plain power cut: the writer appends as fast as its strategy lets it, and the power goes at
 // a random point of the stream (after a seeded number of appends). This is the scenario that

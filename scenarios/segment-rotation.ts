@@ -1,4 +1,4 @@
-import { entrySpan, SEGMENT_HEADER_BYTES, type Scenario } from '../src/crash/scenario.js';
+import { entrySpan, SEGMENT_HEADER_BYTES, type Scenario } from '../src/crash/plan/scenario.js';
 
 // A power cut while the WAL moves from one segment to the next: small segments, and the cut is
 // placed within a few entries of a segment boundary (before or after it), where a new segment file

@@ -1,4 +1,4 @@
-import type { Scenario } from '../src/crash/scenario.js';
+import type { Scenario } from '../src/crash/plan/scenario.js';
 
 // A power cut during truncate: the writer truncates away all but a few acknowledged entries every
 // N acknowledgements, on small segments so whole segment files are removed (or recycled), and the

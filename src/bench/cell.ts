@@ -1,18 +1,19 @@
 // The vocabulary of the throughput suite: what one cell of the matrix is, and how it is named.
+import { ackPromise, STRATEGIES as CORE_STRATEGIES, SYNC_STRATEGIES, type Strategy, type SyncStrategy } from '../strategy/index.js';
 
 // A WAL strategy as the suite labels it: the WAL's own strategies, plus group commit over each of
 // the four synchronous ones (group commit is a WAL option, but it is a different way to pay for
 // durability, so the suite prices it as its own column).
-export const WAL_STRATEGIES = ['fsync', 'fdatasync', 'dsync', 'direct', 'periodic', 'none'] as const;
-export const GROUP_STRATEGIES = ['group-fsync', 'group-fdatasync', 'group-dsync', 'group-direct'] as const;
+export const WAL_STRATEGIES: readonly Strategy[] = CORE_STRATEGIES;
+export const GROUP_STRATEGIES: readonly `group-${SyncStrategy}`[] = SYNC_STRATEGIES.map((s) => `group-${s}` as const);
 // fdatasync with a sync_file_range(WRITE) write-out hint before each sync (issue 3's "worth measuring").
 export const HINTED_STRATEGIES = ['fdatasync-sfr'] as const;
 // Group commit over fdatasync with up to 4 batches syncing at once (the WAL's syncDepth option):
 // worth it only on a device that runs flushes in parallel, so the suite prices it next to depth 1.
 export const DEPTH_STRATEGIES = ['group-fdatasync-depth4'] as const;
-export const STRATEGIES = [...WAL_STRATEGIES, ...GROUP_STRATEGIES, ...HINTED_STRATEGIES, ...DEPTH_STRATEGIES] as const;
-export type WalStrategy = (typeof WAL_STRATEGIES)[number];
-export type StrategyName = (typeof STRATEGIES)[number];
+export type WalStrategy = Strategy;
+export type StrategyName = Strategy | `group-${SyncStrategy}` | (typeof HINTED_STRATEGIES)[number] | (typeof DEPTH_STRATEGIES)[number];
+export const STRATEGIES: readonly StrategyName[] = [...WAL_STRATEGIES, ...GROUP_STRATEGIES, ...HINTED_STRATEGIES, ...DEPTH_STRATEGIES];
 
 // 'recycle' is zero-filled segments plus reuse of segments freed by truncate.
 export const PREALLOC_MODES = ['none', 'fallocate', 'zero', 'recycle'] as const;
@@ -57,7 +58,7 @@ export type Cell = WalCell | PeerCell;
 
 // Whether an acknowledgement under this strategy means the entry is durable (see ARCHITECTURE.md).
 export function ackIsDurable(strategy: StrategyName): boolean {
-  return strategy !== 'periodic' && strategy !== 'none';
+  return ackPromise(splitStrategy(strategy).strategy) === 'durable';
 }
 
 // The WAL options behind a suite strategy label.

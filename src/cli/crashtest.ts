@@ -22,7 +22,7 @@ import {
   type RunResults,
 } from '../crash/index.js';
 import { DeviceError } from '../dm/index.js';
-import { STRATEGIES, isStrategy, type Strategy } from '../workload/events.js';
+import { groupCommitProblem, parseStrategyList, STRATEGIES, type Strategy } from '../strategy/index.js';
 import { exitWith, parseArgs } from './parse-args.js';
 
 // sudo pnpm crashtest --strategy <s[,s...]|all> [--group-commit] [--scenario NAME|all] [--fs ext4|xfs|btrfs]
@@ -40,11 +40,9 @@ function positiveInt(what: string, min: number) {
 }
 
 function strategyList(value: string): Strategy[] {
-  if (value === 'all') return [...STRATEGIES];
-  const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const bad = names.filter((n) => !isStrategy(n));
-  if (names.length === 0 || bad.length > 0) throw new InvalidArgumentError(`unknown strategy ${bad.join(', ') || '(none)'}; choose from ${STRATEGIES.join(', ')} (comma-separated) or all`);
-  return [...new Set(names as Strategy[])];
+  const parsed = parseStrategyList(value);
+  if (!parsed.ok) throw new InvalidArgumentError(parsed.message);
+  return parsed.strategies;
 }
 
 interface CliOptions {
@@ -67,10 +65,8 @@ interface CliOptions {
 
 function toRunOptions(o: CliOptions, argv: readonly string[]): RunOptions {
   if (!o.strategy) throw new CrashError('BAD_OPTION', '--strategy is required: one of ' + STRATEGIES.join(', ') + ', a comma-separated list, or all');
-  if (o.groupCommit) {
-    const weak = o.strategy.filter((s) => s === 'periodic' || s === 'none');
-    if (weak.length > 0) throw new CrashError('BAD_OPTION', `--group-commit applies to fsync, fdatasync, dsync and direct, not ${weak.join(', ')}`);
-  }
+  const groupProblem = o.groupCommit ? groupCommitProblem(o.strategy) : undefined;
+  if (groupProblem !== undefined) throw new CrashError('BAD_OPTION', `--group-commit: ${groupProblem}`);
   const scenarios = o.scenario === 'all' ? SCENARIOS : [findScenario(o.scenario)].filter((s) => s !== undefined);
   if (scenarios.length === 0) throw new CrashError('BAD_OPTION', `unknown scenario ${o.scenario}; choose from ${SCENARIO_NAMES.join(', ')} or all`);
   if (o.trial !== undefined && o.seed === undefined) throw new CrashError('BAD_OPTION', '--trial replays one trial of a seeded run: give --seed too');

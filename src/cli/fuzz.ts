@@ -1,13 +1,11 @@
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { PROJECT_ROOT } from '../crash/bundle.js';
-import { checkRecording, type CheckReport } from '../crash/check-states.js';
-import { checkOneState, findRecordings, REGRESSIONS_DIR, runFuzz } from '../crash/fuzz-run.js';
-import { RecordError } from '../crash/record-error.js';
-import { CrashError } from '../crash/crash-error.js';
+import { PROJECT_ROOT } from '../project-root.js';
+import { CrashError } from '../crash/index.js';
+import { checkOneState, checkRecording, findRecordings, REGRESSIONS_DIR, runFuzz, type CheckReport } from '../crash/explore/index.js';
 import { DeviceError } from '../dm/index.js';
-import { STRATEGIES, isStrategy, type Strategy } from '../workload/events.js';
+import { parseStrategyList, STRATEGIES, type Strategy } from '../strategy/index.js';
 import { exitWith, parseArgs } from './parse-args.js';
 
 // sudo pnpm fuzz [--seed S] [--recordings N] [--runs M] [--strategy LIST] [--fs ext4|xfs|btrfs] [--from DIR] [--no-save]
@@ -24,11 +22,9 @@ function count(what: string, min: number) {
 }
 
 function strategies(value: string): Strategy[] {
-  if (value === 'all') return [...STRATEGIES];
-  const names = value.split(',').map((s) => s.trim());
-  const bad = names.filter((n) => !isStrategy(n));
-  if (bad.length > 0 || names.length === 0) throw new InvalidArgumentError(`unknown strategy ${bad.join(', ')}; choose from ${STRATEGIES.join(', ')} or all`);
-  return names as Strategy[];
+  const parsed = parseStrategyList(value);
+  if (!parsed.ok) throw new InvalidArgumentError(parsed.message);
+  return parsed.strategies;
 }
 
 interface Opts {
@@ -58,7 +54,7 @@ function printReport(r: CheckReport): void {
 
 async function fuzz(o: Opts): Promise<number> {
   if (o.recording !== undefined || o.state !== undefined) {
-    if (o.recording === undefined || o.state === undefined) throw new RecordError('BAD_OPTION', '--recording and --state go together');
+    if (o.recording === undefined || o.state === undefined) throw new CrashError('BAD_OPTION', '--recording and --state go together');
     const r = await checkOneState(path.resolve(o.recording), o.state);
     process.stdout.write(`${o.state}: ${r.status}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''} (${r.lastMark ?? 'no mark'} visible)\n`);
     return r.status === 'violated' ? 1 : 0;
@@ -122,4 +118,4 @@ async function main(argv: string[]): Promise<number> {
   return run ?? 2;
 }
 
-exitWith('fuzz', main(process.argv.slice(2)), [RecordError, CrashError, DeviceError]);
+exitWith('fuzz', main(process.argv.slice(2)), [CrashError, DeviceError]);

@@ -1,9 +1,7 @@
 import { closeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { closeLog, flagNames, iterateEntries, LogIndex, LogWritesError, openLog, type LogFile } from '../dm/log-writes-format.js';
-import { enumerateStates, stateFromId, StateMaterialiser, visibleMarks, type EnumerateOptions } from '../dm/crash-states.js';
-import { createZeroImage, parseTarget, ReplayError, Replayer, formatTarget } from '../dm/log-writes-replay.js';
+import { closeLog, flagNames, iterateEntries, LogIndex, LogWritesError, openLog, type LogFile, enumerateStates, stateFromId, StateMaterialiser, visibleMarks, type EnumerateOptions, createZeroImage, parseTarget, ReplayError, Replayer, formatTarget } from '../dm/log-writes/index.js';
 
 // pnpm replay --log FILE --to <entry N|mark NAME|flush N|fua N|end|state ID> --out IMAGE [--list] [--states]
 // The counterpart of xfstests' replay-log: materialise a recorded device at one point of its

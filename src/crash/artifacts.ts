@@ -1,6 +1,6 @@
 import { closeSync, cpSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { TrialResult } from './trial-runner.js';
+import type { TrialResult } from './flakey/trial.js';
 
 // The artifact directory of a violated trial: everything needed to look again, and for `crashtest
 // recheck DIR` to judge again without a VM.

@@ -2,19 +2,20 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } fr
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { PROJECT_ROOT } from '../project-root.js';
 import { CrashError } from './crash-error.js';
 
 // Under TCG `node --import tsx` costs 6-8 s for the writer and 25-45 s for crashtest itself
 // (esbuild's service transpiling every module on each start), against about 1 s for plain
 // JavaScript. The writer starts once per trial, so both are bundled on the host before the VM
 // boots: one ES module per entry (writer-main.mjs, crashtest.mjs) with shared chunks, in a directory of the run's own,
-// dist/crashtest-XXXX/. It is two levels below the project root, as the sources are, so every
-// lookup relative to import.meta.url (the project root) resolves the same way.
+// dist/crashtest-XXXX/. Modules find the project root by its package.json (src/project-root.ts),
+// which works at any depth, bundled or not.
 // The WAL's addon is snapshotted into the same directory and POWERCUT_NATIVE_BUILD points there
 // (the VM inherits POWERCUT_* variables): a `pnpm build:native` running meanwhile in the same
 // tree must not pull the addon from under a run, and every trial of a run uses the same binary.
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export { PROJECT_ROOT };
 
 export interface Bundles {
   dir: string;

@@ -8,10 +8,15 @@ export type CrashErrorCode =
   | 'WRITER_STOP_TIMEOUT'
   | 'TRIAL_SETUP_FAILED'
   | 'BAD_ARTIFACT'
-  | 'VM_FAILED';
+  | 'VM_FAILED'
+  | 'MARK_FAILED'
+  | 'RECORD_FAILED'
+  | 'BAD_RECORDING'
+  | 'CHECK_FAILED';
 
-// A crash-harness problem that is not a WAL verdict: bad usage, environment, or a trial that could
-// not be carried out. crashtest exits 2 for every one of them: no verdict was reached.
+// A crash-harness problem that is not a WAL verdict: bad usage, environment, a trial that could not
+// be carried out, a recording that cannot be made or read, a crash state that could not be mounted.
+// crashtest and fuzz exit 2 for every one of them: no verdict was reached.
 export class CrashError extends Error {
   override readonly name = 'CrashError';
   constructor(

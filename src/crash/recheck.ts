@@ -6,8 +6,8 @@ import { parseEvents, type WorkloadEvent } from '../workload/events.js';
 import { parseWriterConfig } from '../workload/writer-config.js';
 import { ARTIFACT_FILES, readArtifact } from './artifacts.js';
 import { CrashError } from './crash-error.js';
-import { recoverWal } from './recover.js';
-import { SYNC_FAILURE_CODES } from './trial-runner.js';
+import { recoverWal } from './writer/recover.js';
+import { SYNC_FAILURE_CODES } from '../strategy/index.js';
 import { reasonsOf } from './verdict-reasons.js';
 
 // `crashtest recheck DIR`: judge a saved violation again, without a VM or root. Recovery runs

@@ -1,5 +1,6 @@
 import { summariseTrials, type CrashVerdict } from '../oracle/index.js';
 import type { Strategy } from '../workload/events.js';
+import { strategyLabel } from '../strategy/index.js';
 
 // The summary of a run: one row per strategy (and per scenario when several ran), and the run's
 // overall verdict. A weak strategy (none, periodic) that never lost anything means the power cut
@@ -30,9 +31,6 @@ export interface SummaryRow {
   verdict: RowVerdict;
 }
 
-export function strategyLabel(strategy: string, groupCommit: boolean): string {
-  return groupCommit ? `${strategy}+group` : strategy;
-}
 
 function row(lines: readonly TrialVerdictLine[], scenario: string): SummaryRow {
   const s = summariseTrials(lines.map((l) => l.verdict));

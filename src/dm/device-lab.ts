@@ -9,7 +9,7 @@ import { checkDmName, mapperPath, type DmTableLine } from './dm-table.js';
 import { dmCreate } from './dmsetup.js';
 import { flakeyFaultTable, flakeyPassThroughTable, flakeyTable, swapFlakeyTable, type FlakeyTableOptions } from './flakey.js';
 import { attachLoop, type LoopOptions } from './losetup.js';
-import { logWritesMark, logWritesStatus, logWritesTable, type LogWritesStatus } from './log-writes.js';
+import { logWritesMark, logWritesStatus, logWritesTable, type LogWritesStatus } from './log-writes/table.js';
 import { mkfs, type MkfsOptions } from './mkfs.js';
 import { mount, type MountOptions } from './mount.js';
 import { processStartTime } from './resource.js';

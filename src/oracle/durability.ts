@@ -1,3 +1,4 @@
+import { ackPromise } from '../strategy/index.js';
 import { requiredSeqs, type HistoryFacts } from './history.js';
 import type { RecoveredDigest } from './recovered.js';
 import { seqList, type CheckResult, type SeqList } from './verdict-types.js';
@@ -6,8 +7,8 @@ import { seqList, type CheckResult, type SeqList } from './verdict-types.js';
 export type DurabilityPromise = 'acked-durable' | 'watermark' | 'none';
 
 export function promiseOf(facts: HistoryFacts): DurabilityPromise {
-  if (facts.strategy === 'none') return 'none';
-  return facts.strategy === 'periodic' ? 'watermark' : 'acked-durable';
+  const ack = ackPromise(facts.strategy);
+  return ack === 'durable' ? 'acked-durable' : ack;
 }
 
 export type DurabilityVerdict = CheckResult<

@@ -1,4 +1,5 @@
-import { DURABLE_ACK_STRATEGIES, type Strategy, type WorkloadEvent } from '../workload/events.js';
+import { ackPromise, SYNC_FAILURE_CODES } from '../strategy/index.js';
+import type { Strategy, WorkloadEvent } from '../workload/events.js';
 
 export type OracleInputErrorCode = 'ORACLE_NO_STRATEGY' | 'ORACLE_INCONSISTENT_HISTORY' | 'ORACLE_BAD_RECOVERED';
 
@@ -14,7 +15,7 @@ export class OracleInputError extends Error {
   }
 }
 
-export const DEFAULT_SYNC_FAILURE_CODES: readonly string[] = ['WAL_IO', 'WAL_NO_SPACE', 'WAL_FAILED'];
+export const DEFAULT_SYNC_FAILURE_CODES: readonly string[] = SYNC_FAILURE_CODES;
 
 /** What a history says once folded: everything the checks need, computed once. */
 export interface HistoryFacts {
@@ -129,9 +130,9 @@ export type RequiredReason = 'acked-durable' | 'below-watermark';
 // Seqs below the truncation floor are never required (a started truncate may have removed them).
 export function requiredSeqs(facts: HistoryFacts): Map<number, RequiredReason> {
   const required = new Map<number, RequiredReason>();
-  if (facts.strategy === 'none') return required;
+  if (ackPromise(facts.strategy) === 'none') return required;
   const floor = facts.truncationFloor ?? -Infinity;
-  const ackMeansDurable = DURABLE_ACK_STRATEGIES.includes(facts.strategy);
+  const ackMeansDurable = ackPromise(facts.strategy) === 'durable';
   for (const seq of facts.appendedSeqs) {
     if (seq < floor) continue;
     // A failed append promised nothing (unless it was acknowledged anyway, which is its own bug).

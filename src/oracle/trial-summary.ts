@@ -1,8 +1,10 @@
+import type { Strategy } from '../strategy/index.js';
+import { WEAK_STRATEGIES } from '../strategy/index.js';
 import type { CrashVerdict } from './verdict.js';
 
 /** Totals over the trials of one strategy: one row of crashtest's summary table. */
 export interface TrialSummary {
-  strategy: string;
+  strategy: Strategy;
   groupCommit: boolean;
   trials: number;
   appended: number;
@@ -31,7 +33,7 @@ export function summariseTrials(verdicts: readonly CrashVerdict[]): TrialSummary
   const sum = (pick: (v: CrashVerdict) => number): number => verdicts.reduce((total, v) => total + pick(v), 0);
   const trialsWithLoss = verdicts.filter((v) => v.loss.lost > 0).length;
   const violatedTrials = verdicts.filter((v) => v.status === 'violated').length;
-  const weakPromise = first.strategy === 'none' || first.strategy === 'periodic';
+  const weakPromise = WEAK_STRATEGIES.includes(first.strategy);
   return {
     strategy: first.strategy,
     groupCommit: first.groupCommit,

@@ -1,3 +1,4 @@
+import type { Strategy } from '../strategy/index.js';
 import type { WorkloadEvent } from '../workload/events.js';
 import { checkAcknowledgement, type AcknowledgementVerdict } from './acknowledgement.js';
 import { checkDurability, type DurabilityVerdict } from './durability.js';
@@ -20,7 +21,7 @@ export interface CrashVerdict {
   status: 'held' | 'violated';
   /** The names of the violated checks, in a fixed order. */
   violated: CheckName[];
-  strategy: string;
+  strategy: Strategy;
   groupCommit: boolean;
   checks: {
     durability: DurabilityVerdict;

@@ -1,13 +1,11 @@
+import { groupCommitApplies, isStrategy, STRATEGIES, SYNC_STRATEGIES, type Strategy } from '../strategy/index.js';
 import { WalError } from './errors.js';
 
-// Durability strategies; what an acknowledgement means for each is documented in index.ts.
-export type Strategy = 'fsync' | 'fdatasync' | 'dsync' | 'direct' | 'periodic' | 'none';
+// Durability strategies and what an acknowledgement means for each: src/strategy (one place).
+export { STRATEGIES, SYNC_STRATEGIES, type Strategy };
 export type Preallocation = 'none' | 'fallocate' | 'zero';
 
-export const STRATEGIES: readonly Strategy[] = ['fsync', 'fdatasync', 'dsync', 'direct', 'periodic', 'none'];
 export const PREALLOCATIONS: readonly Preallocation[] = ['none', 'fallocate', 'zero'];
-/** Strategies whose acknowledgement means durable; group commit applies to these only. */
-export const SYNC_STRATEGIES: readonly Strategy[] = ['fsync', 'fdatasync', 'dsync', 'direct'];
 
 export interface WalOptions {
   /** Bytes per segment, default 64 MiB; a multiple of 4096 between 64 KiB and 4 GiB - 4 KiB. */
@@ -89,11 +87,11 @@ export function resolveOptions(options: WalOptions | undefined): ResolvedOptions
   if (!PREALLOCATIONS.includes(o.preallocate)) {
     throw invalid(`preallocate must be one of ${PREALLOCATIONS.join(', ')}, got ${String(o.preallocate)}`);
   }
-  if (!STRATEGIES.includes(o.strategy)) throw invalid(`strategy must be one of ${STRATEGIES.join(', ')}, got ${String(o.strategy)}`);
+  if (!isStrategy(o.strategy)) throw invalid(`strategy must be one of ${STRATEGIES.join(', ')}, got ${String(o.strategy)}`);
   for (const key of ['recycle', 'groupCommit', 'syncFileRange', 'repair'] as const) {
     if (typeof o[key] !== 'boolean') throw invalid(`${key} must be a boolean, got ${String(o[key])}`);
   }
-  if (o.groupCommit && !SYNC_STRATEGIES.includes(o.strategy)) {
+  if (o.groupCommit && !groupCommitApplies(o.strategy)) {
     throw invalid(`groupCommit applies to ${SYNC_STRATEGIES.join('|')} only, not '${o.strategy}'`);
   }
   if (!isInteger(o.periodMs) || o.periodMs < 1 || o.periodMs > 60_000) {

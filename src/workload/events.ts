@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { writeSync } from 'node:fs';
-import { STRATEGIES as WAL_STRATEGIES, SYNC_STRATEGIES, type Strategy } from '../wal/options.js';
+import { isStrategy, STRATEGIES, SYNC_STRATEGIES, type Strategy } from '../strategy/index.js';
 
 // The event protocol between the writer child process and the crash harness.
 //
@@ -17,18 +17,10 @@ import { STRATEGIES as WAL_STRATEGIES, SYNC_STRATEGIES, type Strategy } from '..
 // - `truncating` is written BEFORE calling truncate(), `truncated` after it resolved: a crash in the
 //   middle of a truncate may already have removed old segments.
 
-// The strategies are the WAL's own (src/wal/options.ts, re-exported by src/wal/index.ts); they are
-// imported from options.ts, which is plain TypeScript, so the harness and the oracle never load
-// the native addon just to name a strategy.
-export type { Strategy };
-export const STRATEGIES: readonly Strategy[] = WAL_STRATEGIES;
-
-/** Strategies whose acknowledgement means "durable" (see ARCHITECTURE.md, the oracle's contract). */
+// The strategies and their facts live in src/strategy; re-exported here for the event protocol's users.
+export { isStrategy, STRATEGIES, type Strategy };
+/** Strategies whose acknowledgement means "durable" (src/strategy: the oracle's contract). */
 export const DURABLE_ACK_STRATEGIES: readonly Strategy[] = SYNC_STRATEGIES;
-
-export function isStrategy(value: unknown): value is Strategy {
-  return typeof value === 'string' && (STRATEGIES as readonly string[]).includes(value);
-}
 
 /** The writer started: what it runs, so a history is self-describing. */
 export interface StartedEvent {

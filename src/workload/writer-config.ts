@@ -1,3 +1,4 @@
+import { groupCommitProblem } from '../strategy/index.js';
 import { isStrategy, STRATEGIES, type Strategy } from './events.js';
 
 /** The writer child writes its events to this file descriptor (a pipe the harness opens). */
@@ -119,8 +120,7 @@ export function parseWriterConfig(value: unknown): WriterConfig {
   if (config.maxPayload + 16 + 4096 > config.segmentSize) {
     throw new WriterConfigError(`maxPayload ${config.maxPayload} does not fit a ${config.segmentSize}-byte segment`);
   }
-  if (config.groupCommit && (config.strategy === 'periodic' || config.strategy === 'none')) {
-    throw new WriterConfigError(`group commit applies to fsync, fdatasync, dsync and direct, not ${config.strategy}`);
-  }
+  const groupProblem = config.groupCommit ? groupCommitProblem([config.strategy]) : undefined;
+  if (groupProblem !== undefined) throw new WriterConfigError(groupProblem);
   return config;
 }

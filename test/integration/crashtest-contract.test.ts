@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runFlakeyMode } from '../../src/crash/flakey-mode.js';
+import { runFlakeyMode } from '../../src/crash/flakey/mode.js';
 import type { Reporter, TrialLine } from '../../src/crash/reporter.js';
-import type { RunOptions } from '../../src/crash/run-options.js';
-import type { RunResults } from '../../src/crash/run-results.js';
+import type { RunOptions } from '../../src/crash/options.js';
+import type { RunResults } from '../../src/crash/results.js';
 import { recheck } from '../../src/crash/recheck.js';
-import type { Scenario } from '../../src/crash/scenario.js';
-import { findScenario } from '../../src/crash/scenario-registry.js';
+import type { Scenario } from '../../src/crash/plan/scenario.js';
+import { findScenario } from '../../src/crash/plan/registry.js';
 import type { Strategy } from '../../src/workload/events.js';
 import { dmUnavailable } from './dm-precondition.js';
 

@@ -2,10 +2,10 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/crash/bundle.js';
-import { OpenRecording } from '../../src/crash/check-states.js';
-import { recordAll } from '../../src/crash/record-run.js';
-import type { RecordSpec } from '../../src/crash/record-session.js';
-import { hasFlag, LogFlag } from '../../src/dm/log-writes-format.js';
+import { OpenRecording } from '../../src/crash/explore/check-states.js';
+import { recordAll } from '../../src/crash/record/record-all.js';
+import type { RecordSpec } from '../../src/crash/record/session.js';
+import { hasFlag, LogFlag } from '../../src/dm/log-writes/index.js';
 import { markLabel } from '../../src/workload/events.js';
 import { dmUnavailable } from './dm-precondition.js';
 

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceLab, logWritesStatus } from '../../src/dm/index.js';
-import { closeLog, hasFlag, iterateEntries, LogFlag, openLog } from '../../src/dm/log-writes-format.js';
+import { closeLog, hasFlag, iterateEntries, LogFlag, openLog } from '../../src/dm/log-writes/index.js';
 import { dmUnavailable } from './dm-precondition.js';
 
 const why = await dmUnavailable(['log-writes']);

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stateFromId } from '../../src/dm/crash-states.js';
-import { OpenRecording } from '../../src/crash/check-states.js';
-import { findRecordings } from '../../src/crash/fuzz-run.js';
-import { resolveChoice, stateChoiceArb, stateSpace } from '../../src/crash/fuzz-space.js';
+import { stateFromId } from '../../src/dm/log-writes/index.js';
+import { OpenRecording } from '../../src/crash/explore/check-states.js';
+import { findRecordings } from '../../src/crash/explore/fuzz.js';
+import { resolveChoice, stateChoiceArb, stateSpace } from '../../src/crash/explore/fuzz-space.js';
 
 // Fuzz choices over the committed real recordings: whatever fast-check draws (or shrinks to)
 // must name a real crash state of the recording that lies after its mkfs mark, and rebuilding

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { enumerateStates, ImageKeyer, stateFromId, StateMaterialiser, type CrashState } from '../../src/dm/crash-states.js';
-import type { LogIndex } from '../../src/dm/log-writes-format.js';
+import { enumerateStates, ImageKeyer, stateFromId, StateMaterialiser, type CrashState } from '../../src/dm/log-writes/index.js';
+import type { LogIndex } from '../../src/dm/log-writes/format.js';
 import { FLUSH, FUA, SyntheticLog, withSyntheticIndex } from '../fixtures/log-writes/synthetic-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'powercut-states-prop-'));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeLog, iterateEntries, LogWritesError, openLog } from '../../src/dm/log-writes-format.js';
+import { closeLog, iterateEntries, LogWritesError, openLog } from '../../src/dm/log-writes/index.js';
 import { DISCARD, FLUSH, FUA, MARK, METADATA, SyntheticLog } from '../fixtures/log-writes/synthetic-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'powercut-lw-format-prop-'));

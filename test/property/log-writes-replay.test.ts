@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeLog, openLog } from '../../src/dm/log-writes-format.js';
-import { createZeroImage, Replayer, replayToImage } from '../../src/dm/log-writes-replay.js';
+import { closeLog, openLog, createZeroImage, Replayer, replayToImage } from '../../src/dm/log-writes/index.js';
 import { FLUSH, FUA, SyntheticLog } from '../fixtures/log-writes/synthetic-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'powercut-lw-replay-prop-'));

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { enumerateStates, StateMaterialiser, stateFromId, tearPoints, visibleMarks, type CrashState, type EnumerateOptions } from '../../src/dm/crash-states.js';
-import type { LogIndex } from '../../src/dm/log-writes-format.js';
+import { enumerateStates, StateMaterialiser, stateFromId, tearPoints, visibleMarks, type CrashState, type EnumerateOptions } from '../../src/dm/log-writes/index.js';
+import type { LogIndex } from '../../src/dm/log-writes/format.js';
 import { FLUSH, FUA, SyntheticLog, withSyntheticIndex } from '../fixtures/log-writes/synthetic-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'powercut-states-'));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatTrialLine, parseProtocolLine, PROTOCOL_MARK, type TrialLine } from '../../src/crash/reporter.js';
-import { replayCommand, trialIndices, type RunOptions } from '../../src/crash/run-options.js';
-import { SCENARIOS } from '../../src/crash/scenario-registry.js';
-import { innerArgs } from '../../src/crash/vm-driver.js';
+import { replayCommand, trialIndices, type RunOptions } from '../../src/crash/options.js';
+import { SCENARIOS } from '../../src/crash/plan/registry.js';
+import { innerArgs } from '../../src/crash/vm-handoff.js';
 
 const line: TrialLine = {
   strategy: 'fdatasync',

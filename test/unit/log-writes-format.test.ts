@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeLog, flagNames, iterateEntries, LogIndex, LogWritesError, openLog, type LogFile } from '../../src/dm/log-writes-format.js';
+import { closeLog, flagNames, iterateEntries, LogIndex, LogWritesError, openLog, type LogFile } from '../../src/dm/log-writes/index.js';
 import { DISCARD, FLUSH, FUA, MARK, METADATA, SyntheticLog } from '../fixtures/log-writes/synthetic-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'powercut-lw-format-'));

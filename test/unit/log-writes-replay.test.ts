@@ -2,8 +2,7 @@ import { closeSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeLog, openLog, type LogFile } from '../../src/dm/log-writes-format.js';
-import { createZeroImage, parseTarget, ReplayError, Replayer, replayToImage, type ReplayTarget } from '../../src/dm/log-writes-replay.js';
+import { closeLog, openLog, type LogFile, createZeroImage, parseTarget, ReplayError, Replayer, replayToImage, type ReplayTarget } from '../../src/dm/log-writes/index.js';
 import { FUA, SyntheticLog } from '../fixtures/log-writes/synthetic-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'powercut-lw-replay-'));

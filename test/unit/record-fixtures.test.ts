@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OpenRecording } from '../../src/crash/check-states.js';
+import { OpenRecording } from '../../src/crash/explore/check-states.js';
 import { CleanupStack } from '../../src/dm/index.js';
-import { findRecordings } from '../../src/crash/fuzz-run.js';
+import { findRecordings } from '../../src/crash/explore/fuzz.js';
 import { markLabel } from '../../src/workload/events.js';
 
 // What a recording must be for its crash states to mean anything: the history's promises and the

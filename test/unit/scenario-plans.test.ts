@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { entrySpan, SEGMENT_HEADER_BYTES, type ScenarioStep } from '../../src/crash/scenario.js';
-import { findScenario, SCENARIOS } from '../../src/crash/scenario-registry.js';
-import { planTrial } from '../../src/crash/trial-plan.js';
+import { entrySpan, SEGMENT_HEADER_BYTES, type ScenarioStep } from '../../src/crash/plan/scenario.js';
+import { findScenario, SCENARIOS } from '../../src/crash/plan/registry.js';
+import { planTrial } from '../../src/crash/plan/trial-plan.js';
 import { STRATEGIES } from '../../src/workload/events.js';
 import { seededRandom } from '../../src/workload/seeded-random.js';
 import { parseWriterConfig, WRITER_DEFAULTS } from '../../src/workload/writer-config.js';

@@ -1,0 +1,153 @@
+import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import { stateFromId } from '../../dm/log-writes/index.js';
+import { CleanupStack, type FsType } from '../../dm/index.js';
+import type { Strategy } from '../../workload/events.js';
+import { PROJECT_ROOT } from '../bundle.js';
+import { OpenRecording, StateChecker, type StateResult } from './check-states.js';
+import { stateCommands } from '../record/mode.js';
+import { recordAll } from '../record/record-all.js';
+import { resolveChoice, specOf, stateChoiceArb, stateSpace, workloadArb, type StateChoice, type StateSpace } from './fuzz-space.js';
+import { CrashError } from '../crash-error.js';
+
+// `pnpm fuzz`: recording is the expensive step (a microVM run under TCG, ~20 s each), checking a
+// state the cheap one (one loop mount on the host, ~80 ms). So the fuzzer records a BOUNDED number
+// of generated workloads, all in one VM boot (or takes existing recordings with --from), and then
+// runs fast-check over crash-state choices across them. A failing state shrinks to a minimal one
+// (first recording, first epoch, fewest surviving writes, earliest tear), is printed with the seed
+// and the commands to look at it again, and is saved as a regression fixture.
+
+export const REGRESSIONS_DIR = path.join(PROJECT_ROOT, 'test', 'fixtures', 'recordings', 'regressions');
+
+export interface FuzzOptions {
+  seed: number;
+  /** Workloads to record (ignored with `from`). */
+  recordings: number;
+  /** State choices to check. */
+  runs: number;
+  strategies: readonly Strategy[];
+  fs: FsType;
+  /** Use the recordings under this directory (each a dir with meta.json) instead of recording. */
+  from?: string;
+  /** Where new recordings go. */
+  outRoot: string;
+  /** Save a failing state as a regression fixture here (null: do not save). */
+  regressionsDir: string | null;
+  log: (line: string) => void;
+}
+
+export type FuzzResult =
+  | { status: 'held'; recordings: string[]; runs: number; unmountable: number; statesPerSecond: number }
+  | {
+      status: 'violated';
+      recordings: string[];
+      seed: number;
+      path: string;
+      recording: string;
+      state: StateResult;
+      commands: string[];
+      savedAs: string | null;
+    };
+
+/** Recording directories under `root` (itself, or its subdirectories with a meta.json). */
+export function findRecordings(root: string): string[] {
+  if (existsSync(path.join(root, 'meta.json'))) return [root];
+  if (!existsSync(root)) throw new CrashError('BAD_OPTION', `${root} does not exist`);
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(path.join(root, d.name, 'meta.json')))
+    .map((d) => path.join(root, d.name))
+    .sort();
+}
+
+async function makeRecordings(options: FuzzOptions): Promise<string[]> {
+  if (options.from !== undefined) return findRecordings(path.resolve(options.from));
+  const choices = fc.sample(workloadArb(options.strategies), { seed: options.seed, numRuns: options.recordings });
+  const specs = choices.map((c, i) => specOf(c, `fuzz-${options.seed}-${i}-${c.strategy}`, options.fs));
+  options.log(`fuzz: recording ${specs.length} generated workloads (one microVM boot)`);
+  const { outcomes, wallMs } = await recordAll(specs, options.outRoot, { onLine: (l) => options.log(`  recorded ${l}`) });
+  const failed = outcomes.find((o) => o.status === 'failed');
+  if (failed?.status === 'failed') throw new CrashError('RECORD_FAILED', `recording ${failed.name} failed: ${failed.message}`);
+  options.log(`fuzz: ${specs.length} recordings in ${(wallMs / 1000).toFixed(0)} s`);
+  return specs.map((s) => path.join(options.outRoot, s.name));
+}
+
+interface Open {
+  rec: OpenRecording;
+  checker: StateChecker;
+  space: StateSpace;
+}
+
+/** Run the fuzzer; never throws for a WAL verdict (that is the result), only for harness problems. */
+export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
+  const dirs = await makeRecordings(options);
+  if (dirs.length === 0) throw new CrashError('BAD_OPTION', 'no recordings to fuzz');
+  const stack = new CleanupStack();
+  const open: Open[] = [];
+  try {
+    for (const dir of dirs) {
+      const rec = new OpenRecording(dir, stack);
+      const mkfs = rec.index.markEntries().find((m) => m.label === 'mkfs');
+      if (mkfs === undefined) throw new CrashError('BAD_RECORDING', `${dir}: the log has no mkfs mark`);
+      open.push({ rec, checker: new StateChecker(rec, stack), space: stateSpace(rec.index, mkfs.index) });
+    }
+    let checked = 0;
+    let unmountable = 0;
+    const started = Date.now();
+    const last = new Map<string, StateResult>();
+    const key = (c: StateChoice) => JSON.stringify(c);
+    const details = await fc.check(
+      fc.asyncProperty(stateChoiceArb(), async (choice) => {
+        const o = open[choice.recording % open.length] as Open;
+        const state = resolveChoice(o.rec.index, o.space, choice);
+        const result = await o.checker.check(state);
+        checked++;
+        if (result.status === 'unmountable') unmountable++;
+        last.set(key(choice), result);
+        return result.status !== 'violated';
+      }),
+      { seed: options.seed, numRuns: options.runs, endOnFailure: false },
+    );
+    if (!details.failed || details.counterexample === null) {
+      return { status: 'held', recordings: dirs, runs: checked, unmountable, statesPerSecond: checked / ((Date.now() - started) / 1000) };
+    }
+    const [choice] = details.counterexample;
+    const o = open[choice.recording % open.length] as Open;
+    const state = last.get(key(choice)) ?? (await o.checker.check(resolveChoice(o.rec.index, o.space, choice)));
+    const dir = o.rec.dir;
+    let savedAs: string | null = null;
+    if (options.regressionsDir !== null) {
+      savedAs = path.join(options.regressionsDir, `${path.basename(dir)}-${state.id.replace(/[^A-Za-z0-9@-]+/g, '_')}`);
+      mkdirSync(savedAs, { recursive: true });
+      for (const f of ['log.bin.gz', 'events.jsonl', 'meta.json']) cpSync(path.join(dir, f), path.join(savedAs, f));
+      // A deliberately wrong writer must stay caught; a real WAL bug must stay fixed.
+      const expect = o.rec.meta.spec.claimStrategy !== null ? 'violated' : 'held';
+      writeFileSync(path.join(savedAs, 'regression.json'), `${JSON.stringify({ stateId: state.id, expect, seed: details.seed, path: details.counterexamplePath, reasons: state.reasons }, null, 2)}\n`);
+    }
+    return { status: 'violated', recordings: dirs, seed: details.seed, path: details.counterexamplePath ?? '', recording: dir, state, commands: stateCommands(savedAs ?? dir, state.id), savedAs };
+  } finally {
+    for (const o of open) o.checker.close();
+    await stack.unwind();
+    for (const o of open) o.rec.close();
+  }
+}
+
+/** Check one named state of one recording (the command a failure prints). */
+export async function checkOneState(dir: string, stateId: string): Promise<StateResult> {
+  const stack = new CleanupStack();
+  const rec = new OpenRecording(dir, stack);
+  const checker = new StateChecker(rec, stack);
+  try {
+    let state;
+    try {
+      state = stateFromId(rec.index, stateId);
+    } catch (error) {
+      throw new CrashError('BAD_OPTION', (error as Error).message, { cause: error });
+    }
+    return await checker.check(state);
+  } finally {
+    checker.close();
+    await stack.unwind();
+    rec.close();
+  }
+}

@@ -1,0 +1,190 @@
+import { cpSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { judgeCrash, type CrashVerdict } from '../../oracle/index.js';
+import { parseEvents } from '../../workload/events.js';
+import { WRITER_DEFAULTS, parseWriterConfig, type WriterConfig } from '../../workload/writer-config.js';
+import type { CrashBench, TableRecord } from './device-stack.js';
+import { CrashError } from '../crash-error.js';
+import { recoverWal, type Recovery } from '../writer/recover.js';
+import { reasonsOf } from '../verdict-reasons.js';
+import type { TrialPlan } from '../plan/trial-plan.js';
+import type { WriterLauncher } from '../writer/launcher.js';
+import { SYNC_FAILURE_CODES } from '../../strategy/index.js';
+
+// One crash trial with dm-flakey, start to verdict:
+//   fresh WAL directory -> writer child -> scenario steps -> POWER CUT -> remount -> recovery -> oracle.
+// The power cut, in this order (and why):
+//   1. SIGSTOP the writer and wait until it is stopped: the history ends here, before the cut.
+//   2. dmsetup suspend --nolockfs, load drop_writes, resume: from now on nothing reaches the
+//      disk; whatever sat in the page cache or the device queue is lost, as in a power failure.
+//      (--nolockfs: a plain suspend freezes the filesystem, which SYNCS it, and nothing is lost.)
+//   3. SIGKILL the writer.
+//   4. umount (its writes are dropped too), load the pass-through table, mount: the filesystem
+//      sees exactly what was on the disk at the cut, and replays its journal.
+//   5. Open the WAL (recovery), read every entry, judge against the history.
+
+/** `failed` codes after which the WAL must never acknowledge again. */
+
+/** How long one scenario wait may take before the harness cuts anyway (TCG is slow). */
+const WAIT_LIMIT_MS = 60_000;
+
+export interface TimelineEntry {
+  atMs: number;
+  what: string;
+}
+
+export interface TrialResult {
+  plan: TrialPlan;
+  writer: WriterConfig;
+  status: 'held' | 'violated';
+  verdict: CrashVerdict;
+  recovery: Recovery;
+  /** Human-readable reasons when violated (one per violated check or recovery failure). */
+  reasons: string[];
+  /** Things worth knowing that are not violations (a trigger that timed out, the writer's exit). */
+  notes: string[];
+  timeline: TimelineEntry[];
+  tables: TableRecord[];
+  /** The writer's event stream, verbatim. */
+  rawEvents: string;
+  writerStderr: string;
+  writerExit: { code: number | null; signal: string | null };
+  /** A copy of the WAL directory as the crash left it, before recovery touched it. */
+  walCopy: string;
+  durationMs: number;
+}
+
+export interface TrialContext {
+  bench: CrashBench;
+  /** Starts the writers (bundle.ts builds what they run). */
+  writers: WriterLauncher;
+  /** Another trial follows: start its writer while this one recovers. */
+  warmNext: boolean;
+  /** Where per-trial scratch copies go (on tmpfs in the VM, not on the crash device). */
+  scratchDir: string;
+}
+
+/** Run one trial on the bench; throws CrashError when the trial itself could not be carried out. */
+export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<TrialResult> {
+  const { bench } = ctx;
+  const started = Date.now();
+  const timeline: TimelineEntry[] = [];
+  const mark = (what: string) => timeline.push({ atMs: Date.now() - started, what });
+  const notes: string[] = [];
+  bench.resetRecord();
+  await bench.mount();
+  const name = `trial-${plan.index}`;
+  rmSync(path.join(bench.mountPoint, name), { recursive: true, force: true });
+  const dir = bench.makeTrialDir(name);
+  const writer = parseWriterConfig({
+    ...WRITER_DEFAULTS,
+    ...plan.workload,
+    dir,
+    strategy: plan.strategy,
+    groupCommit: plan.groupCommit,
+    seed: plan.trialSeed,
+    // The cut comes long before; these only bound a writer the harness lost track of.
+    maxMs: 10 * 60_000,
+  });
+  mark(`writer start (${plan.scenario}, ${writer.writers} writers, payload ${writer.minPayload}-${writer.maxPayload} B, segment ${writer.segmentSize} B)`);
+  const { child, registration } = ctx.writers.launch(writer);
+  // The drop table goes into the inactive slot while the writer runs, once no later step loads
+  // a table of its own (bench.preloadCut).
+  const lastTableStep = plan.steps.map((s) => s.kind === 'fail-writes' || s.kind === 'heal').lastIndexOf(true);
+  try {
+    for (const [i, step] of plan.steps.entries()) {
+      if (i === lastTableStep + 1) {
+        await bench.preloadCut();
+        mark('drop_writes table loaded (inactive)');
+      }
+      switch (step.kind) {
+        case 'wait': {
+          const outcome = await child.waitFor(step.until, WAIT_LIMIT_MS);
+          mark(`wait ${JSON.stringify(step.until)}: ${outcome} (appended ${child.progress.appended}, acked ${child.progress.acked})`);
+          if (outcome === 'timed-out' && step.until.kind !== 'failed') notes.push(`trigger ${step.until.kind} not reached within ${WAIT_LIMIT_MS} ms; cut anyway`);
+          break;
+        }
+        case 'pause':
+          await new Promise((resolve) => setTimeout(resolve, step.ms));
+          mark(`paused ${step.ms} ms`);
+          break;
+        case 'fail-writes':
+          await bench.failWrites();
+          mark('table: error_writes');
+          break;
+        case 'heal':
+          await bench.heal();
+          mark('table: pass-through');
+          break;
+      }
+      if (child.exited !== undefined) break;
+    }
+    if (child.exited !== undefined) {
+      const exit = child.exited;
+      const startedEvent = child.rawEvents.includes('"type":"started"');
+      if (!startedEvent) {
+        throw new CrashError(
+          'WRITER_FAILED',
+          `the writer exited (code ${exit.code}, signal ${exit.signal}) before opening the WAL: ${child.stderr.trim().split('\n').slice(-5).join(' | ') || 'no output'}`,
+        );
+      }
+      notes.push(`the writer exited by itself before the cut (code ${exit.code})`);
+    }
+    await child.freeze();
+    mark(`writer stopped (appended ${child.progress.appended}, acked ${child.progress.acked}, durable ${child.progress.durable ?? '-'})`);
+    await bench.cutPower();
+    mark('POWER CUT: table drop_writes');
+  } finally {
+    // Whatever happened above, the writer must not outlive the trial.
+    await child.kill();
+    bench.lab.stack.forget(registration);
+  }
+  mark(`writer killed (exit ${child.exited?.code ?? '-'}, signal ${child.exited?.signal ?? '-'})`);
+  if (ctx.warmNext) ctx.writers.warm();
+  await bench.unmount();
+  await bench.heal();
+  await bench.mount();
+  mark('remounted on the pass-through table');
+
+  const walCopy = path.join(ctx.scratchDir, `${name}-wal`);
+  rmSync(walCopy, { recursive: true, force: true });
+  cpSync(dir, walCopy, { recursive: true });
+  const recovery = await recoverWal(dir, { strategy: plan.strategy, segmentSize: writer.segmentSize, preallocate: writer.preallocate });
+  if (recovery.status === 'failed' && recovery.code === 'WAL_NATIVE_MISSING') {
+    // Not the WAL's verdict: this checkout cannot load the WAL at all.
+    throw new CrashError('NOT_BUILT', recovery.message);
+  }
+  mark(recovery.status === 'recovered' ? `recovered ${recovery.entries.length} entries${recovery.corruption ? ` after reported corruption (${recovery.corruption.code})` : ''}` : `recovery failed: ${recovery.code}`);
+
+  const rawEvents = child.rawEvents;
+  const history = parseEvents(rawEvents).events;
+  // A WAL that cannot be opened after a crash gives its user nothing back: judge it as such.
+  const verdict = judgeCrash({ history, recovered: recovery.status === 'recovered' ? recovery.entries : [], syncFailureCodes: SYNC_FAILURE_CODES });
+  const reasons = reasonsOf(verdict, recovery.status === 'failed' ? recovery : null);
+  const failures = history.filter((e) => e.type === 'failed');
+  const firstFailure = failures[0];
+  if (firstFailure?.type === 'failed') {
+    const ack = verdict.checks.acknowledgement;
+    const after = ack.status === 'violated' ? ack.ackedAfterSyncFailure.count : 0;
+    notes.push(`the WAL reported ${firstFailure.code}${firstFailure.seq !== undefined ? ` at seq ${firstFailure.seq}` : ''} (${failures.length} failed calls in all); acks after it: ${after}`);
+  }
+  if (recovery.status === 'recovered' && recovery.corruption) notes.push(`recovery reported ${recovery.corruption.code}: ${recovery.corruption.message}`);
+  const status = verdict.status === 'violated' || recovery.status === 'failed' ? 'violated' : 'held';
+  rmSync(dir, { recursive: true, force: true });
+  return {
+    plan,
+    writer,
+    status,
+    verdict,
+    recovery,
+    reasons,
+    notes,
+    timeline,
+    tables: [...bench.tables],
+    rawEvents,
+    writerStderr: child.stderr,
+    writerExit: { code: child.exited?.code ?? null, signal: child.exited?.signal ?? null },
+    walCopy,
+    durationMs: Date.now() - started,
+  };
+}

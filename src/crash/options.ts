@@ -1,0 +1,42 @@
+import type { FsType } from '../dm/index.js';
+import type { Strategy } from '../workload/events.js';
+import type { Scenario } from './plan/scenario.js';
+
+/** How the power cut is produced: dm-flakey table swaps, or (issue 6) dm-log-writes replay. */
+export type CrashMode = 'flakey' | 'log-writes';
+
+/** A crashtest run, after the command line was checked. */
+export interface RunOptions {
+  strategies: Strategy[];
+  groupCommit: boolean;
+  /** The scenarios trials cycle through (trial i runs scenarios[i % n]). */
+  scenarios: readonly Scenario[];
+  /** How the scenario selection was named on the command line ('all' or one name). */
+  scenarioName: string;
+  fs: FsType;
+  trials: number;
+  seed: number;
+  /** Run only this trial index of the seeded sequence (a replay). */
+  onlyTrial: number | undefined;
+  mode: CrashMode;
+  /** Parent of the artifact directories of violated trials. */
+  artifactsRoot: string;
+  /** The command line, for artifacts and reports. */
+  command: string;
+  /** The bundled writer to use (the host builds it before starting the VM). */
+  writerBundle: string | undefined;
+}
+
+/** The trial indices a run executes. */
+export function trialIndices(options: Pick<RunOptions, 'trials' | 'onlyTrial'>): number[] {
+  if (options.onlyTrial !== undefined) return [options.onlyTrial];
+  return Array.from({ length: options.trials }, (_, i) => i);
+}
+
+/** The command that replays one trial of this run. */
+export function replayCommand(options: RunOptions, strategy: Strategy, index: number): string {
+  const parts = ['sudo pnpm crashtest', `--strategy ${strategy}`];
+  if (options.groupCommit) parts.push('--group-commit');
+  parts.push(`--scenario ${options.scenarioName}`, `--fs ${options.fs}`, `--seed ${options.seed}`, `--trial ${index}`);
+  return parts.join(' ');
+}

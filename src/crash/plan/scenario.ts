@@ -1,0 +1,67 @@
+import type { Strategy } from '../../workload/events.js';
+import type { Random } from '../../workload/seeded-random.js';
+import type { WriterConfig } from '../../workload/writer-config.js';
+
+// What a crash scenario is: a workload shape for the writer and the steps the harness takes while
+// it runs. Every scenario ends in the same power cut (see trial-runner.ts), so a scenario only says
+// WHEN to cut and what to do to the device before. Scenarios are data produced from a seeded
+// Random: the same seed gives the same plan, and a plan is saved with every violation.
+
+/** A moment in the writer's event stream, counted from the start of the trial. */
+export type Trigger =
+  /** The `count`-th `appended` event. */
+  | { kind: 'appended'; count: number }
+  /** The `count`-th `acked` event. */
+  | { kind: 'acked'; count: number }
+  /** Appended entries occupy at least `bytes` on disk (entry header + payload, 8-byte aligned). */
+  | { kind: 'bytes'; bytes: number }
+  /** The `count`-th `truncating` event, then `thenAppended` more `appended` events. */
+  | { kind: 'truncating'; count: number; thenAppended: number }
+  /** The first `failed` event, or `timeoutMs` after this step began, whichever comes first. */
+  | { kind: 'failed'; timeoutMs: number };
+
+export type ScenarioStep =
+  | { kind: 'wait'; until: Trigger }
+  /** Let the writer run this long. */
+  | { kind: 'pause'; ms: number }
+  /** From now on every write to the device fails with EIO (dm-flakey error_writes). */
+  | { kind: 'fail-writes' }
+  /** Back to the pass-through table: the device works again. */
+  | { kind: 'heal' };
+
+/** Writer settings a scenario may choose (the run fixes dir, strategy, group commit and seed). */
+export type WorkloadShape = Partial<Omit<WriterConfig, 'dir' | 'strategy' | 'groupCommit' | 'seed'>>;
+
+export interface ScenarioPlan {
+  workload: WorkloadShape;
+  /** Run in order while the writer runs; the power cut follows the last one. */
+  steps: ScenarioStep[];
+  /**
+   * The scenario may leave the filesystem damaged (write errors reached its journal): the next
+   * trial gets a fresh mkfs instead of reusing it.
+   */
+  freshFilesystemAfter: boolean;
+}
+
+export interface ScenarioContext {
+  strategy: Strategy;
+  groupCommit: boolean;
+}
+
+/** A crash scenario: scenarios/<name>.ts exports one. */
+export interface Scenario {
+  /** kebab-case, as given to --scenario. */
+  name: string;
+  /** One line for --help and the report. */
+  summary: string;
+  /** The plan of one trial, from that trial's own random source. */
+  plan(random: Random, context: ScenarioContext): ScenarioPlan;
+}
+
+/** Bytes an entry with this payload occupies in a segment (native/wal/format.h: EntrySpan). */
+export function entrySpan(payloadBytes: number): number {
+  return Math.ceil((16 + payloadBytes) / 8) * 8;
+}
+
+/** The segment header (format.h kSegmentHeaderSize): a segment holds this much less of entries. */
+export const SEGMENT_HEADER_BYTES = 4096;

@@ -1,0 +1,175 @@
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../bundle.js';
+import { checkRecording, type CheckReport } from '../explore/check-states.js';
+import { CrashError } from '../crash-error.js';
+import { recordAll } from './record-all.js';
+import type { RecordSpec } from './session.js';
+import type { Reporter } from '../reporter.js';
+import type { RunOptions } from '../options.js';
+import { buildResults, type RunResults, type TrialRecord } from '../results.js';
+import type { Scenario } from '../plan/scenario.js';
+import { strategyLabel } from '../../strategy/index.js';
+import { planTrial } from '../plan/trial-plan.js';
+
+// crashtest --mode log-writes: every trial is one RECORDING (the writer on a dm-log-writes device,
+// a mark after each promise; made in the microVM unless this kernel has the target, all trials of
+// a run in one boot), and every crash state of it is checked HERE, where loop mounts run at native
+// speed (check-states.ts). A trial is violated when any of its states is. The scenario gives the
+// workload shape (segment size, payloads, writers, truncates); its trigger is irrelevant, since
+// every moment of the run is a crash state.
+
+/** Appends per recording: every ack is a mark and every state is mounted, so runs stay short. */
+export const RECORD_ENTRIES = 24;
+
+/** Scenarios that need a live device fault (dm-flakey error_writes) have no log-writes meaning. */
+function usableScenarios(options: RunOptions): Scenario[] {
+  const usable = options.scenarios.filter((s) => !planTrial(options.seed, 0, 'fdatasync', false, [s]).steps.some((step) => step.kind === 'fail-writes' || step.kind === 'heal'));
+  if (usable.length === 0) {
+    throw new CrashError('BAD_OPTION', `scenario ${options.scenarioName} fails writes on a live device: only --mode flakey can run it`);
+  }
+  return usable;
+}
+
+/** The spec of one trial's recording (the same seed gives the same workload). */
+export function trialSpec(options: RunOptions, strategy: RecordSpec['strategy'], index: number, scenarios: readonly Scenario[]): RecordSpec {
+  const plan = planTrial(options.seed, index, strategy, options.groupCommit, scenarios);
+  return {
+    name: `${strategyLabel(strategy, options.groupCommit)}-trial-${index}`,
+    strategy,
+    groupCommit: options.groupCommit,
+    claimStrategy: null,
+    fs: options.fs,
+    seed: plan.trialSeed,
+    scenario: plan.scenario,
+    workload: { ...plan.workload, maxEntries: RECORD_ENTRIES },
+    markMethod: 'ioctl',
+  };
+}
+
+/** How to look at one failing state again. */
+export function stateCommands(dir: string, stateId: string): string[] {
+  return [`pnpm fuzz --recording ${dir} --state '${stateId}'`, `gunzip -k ${dir}/log.bin.gz && pnpm replay --log ${dir}/log.bin --to state '${stateId}' --out state.img`];
+}
+
+function trialRecord(spec: RecordSpec, index: number, trialSeed: number, report: CheckReport, artifactDir: string | null, recordMs: number): TrialRecord {
+  const rep = report.representative;
+  if (rep === null) throw new CrashError('TRIAL_SETUP_FAILED', `${spec.name}: no crash state could be judged (${report.checked} states, ${report.unmountableStates} unmountable)`);
+  const cov = report.coverage;
+  const notes = [
+    `${report.checked} crash states checked at ${report.statesPerSecond.toFixed(1)} states/s` +
+      (cov ? ` (${cov.epochs} epochs, ${cov.prefixStates} prefix, ${cov.subsetStates} subset, ${cov.tornStates} torn, ${cov.duplicatesSkipped} duplicates skipped)` : ''),
+  ];
+  if (report.unmountableStates > 0) notes.push(`${report.unmountableStates} states the ${spec.fs} filesystem itself refused to mount (first: ${report.unmountable[0]?.id})`);
+  const first = report.violations[0];
+  const reasons = first === undefined ? [] : [`${report.violatedStates} of ${report.checked} crash states violated; first ${first.id} (${first.lastMark ?? 'no mark'} visible): ${first.reasons.join('; ')}`];
+  return {
+    strategy: spec.strategy,
+    groupCommit: spec.groupCommit,
+    scenario: spec.scenario,
+    index,
+    trialSeed,
+    status: report.violatedStates > 0 ? 'violated' : 'held',
+    reasons,
+    notes,
+    verdict: rep.verdict,
+    recovery: { status: rep.recovery.status, entries: rep.recovery.entries, ...(rep.recovery.code ? { code: rep.recovery.code } : {}), corruption: rep.recovery.corruption ? { code: rep.recovery.corruption.split(':')[0] ?? '', message: rep.recovery.corruption } : null },
+    durationMs: Math.round(report.timings.totalMs + recordMs),
+    timeline: [
+      { atMs: 0, what: `recorded ${report.meta.entries} log entries, ${report.meta.marks} marks` },
+      { atMs: Math.round(recordMs), what: `checked ${report.checked} states, ${report.violatedStates} violated` },
+    ],
+    artifactDir,
+  };
+}
+
+/** Record every trial (one VM boot), then check all crash states of each on this host. */
+export async function runLogWritesMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const runId = `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`;
+  const scenarios = usableScenarios(options);
+  const indices = options.onlyTrial === undefined ? Array.from({ length: options.trials }, (_, i) => i) : [options.onlyTrial];
+  const jobs = options.strategies.flatMap((strategy) => indices.map((index) => ({ index, spec: trialSpec(options, strategy, index, scenarios) })));
+  const recordRoot = path.join(PROJECT_ROOT, 'results', 'crashtest', `.recordings-${runId}`);
+  reporter.begin(jobs.length);
+  const trials: TrialRecord[] = [];
+  let kernel = '';
+  let recordedInVm = inVm;
+  try {
+    reporter.note(`recording ${jobs.length} runs on dm-log-writes (one marked acknowledgement per append)`);
+    let recorded;
+    try {
+      recorded = await recordAll(
+        jobs.map((j) => j.spec),
+        recordRoot,
+        { onLine: (line) => reporter.note(`recorded ${line}`) },
+      );
+    } catch (error) {
+      if (error instanceof CrashError) throw new CrashError(error.code === 'NO_DEVICE_MAPPER' ? 'NO_DEVICE_MAPPER' : 'TRIAL_SETUP_FAILED', error.message, { cause: error });
+      throw error;
+    }
+    recordedInVm = inVm || recorded.placement.where === 'vm';
+    const perRecording = recorded.wallMs / Math.max(jobs.length, 1);
+    let position = 0;
+    for (const [n, job] of jobs.entries()) {
+      position++;
+      const outcome = recorded.outcomes[n];
+      if (outcome === undefined || outcome.status === 'failed') {
+        throw new CrashError('TRIAL_SETUP_FAILED', `recording ${job.spec.name} failed: ${outcome?.status === 'failed' ? outcome.message : 'no outcome'}`);
+      }
+      kernel = outcome.meta.kernel;
+      const dir = path.join(recordRoot, job.spec.name);
+      let report: CheckReport;
+      try {
+        report = await checkRecording(dir);
+      } catch (error) {
+        if (error instanceof CrashError) throw new CrashError('TRIAL_SETUP_FAILED', error.message, { cause: error });
+        throw error;
+      }
+      let artifactDir: string | null = null;
+      if (report.violatedStates > 0) {
+        artifactDir = path.join(options.artifactsRoot, runId, job.spec.name);
+        mkdirSync(path.dirname(artifactDir), { recursive: true });
+        cpSync(dir, artifactDir, { recursive: true });
+        const states = report.violations.map((v) => ({ id: v.id, lastMark: v.lastMark, reasons: v.reasons, commands: stateCommands(artifactDir as string, v.id) }));
+        writeFileSync(path.join(artifactDir, 'violations.json'), `${JSON.stringify({ command: options.command, violatedStates: report.violatedStates, checked: report.checked, states }, null, 2)}\n`);
+      }
+      const rec = trialRecord(job.spec, job.index, job.spec.seed, report, artifactDir, perRecording);
+      trials.push(rec);
+      const loss = rec.verdict.loss;
+      reporter.trial({
+        strategy: strategyLabel(job.spec.strategy, options.groupCommit),
+        position,
+        total: jobs.length,
+        index: job.index,
+        scenario: job.spec.scenario,
+        trialSeed: job.spec.seed,
+        status: rec.status,
+        appended: loss.appended,
+        acked: loss.acked,
+        recovered: loss.recovered,
+        lost: loss.lost,
+        ackedButLost: loss.ackedButLost,
+        lostBeyondContract: loss.lostBeyondContract,
+        durationMs: rec.durationMs,
+        reasons: rec.reasons,
+        notes: rec.notes,
+        artifactDir,
+      });
+    }
+  } finally {
+    reporter.end();
+    rmSync(recordRoot, { recursive: true, force: true });
+  }
+  return buildResults({
+    startedAt,
+    durationMs: Date.now() - started,
+    mode: 'log-writes',
+    fs: options.fs,
+    seed: options.seed,
+    command: options.command,
+    kernel: { release: kernel, inVm: recordedInVm },
+    trials,
+  });
+}

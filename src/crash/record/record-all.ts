@@ -1,0 +1,108 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
+import path from 'node:path';
+import { ensureTargets, kernelHasDeviceMapper } from '../../dm/index.js';
+import { run } from '../../run.js';
+import { readManifest, runInVm, VmError } from '../../vm/index.js';
+import { bundleEntries, PROJECT_ROOT } from '../bundle.js';
+import { RECORD_LINE, type RecordOutcome, type RecordSpec } from './session.js';
+import { CrashError } from '../crash-error.js';
+
+// The host side of recording: bundle the recorder and its writer (plain JavaScript: under TCG tsx
+// costs 6-8 s a process), snapshot both native addons next to them (a `pnpm build:native` in the
+// same tree must not change the binaries mid-run), and run every spec in ONE process where
+// dm-log-writes exists: this kernel if it has the target, else one boot of the microVM, whose
+// output lands in a directory under the project root (shared read-write with the guest).
+
+export type RecordPlacement = { where: 'host' } | { where: 'vm'; reason: string };
+
+export interface RecordRunResult {
+  outcomes: RecordOutcome[];
+  placement: RecordPlacement;
+  wallMs: number;
+}
+
+/** Where recordings can be made; throws NO_DEVICE_MAPPER when neither here nor in the VM. */
+export async function recordPlacement(forceVm = false): Promise<RecordPlacement> {
+  let why = '--vm was given';
+  if (!forceVm) {
+    why = 'this kernel has no device-mapper';
+    if (kernelHasDeviceMapper() || existsSync(`/lib/modules/${release()}`)) {
+      try {
+        const { missing } = await ensureTargets(['log-writes']);
+        if (missing.length === 0) return { where: 'host' };
+        why = 'this kernel has no dm-log-writes target';
+      } catch (error) {
+        why = `dmsetup does not work here (${(error as Error).message.split('\n')[0]})`;
+      }
+    }
+  }
+  if (!readManifest()) throw new CrashError('NO_DEVICE_MAPPER', `${why}, and the microVM is not prepared: run \`pnpm vm --prepare\` once`);
+  return { where: 'vm', reason: why };
+}
+
+const ADDONS = ['powercut_wal.node', 'powercut_dm.node'];
+
+async function bundleRecorder(): Promise<{ dir: string; main: string; nativeBuild: string }> {
+  const out = await bundleEntries({ prefix: 'record-', entries: ['src/crash/record/recorder-main.ts', 'src/crash/record/marked-writer.ts'], addons: ADDONS });
+  return { dir: out.dir, main: out.files['recorder-main']!, nativeBuild: out.nativeBuild };
+}
+
+/**
+ * Record every spec into outRoot/<spec.name>/ (outRoot must be inside the project when the VM
+ * records: that is the directory the guest can write). `onLine` gets one line per recording.
+ */
+export async function recordAll(specs: readonly RecordSpec[], outRoot: string, opts: { forceVm?: boolean; onLine?: (line: string) => void } = {}): Promise<RecordRunResult> {
+  const placement = await recordPlacement(opts.forceVm ?? false);
+  const rel = path.relative(PROJECT_ROOT, outRoot);
+  if (placement.where === 'vm' && (rel.startsWith('..') || path.isAbsolute(rel))) {
+    throw new CrashError('BAD_OPTION', `recordings made in the microVM must go under the project (${PROJECT_ROOT}), not ${outRoot}`);
+  }
+  mkdirSync(outRoot, { recursive: true });
+  const started = Date.now();
+  const bundle = await bundleRecorder();
+  const env = { POWERCUT_NATIVE_BUILD: bundle.nativeBuild, POWERCUT_DM_NATIVE_BUILD: bundle.nativeBuild };
+  const specsFile = path.join(bundle.dir, 'specs.json');
+  writeFileSync(specsFile, JSON.stringify(specs));
+  const onLine = opts.onLine ?? (() => undefined);
+  try {
+    const argv = [process.execPath, bundle.main, specsFile, outRoot];
+    if (placement.where === 'host') {
+      const r = await run(argv[0] as string, argv.slice(1), { env, allowFailure: true });
+      for (const line of r.stdout.split('\n')) if (line.startsWith(RECORD_LINE)) onLine(line.slice(RECORD_LINE.length).trim());
+      if (r.exitCode === 2) throw new CrashError('RECORD_FAILED', `the recorder failed: ${r.stderr.trim()}`);
+    } else {
+      let pending = '';
+      let output = '';
+      const timeoutMs = 240_000 + specs.length * 120_000;
+      try {
+        const r = await runInVm(argv, {
+          cwd: PROJECT_ROOT,
+          shares: [PROJECT_ROOT],
+          env,
+          timeoutMs,
+          onOutput: (text) => {
+            output = (output + text).slice(-8000);
+            pending += text;
+            let nl: number;
+            while ((nl = pending.indexOf('\n')) >= 0) {
+              const line = pending.slice(0, nl).replace(/\r$/, '');
+              pending = pending.slice(nl + 1);
+              if (line.startsWith(RECORD_LINE)) onLine(line.slice(RECORD_LINE.length).trim());
+            }
+          },
+        });
+        if (r.exitCode === 2 || !existsSync(path.join(outRoot, 'index.json'))) {
+          throw new CrashError('RECORD_FAILED', `the recorder in the microVM exited with ${r.exitCode}: ${output.trim().split('\n').slice(-8).join(' | ')}`);
+        }
+      } catch (error) {
+        if (error instanceof VmError) throw new CrashError('RECORD_FAILED', `the microVM failed: ${error.message}`, { cause: error });
+        throw error;
+      }
+    }
+    const outcomes = JSON.parse(readFileSync(path.join(outRoot, 'index.json'), 'utf8')) as RecordOutcome[];
+    return { outcomes, placement, wallMs: Date.now() - started };
+  } finally {
+    rmSync(bundle.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,53 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureTargets, withDeviceLab } from '../../dm/index.js';
+import { RECORD_LINE, recordOnce, type RecordOutcome, type RecordSpec } from './session.js';
+
+// Entry of the recording step where dm-log-writes exists (bundled by record-run.ts and run in the
+// microVM, or on a host kernel that has the target): `node recorder-main.mjs SPECS.json OUT_ROOT`.
+// Each spec gets a fresh device stack; one line per recording on stdout, and OUT_ROOT/index.json
+// lists the metas (or the error) in spec order for the host.
+
+async function main(): Promise<number> {
+  const [specsFile, outRoot] = process.argv.slice(2);
+  if (specsFile === undefined || outRoot === undefined) {
+    process.stderr.write('usage: recorder-main SPECS.json OUT_ROOT\n');
+    return 2;
+  }
+  const specs = JSON.parse(readFileSync(specsFile, 'utf8')) as RecordSpec[];
+  const { missing } = await ensureTargets(['log-writes']);
+  if (missing.length > 0) {
+    process.stderr.write('record: this kernel has no dm-log-writes target\n');
+    return 2;
+  }
+  const writerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'marked-writer.mjs');
+  const outcomes: RecordOutcome[] = [];
+  for (const spec of specs) {
+    try {
+      const meta = await withDeviceLab((lab) => recordOnce(lab, spec, writerScript, outRoot));
+      outcomes.push({ status: 'recorded', meta });
+      const m = meta.markStats;
+      process.stdout.write(
+        `${RECORD_LINE} ${spec.name}: ${meta.entries} log entries, ${meta.marks} marks, ${(meta.logBytes / 2 ** 20).toFixed(1)} MiB log, ` +
+          `${m.marks} ${m.method} marks at ${m.marks > 0 ? ((m.totalMs / m.marks) * 1000).toFixed(0) : '-'} us each (max ${(m.maxMs * 1000).toFixed(0)} us), ${(meta.durationMs / 1000).toFixed(1)} s\n`,
+      );
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      outcomes.push({ status: 'failed', name: spec.name, message });
+      process.stdout.write(`${RECORD_LINE} ${spec.name}: FAILED: ${message}\n`);
+    }
+  }
+  writeFileSync(path.join(outRoot, 'index.json'), JSON.stringify(outcomes, null, 2));
+  return outcomes.every((o) => o.status === 'recorded') ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`record: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 2;
+  },
+);

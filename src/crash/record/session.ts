@@ -1,0 +1,194 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { DeviceLab, FsType } from '../../dm/index.js';
+import { closeLog, LogIndex, openLog } from '../../dm/log-writes/index.js';
+import { isStrategy, type Strategy } from '../../workload/events.js';
+import { parseWriterConfig, WRITER_DEFAULTS, type WriterConfig } from '../../workload/writer-config.js';
+import type { MarkMethod, MarkStats } from './marker.js';
+import type { RecordWriterOptions } from './marked-writer.js';
+import type { WorkloadShape } from '../plan/scenario.js';
+import { WriterChild } from '../writer/child.js';
+import { CrashError } from '../crash-error.js';
+
+// One recording, made where dm-log-writes exists (the microVM here): a fresh data image under a
+// log-writes device, mkfs and mount THROUGH it (replay starts from zeros, so the filesystem's own
+// creation must be in the log), the WAL directory made durable, the mark `mkfs` (crash states
+// start after it), the writer with a mark after every promise, umount, a final mark, and the log
+// copied out with the history and what is needed to judge it again anywhere:
+//   DIR/log.bin.gz   the dm-log-writes log (gzip: mkfs and preallocation are mostly zeros)
+//   DIR/events.jsonl the writer's event stream, verbatim
+//   DIR/meta.json    RecordingMeta
+
+/** What to record: everything the run decides; the result is a function of it and the kernel. */
+export interface RecordSpec {
+  /** Directory name of the recording under the output root. */
+  name: string;
+  strategy: Strategy;
+  groupCommit: boolean;
+  /** A deliberately wrong writer: the history claims this strategy while the WAL runs `strategy`. */
+  claimStrategy: Strategy | null;
+  fs: FsType;
+  /** Size of the logged device; default per fs (DEFAULT_IMAGE_BYTES). */
+  imageBytes?: number;
+  seed: number;
+  scenario: string;
+  workload: WorkloadShape;
+  markMethod: MarkMethod;
+}
+
+export interface RecordingMeta {
+  format: 'powercut-recording-v1';
+  spec: RecordSpec;
+  /** The writer's full configuration (the WAL directory as it was on the recorded filesystem). */
+  writer: WriterConfig;
+  /** WAL directory relative to the filesystem's root. */
+  walDir: string;
+  kernel: string;
+  sectorSize: number;
+  deviceBytes: number;
+  logBytes: number;
+  entries: number;
+  marks: number;
+  markStats: MarkStats;
+  writerExit: { code: number | null; signal: string | null };
+  writerStderr: string;
+  recordedAt: string;
+  durationMs: number;
+}
+
+/** Prefix of the recorder's one line per recording on stdout (the host picks these out). */
+export const RECORD_LINE = 'powercut-record:';
+
+/** What became of one spec (record-main.ts writes these to OUT_ROOT/index.json). */
+export type RecordOutcome = { status: 'recorded'; meta: RecordingMeta } | { status: 'failed'; name: string; message: string };
+
+/** ext4 at the size the issue measures; xfs and btrfs refuse to be much smaller. */
+export const DEFAULT_IMAGE_BYTES: Record<FsType, number> = { ext4: 64 << 20, xfs: 320 << 20, btrfs: 256 << 20 };
+/** The log device: sparse, so only what is logged costs memory in the VM's tmpfs. */
+const LOG_DEVICE_BYTES = 1 << 30;
+const WAL_DIR = 'wal';
+const WRITER_LIMIT_MS = 180_000;
+
+function fsyncPath(p: string): void {
+  const fd = openSync(p, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The super block's nr_entries, read from the log image (the kernel rewrites it after a mark). */
+function superEntries(logImage: string): number {
+  const log = openLog(logImage);
+  try {
+    return log.super.nrEntries;
+  } finally {
+    closeLog(log);
+  }
+}
+
+/** Record one run in `lab` (which must be on a kernel with dm-log-writes) into outRoot/spec.name. */
+export async function recordOnce(lab: DeviceLab, spec: RecordSpec, writerScript: string, outRoot: string): Promise<RecordingMeta> {
+  const started = Date.now();
+  const imageBytes = spec.imageBytes ?? DEFAULT_IMAGE_BYTES[spec.fs];
+  const data = await lab.loop(await lab.image(`${spec.name}-data.img`, imageBytes));
+  const logImage = await lab.image(`${spec.name}-log.img`, LOG_DEVICE_BYTES);
+  const logDevice = await lab.loop(logImage);
+  const lw = await lab.logWrites(data, logDevice, `lw-${process.pid % 10000}-${spec.name}`.slice(0, 60));
+  await lab.mkfs(lw.path, { fs: spec.fs });
+  const mnt = await lab.mount(lw.path, { fs: spec.fs });
+  const walDir = path.join(mnt, WAL_DIR);
+  mkdirSync(walDir);
+  fsyncPath(walDir);
+  fsyncPath(mnt);
+  await lw.mark('mkfs');
+
+  const out = path.join(outRoot, spec.name);
+  mkdirSync(out, { recursive: true });
+  const statsFile = path.join(lab.dir, `${spec.name}-marks.json`);
+  const writer = parseWriterConfig({ ...WRITER_DEFAULTS, ...spec.workload, dir: walDir, strategy: spec.strategy, groupCommit: spec.groupCommit, seed: spec.seed, maxMs: WRITER_LIMIT_MS });
+  const record: RecordWriterOptions = { dmName: lw.name, markMethod: spec.markMethod, claimStrategy: spec.claimStrategy, statsFile };
+  // The child reads `record` next to the writer fields (parseWriterConfig ignores it).
+  const child = WriterChild.spawn(writerScript, { ...writer, record } as WriterConfig);
+  const registration = lab.trackProcess(child.pid, 'record-writer');
+  try {
+    const outcome = await Promise.race([child.ended().then(() => 'ended' as const), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), WRITER_LIMIT_MS + 30_000).unref())]);
+    if (outcome === 'timeout') throw new CrashError('RECORD_FAILED', `the writer of ${spec.name} did not finish within ${WRITER_LIMIT_MS / 1000} s`);
+  } finally {
+    await child.kill();
+    lab.stack.forget(registration);
+  }
+  const exit = child.exited ?? { code: null, signal: null };
+  if (exit.code !== 0) {
+    throw new CrashError('RECORD_FAILED', `the writer of ${spec.name} exited with ${exit.code ?? exit.signal}: ${child.stderr.trim().split('\n').slice(-5).join(' | ') || 'no output'}`);
+  }
+  const markStats = JSON.parse(readFileSync(statsFile, 'utf8')) as MarkStats;
+  await lab.umount(mnt);
+  await lw.mark('end');
+  // The kernel logs the mark and rewrites the super block on its own thread: wait until the
+  // super block counts every entry the target reports, so the copy is a complete log.
+  const status = await lw.status();
+  const deadline = Date.now() + 20_000;
+  while (superEntries(logImage) < status.entries) {
+    if (Date.now() > deadline) throw new CrashError('RECORD_FAILED', `the log's super block still lags the ${status.entries} entries dm reports after 20 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const logBytes = (status.highestSector + 1) * 512;
+  const bytes = Buffer.alloc(logBytes);
+  const fd = openSync(logImage, 'r');
+  try {
+    for (let off = 0; off < logBytes; ) {
+      const n = readSync(fd, bytes, off, logBytes - off, off);
+      if (n === 0) throw new CrashError('RECORD_FAILED', `the log image ends at ${off} of ${logBytes} bytes`);
+      off += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  writeFileSync(path.join(out, 'log.bin.gz'), gzipSync(bytes, { level: 6 }));
+  writeFileSync(path.join(out, 'events.jsonl'), child.rawEvents);
+  // Parse what was copied: a recording that does not read back is not a recording.
+  const log = openLog(logImage);
+  let index: LogIndex;
+  try {
+    index = LogIndex.build(log);
+  } finally {
+    closeLog(log);
+  }
+  const meta: RecordingMeta = {
+    format: 'powercut-recording-v1',
+    spec: { ...spec, imageBytes },
+    writer,
+    walDir: WAL_DIR,
+    kernel: release(),
+    sectorSize: index.sectorSize,
+    deviceBytes: imageBytes,
+    logBytes,
+    entries: index.length,
+    marks: index.markEntries().length,
+    markStats,
+    writerExit: { code: exit.code, signal: exit.signal },
+    writerStderr: child.stderr.slice(-4000),
+    recordedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+  };
+  writeFileSync(path.join(out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
+  return meta;
+}
+
+/** Read and check a recording's meta.json. */
+export function readRecordingMeta(dir: string): RecordingMeta {
+  let meta: RecordingMeta;
+  try {
+    meta = JSON.parse(readFileSync(path.join(dir, 'meta.json'), 'utf8')) as RecordingMeta;
+  } catch (cause) {
+    throw new CrashError('BAD_RECORDING', `${dir} is not a recording (meta.json: ${(cause as Error).message})`, { cause });
+  }
+  if (meta.format !== 'powercut-recording-v1' || !isStrategy(meta.writer?.strategy) || typeof meta.deviceBytes !== 'number') {
+    throw new CrashError('BAD_RECORDING', `${dir}/meta.json is not a powercut-recording-v1 file`);
+  }
+  return meta;
+}

@@ -1,0 +1,120 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARTIFACT_FILES, copySparse, saveArtifacts } from '../../src/crash/artifacts.js';
+import { bundleCrashtest, removeBundles, useAddonSnapshot, type Bundles } from '../../src/crash/bundle.js';
+import { recheck } from '../../src/crash/recheck.js';
+import { recoverWal } from '../../src/crash/writer/recover.js';
+import type { TrialResult } from '../../src/crash/flakey/trial.js';
+import { planTrial } from '../../src/crash/plan/trial-plan.js';
+import { findScenario } from '../../src/crash/plan/registry.js';
+import { WriterChild } from '../../src/crash/writer/child.js';
+import { judgeCrash } from '../../src/oracle/index.js';
+import { parseEvents } from '../../src/workload/events.js';
+import { parseWriterConfig, WRITER_DEFAULTS } from '../../src/workload/writer-config.js';
+
+// An artifact directory made from a real writer run (killed mid-stream, no device-mapper needed),
+// then judged again by `recheck`: as saved it holds; with acknowledged entries removed from what
+// recovery returned, the oracle says which were lost.
+
+const addon = path.resolve('native/build/Release/powercut_wal.node');
+const why = existsSync(addon) ? undefined : `the WAL addon is not built (${addon})`;
+
+describe('copySparse', () => {
+  it('copies the bytes and leaves holes where the source has zero blocks', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'powercut-sparse-'));
+    try {
+      const from = path.join(dir, 'from');
+      const data = Buffer.alloc(4 << 20);
+      data.write('head', 0);
+      data.write('tail', data.length - 4);
+      writeFileSync(from, data);
+      const to = path.join(dir, 'to');
+      expect(copySparse(from, to)).toBe(2 * 64 * 1024);
+      expect(readFileSync(to).equals(data)).toBe(true);
+      expect(statSync(to).blocks * 512).toBeLessThan(data.length / 4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(why !== undefined)(`crashtest recheck${why ? ` (skipped: ${why})` : ''}`, () => {
+  let bundles: Bundles;
+  let restoreEnv = (): void => {};
+  let work: string;
+  let artifact: string;
+
+  beforeAll(async () => {
+    bundles = await bundleCrashtest();
+    restoreEnv = useAddonSnapshot(bundles);
+    work = mkdtempSync(path.join(tmpdir(), 'powercut-recheck-test-'));
+    const plan = planTrial(3, 0, 'fdatasync', false, [findScenario('random-cut')!]);
+    const walDir = path.join(work, 'wal');
+    // The WAL opens an existing, empty directory.
+    mkdirSync(walDir);
+    const writer = parseWriterConfig({ ...WRITER_DEFAULTS, ...plan.workload, dir: walDir, strategy: 'fdatasync', seed: plan.trialSeed });
+    const child = WriterChild.spawn(bundles.writer, writer);
+    await child.waitFor({ kind: 'acked', count: 40 }, 20_000);
+    await child.freeze();
+    const raw = await child.kill();
+    const walCopy = path.join(work, 'wal-copy');
+    cpSync(walDir, walCopy, { recursive: true });
+    const recovery = await recoverWal(walDir, { strategy: 'fdatasync', segmentSize: writer.segmentSize });
+    if (recovery.status !== 'recovered') throw new Error(recovery.message);
+    const verdict = judgeCrash({ history: parseEvents(raw).events, recovered: recovery.entries });
+    const result: TrialResult = {
+      plan,
+      writer,
+      status: verdict.status,
+      verdict,
+      recovery,
+      reasons: [],
+      notes: [],
+      timeline: [{ atMs: 0, what: 'writer start' }],
+      tables: [],
+      rawEvents: raw,
+      writerStderr: '',
+      writerExit: { code: null, signal: 'SIGKILL' },
+      walCopy,
+      durationMs: 1,
+    };
+    artifact = path.join(work, 'artifact');
+    saveArtifacts(artifact, { result, runCommand: 'sudo pnpm crashtest --strategy fdatasync --seed 3', replayCommand: 'sudo pnpm crashtest --strategy fdatasync --seed 3 --trial 0' });
+  });
+
+  afterAll(() => {
+    restoreEnv();
+    if (bundles) removeBundles(bundles);
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('writes every artifact file', () => {
+    for (const name of Object.values(ARTIFACT_FILES)) if (name !== ARTIFACT_FILES.image) expect(existsSync(path.join(artifact, name))).toBe(true);
+    expect(readFileSync(path.join(artifact, ARTIFACT_FILES.command), 'utf8')).toContain('--trial 0');
+  });
+
+  it('holds as saved, judging the reopened WAL, which returns what the trial saw', async () => {
+    const r = await recheck(artifact);
+    expect(r).toMatchObject({ status: 'held', source: 'wal-reopened', matchesSavedList: true, savedStatus: 'held' });
+    expect(r.verdict.loss.acked).toBeGreaterThanOrEqual(40);
+  });
+
+  it('finds the acknowledged entries a tampered recovered list lacks (no WAL to reopen)', async () => {
+    const tampered = path.join(work, 'tampered');
+    cpSync(artifact, tampered, { recursive: true });
+    rmSync(path.join(tampered, ARTIFACT_FILES.wal), { recursive: true });
+    const lines = readFileSync(path.join(tampered, ARTIFACT_FILES.recovered), 'utf8').trim().split('\n');
+    writeFileSync(path.join(tampered, ARTIFACT_FILES.recovered), `${lines.slice(0, 10).join('\n')}\n`);
+    const r = await recheck(tampered);
+    expect(r.status).toBe('violated');
+    expect(r.source).toBe('saved-list');
+    expect(r.reasons.join(' ')).toMatch(/durability: \d+ required entries missing \(first: 11, 12/);
+    // And through the command line: exit 1 for a violation.
+    const cli = spawnSync(path.resolve('node_modules/.bin/tsx'), ['src/cli/crashtest.ts', 'recheck', tampered], { encoding: 'utf8' });
+    expect(cli.status).toBe(1);
+    expect(cli.stdout).toMatch(/verdict: VIOLATED/);
+  });
+});
