@@ -117,7 +117,7 @@ async function crashtest(o: CliOptions, argv: readonly string[]): Promise<number
   }
   // log-writes records in the microVM by itself (when this kernel lacks the target) and checks
   // the crash states here, at native speed: it never runs whole inside the VM.
-  const placement = options.mode === 'log-writes' ? ({ where: 'host' } as const) : await choosePlacement(o.vm ?? false);
+  const placement = options.mode === 'log-writes' ? ({ where: 'host' } as const) : await choosePlacement('flakey', o.vm ?? false);
   const perStrategy = options.onlyTrial === undefined ? `${options.trials} trials` : `trial ${options.onlyTrial}`;
   process.stderr.write(
     `crashtest: ${options.strategies.join(', ')}${options.groupCommit ? ' with group commit' : ''}, ${perStrategy} each, scenario ${options.scenarioName}, ${options.fs}, mode ${options.mode}, seed ${options.seed}` +

@@ -2,7 +2,7 @@ export { CrashError, type CrashErrorCode } from './crash-error.js';
 export { type Scenario, type ScenarioPlan, type ScenarioStep, type Trigger, type WorkloadShape, entrySpan, SEGMENT_HEADER_BYTES } from './plan/scenario.js';
 export { SCENARIOS, SCENARIO_NAMES, findScenario } from './plan/registry.js';
 export { planTrial, trialSeed, type TrialPlan } from './plan/trial-plan.js';
-export { CrashBench, type TableRecord } from './flakey/device-stack.js';
+export { DeviceStack, type TableSwap } from './flakey/device-stack.js';
 export { WriterChild, type StreamProgress, type WaitOutcome } from './writer/child.js';
 export { WriterLauncher, type LaunchedWriter } from './writer/launcher.js';
 export { recoverWal, type Recovery, type RecoveryStats } from './writer/recover.js';
@@ -14,7 +14,7 @@ export { buildResults, exitCodeOf, type RunResults, type TrialRecord } from './r
 export { trialIndices, replayCommand, type RunOptions, type CrashMode } from './options.js';
 export { runFlakeyMode } from './flakey/mode.js';
 export { runMode, checkModeBuilt, logWritesModule } from './modes.js';
-export { requireRoot, hostHasFlakey, choosePlacement, type Placement } from './placement.js';
+export { requireRoot, hostHasTarget, choosePlacement, type Placement, type DmTargetName } from './placement.js';
 export { runInMicroVm, innerArgs } from './vm-handoff.js';
 export { ConsoleReporter, ProtocolReporter, formatTrialLine, parseProtocolLine, PROTOCOL_MARK, type Reporter, type TrialLine, type ProtocolMessage } from './reporter.js';
 export { recheck, type RecheckResult } from './recheck.js';

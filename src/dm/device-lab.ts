@@ -7,7 +7,9 @@ import { DeviceError } from './device-error.js';
 import { guardDevice, type RealDeviceConsent } from './device-guard.js';
 import { checkDmName, mapperPath, type DmTableLine } from './dm-table.js';
 import { dmCreate } from './dmsetup.js';
-import { flakeyFaultTable, flakeyPassThroughTable, flakeyTable, swapFlakeyTable, type FlakeyTableOptions } from './flakey.js';
+import { FlakeyDevice, flakeyPassThroughTable } from './flakey.js';
+
+export { FlakeyDevice };
 import { attachLoop, type LoopOptions } from './losetup.js';
 import { logWritesMark, logWritesStatus, logWritesTable, type LogWritesStatus } from './log-writes/table.js';
 import { mkfs, type MkfsOptions } from './mkfs.js';
@@ -27,31 +29,6 @@ export interface DeviceLabOptions {
   stack?: CleanupStack;
   /** Consent for adoptDevice() of a real block device (option + confirmation). */
   consent?: RealDeviceConsent;
-}
-
-// A flakey device made by a lab: a power cut and a restore, both swapping the live table.
-export class FlakeyDevice {
-  constructor(
-    readonly name: string,
-    readonly path: string,
-    readonly underlying: string,
-    readonly sectors: number,
-  ) {}
-
-  /** From now on writes are dropped (default) or fail; see swapFlakeyTable for the suspend. */
-  powerCut(mode: 'drop_writes' | 'error_writes' = 'drop_writes'): Promise<void> {
-    return swapFlakeyTable(this.name, flakeyFaultTable(this.underlying, this.sectors, mode));
-  }
-
-  /** Back to pass-through (what xfstests does before the post-crash mount). */
-  restore(): Promise<void> {
-    return swapFlakeyTable(this.name, flakeyPassThroughTable(this.underlying, this.sectors));
-  }
-
-  /** Any other flakey table over the same device (intervals, corrupt_bio_byte, ...). */
-  load(opts: Omit<FlakeyTableOptions, 'device' | 'sectors'>): Promise<void> {
-    return swapFlakeyTable(this.name, flakeyTable({ ...opts, device: this.underlying, sectors: this.sectors }));
-  }
 }
 
 // A log-writes device made by a lab.

@@ -1,7 +1,7 @@
 import { release } from 'node:os';
 import { DeviceError } from './device-error.js';
 import type { DmTableLine } from './dm-table.js';
-import { dmLoad, dmResume, dmSuspend } from './dmsetup.js';
+import { dmLoad, dmResume, dmResumeIfSuspended, dmSuspend } from './dmsetup.js';
 
 // dm-flakey's optional features (drivers/md/dm-flakey.c). Which exist depends on the kernel:
 // error_reads needs 6.4+, random_*_corrupt 6.5+; an older kernel rejects the table and dmsetup's
@@ -103,11 +103,78 @@ export function flakeyFaultTable(device: string, sectors: number, mode: 'drop_wr
 // would sync it, and the power cut would lose nothing), load, resume. The integration test
 // "flakey-nolockfs" shows the difference; do not "fix" this back to a plain suspend.
 export async function swapFlakeyTable(name: string, table: readonly DmTableLine[]): Promise<void> {
-  await dmSuspend(name, { noLockfs: true });
+  await suspended(name, () => dmLoad(name, table));
+}
+
+// The one failure rule for every table swap and power cut: whatever fails, the device is resumed
+// before anything else happens to it (xfstests' _flakey_drop_and_remount resumes before the
+// unmount), because a device left suspended hangs every later I/O on it, the unmount included.
+// A failed suspend may or may not have suspended the device, so the device's own state decides:
+// resuming a device that is not suspended would itself suspend it WITH a freeze (no --nolockfs),
+// which syncs the filesystem, so it is never resumed blindly.
+async function suspended(name: string, work: () => Promise<void>): Promise<void> {
   try {
-    await dmLoad(name, table);
-  } finally {
-    // Resume even when the load failed: a device left suspended hangs every I/O on it.
-    await dmResume(name);
+    await dmSuspend(name, { noLockfs: true });
+    await work();
+  } catch (error) {
+    await dmResumeIfSuspended(name).catch(() => undefined);
+    throw error;
+  }
+  await dmResume(name);
+}
+
+export type FaultMode = 'drop_writes' | 'error_writes';
+
+// A flakey device: the only power-cut and restore API of the project. Table swaps cost a dmsetup
+// process each (about a second under TCG), so a cut can be split: preloadCut() loads the fault
+// table into the inactive slot while the workload runs (a load changes nothing until a resume),
+// and powerCut() is then only suspend --nolockfs + resume.
+export class FlakeyDevice {
+  private preloaded: FaultMode | null = null;
+
+  constructor(
+    readonly name: string,
+    readonly path: string,
+    readonly underlying: string,
+    readonly sectors: number,
+  ) {}
+
+  /** The table of a fault mode (or pass-through) over this device. */
+  table(mode: FaultMode | 'pass-through'): DmTableLine[] {
+    return mode === 'pass-through' ? flakeyPassThroughTable(this.underlying, this.sectors) : flakeyFaultTable(this.underlying, this.sectors, mode);
+  }
+
+  /** Load the fault table into the inactive slot now, so the cut itself needs no load. */
+  async preloadCut(mode: FaultMode = 'drop_writes'): Promise<void> {
+    await dmLoad(this.name, this.table(mode));
+    this.preloaded = mode;
+  }
+
+  /** From now on writes are dropped (default) or fail: suspend --nolockfs, [load,] resume. */
+  async powerCut(mode: FaultMode = 'drop_writes'): Promise<void> {
+    const preloaded = this.preloaded === mode;
+    this.preloaded = null;
+    await suspended(this.name, preloaded ? () => Promise.resolve() : () => dmLoad(this.name, this.table(mode)));
+  }
+
+  /**
+   * Back to pass-through (what xfstests does before the post-crash mount). `unmounted`: nothing is
+   * mounted on the device, so nothing can be frozen and a plain load + resume swaps the table (one
+   * dmsetup process less: about a second under TCG).
+   */
+  async restore(opts: { unmounted?: boolean } = {}): Promise<void> {
+    this.preloaded = null;
+    if (!opts.unmounted) {
+      await swapFlakeyTable(this.name, this.table('pass-through'));
+      return;
+    }
+    await dmLoad(this.name, this.table('pass-through'));
+    await dmResume(this.name);
+  }
+
+  /** Any other flakey table over the same device (up/down intervals, corrupt_bio_byte, ...). */
+  async load(opts: Omit<FlakeyTableOptions, 'device' | 'sectors'>): Promise<void> {
+    this.preloaded = null;
+    await swapFlakeyTable(this.name, flakeyTable({ ...opts, device: this.underlying, sectors: this.sectors }));
   }
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { dmTable, ensureTargets, formatTable, withDeviceLab } from '../../dm/index.js';
 import { logger } from '../../log.js';
 import { saveArtifacts } from '../artifacts.js';
-import { CrashBench } from './device-stack.js';
+import { DeviceStack } from './device-stack.js';
 import { CrashError } from '../crash-error.js';
 import type { Reporter } from '../reporter.js';
 import { replayCommand, trialIndices, type RunOptions } from '../options.js';
@@ -42,14 +42,14 @@ function record(result: TrialResult, artifactDir: string | null): TrialRecord {
   };
 }
 
-async function keepArtifacts(bench: CrashBench, result: TrialResult, options: RunOptions, runId: string): Promise<string> {
+async function keepArtifacts(devices: DeviceStack, result: TrialResult, options: RunOptions, runId: string): Promise<string> {
   const label = strategyLabel(result.plan.strategy, result.plan.groupCommit);
   const dir = path.join(options.artifactsRoot, runId, `${label}-trial-${result.plan.index}`);
   // The image is copied unmounted, so what is saved is what the next mount would see.
-  await bench.unmount();
+  await devices.unmount();
   let liveTable: string | undefined;
   try {
-    liveTable = formatTable(await dmTable(bench.flakey.name));
+    liveTable = formatTable(await dmTable(devices.flakey.name));
   } catch (error) {
     log.warn({ err: error }, 'cannot read the live flakey table for the artifact');
   }
@@ -57,10 +57,10 @@ async function keepArtifacts(bench: CrashBench, result: TrialResult, options: Ru
     result,
     runCommand: options.command,
     replayCommand: replayCommand(options, result.plan.strategy, result.plan.index),
-    image: bench.image,
+    image: devices.image,
     liveTable,
   });
-  await bench.mount();
+  await devices.mount();
   return dir;
 }
 
@@ -79,7 +79,7 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
   try {
     await withDeviceLab(async (lab) => {
       // The VM's run gets the host's bundle; a run on this kernel makes its own, on the lab's
-      // cleanup stack (removed at the end, also on Ctrl-C).
+      // cleanup devices (removed at the end, also on Ctrl-C).
       let writer = options.writerBundle ?? siblingWriterBundle();
       if (writer === undefined) {
         const bundles = await bundleCrashtest();
@@ -87,15 +87,15 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
         restoreEnv = useAddonSnapshot(bundles);
         writer = bundles.writer;
       }
-      const bench = await CrashBench.create(lab, options.fs);
+      const devices = await DeviceStack.create(lab, options.fs);
       const writers = new WriterLauncher(writer, lab);
       let position = 0;
       for (const strategy of options.strategies) {
         for (const index of indices) {
           position++;
           const plan = planTrial(options.seed, index, strategy, options.groupCommit, options.scenarios);
-          const result = await runTrial(plan, { bench, writers, warmNext: position < total, scratchDir: lab.dir });
-          const artifactDir = result.status === 'violated' ? await keepArtifacts(bench, result, options, runId) : null;
+          const result = await runTrial(plan, { devices, writers, warmNext: position < total, scratchDir: lab.dir });
+          const artifactDir = result.status === 'violated' ? await keepArtifacts(devices, result, options, runId) : null;
           rmSync(result.walCopy, { recursive: true, force: true });
           const rec = record(result, artifactDir);
           trials.push(rec);
@@ -119,7 +119,7 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
             notes: result.notes,
             artifactDir,
           });
-          if (plan.freshFilesystemAfter) await bench.freshFilesystem();
+          if (plan.freshFilesystemAfter) await devices.freshFilesystem();
         }
       }
       await writers.dispose();

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { judgeCrash, type CrashVerdict } from '../../oracle/index.js';
 import { parseEvents } from '../../workload/events.js';
 import { WRITER_DEFAULTS, parseWriterConfig, type WriterConfig } from '../../workload/writer-config.js';
-import type { CrashBench, TableRecord } from './device-stack.js';
+import type { DeviceStack, TableSwap } from './device-stack.js';
 import { CrashError } from '../crash-error.js';
 import { recoverWal, type Recovery } from '../writer/recover.js';
 import { reasonsOf } from '../verdict-reasons.js';
@@ -44,7 +44,7 @@ export interface TrialResult {
   /** Things worth knowing that are not violations (a trigger that timed out, the writer's exit). */
   notes: string[];
   timeline: TimelineEntry[];
-  tables: TableRecord[];
+  tables: TableSwap[];
   /** The writer's event stream, verbatim. */
   rawEvents: string;
   writerStderr: string;
@@ -55,7 +55,7 @@ export interface TrialResult {
 }
 
 export interface TrialContext {
-  bench: CrashBench;
+  devices: DeviceStack;
   /** Starts the writers (bundle.ts builds what they run). */
   writers: WriterLauncher;
   /** Another trial follows: start its writer while this one recovers. */
@@ -64,18 +64,18 @@ export interface TrialContext {
   scratchDir: string;
 }
 
-/** Run one trial on the bench; throws CrashError when the trial itself could not be carried out. */
+/** Run one trial on the device stack; throws CrashError when the trial itself could not be carried out. */
 export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<TrialResult> {
-  const { bench } = ctx;
+  const { devices } = ctx;
   const started = Date.now();
   const timeline: TimelineEntry[] = [];
   const mark = (what: string) => timeline.push({ atMs: Date.now() - started, what });
   const notes: string[] = [];
-  bench.resetRecord();
-  await bench.mount();
+  devices.startTrial();
+  await devices.mount();
   const name = `trial-${plan.index}`;
-  rmSync(path.join(bench.mountPoint, name), { recursive: true, force: true });
-  const dir = bench.makeTrialDir(name);
+  rmSync(path.join(devices.mountPoint, name), { recursive: true, force: true });
+  const dir = devices.makeTrialDir(name);
   const writer = parseWriterConfig({
     ...WRITER_DEFAULTS,
     ...plan.workload,
@@ -89,12 +89,12 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
   mark(`writer start (${plan.scenario}, ${writer.writers} writers, payload ${writer.minPayload}-${writer.maxPayload} B, segment ${writer.segmentSize} B)`);
   const { child, registration } = ctx.writers.launch(writer);
   // The drop table goes into the inactive slot while the writer runs, once no later step loads
-  // a table of its own (bench.preloadCut).
+  // a table of its own (devices.preloadCut).
   const lastTableStep = plan.steps.map((s) => s.kind === 'fail-writes' || s.kind === 'heal').lastIndexOf(true);
   try {
     for (const [i, step] of plan.steps.entries()) {
       if (i === lastTableStep + 1) {
-        await bench.preloadCut();
+        await devices.preloadCut();
         mark('drop_writes table loaded (inactive)');
       }
       switch (step.kind) {
@@ -109,11 +109,11 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
           mark(`paused ${step.ms} ms`);
           break;
         case 'fail-writes':
-          await bench.failWrites();
+          await devices.failWrites();
           mark('table: error_writes');
           break;
         case 'heal':
-          await bench.heal();
+          await devices.heal();
           mark('table: pass-through');
           break;
       }
@@ -132,18 +132,18 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
     }
     await child.freeze();
     mark(`writer stopped (appended ${child.progress.appended}, acked ${child.progress.acked}, durable ${child.progress.durable ?? '-'})`);
-    await bench.cutPower();
+    await devices.cutPower();
     mark('POWER CUT: table drop_writes');
   } finally {
     // Whatever happened above, the writer must not outlive the trial.
     await child.kill();
-    bench.lab.stack.forget(registration);
+    devices.lab.stack.forget(registration);
   }
   mark(`writer killed (exit ${child.exited?.code ?? '-'}, signal ${child.exited?.signal ?? '-'})`);
   if (ctx.warmNext) ctx.writers.warm();
-  await bench.unmount();
-  await bench.heal();
-  await bench.mount();
+  await devices.unmount();
+  await devices.heal();
+  await devices.mount();
   mark('remounted on the pass-through table');
 
   const walCopy = path.join(ctx.scratchDir, `${name}-wal`);
@@ -180,7 +180,7 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
     reasons,
     notes,
     timeline,
-    tables: [...bench.tables],
+    tables: [...devices.swaps],
     rawEvents,
     writerStderr: child.stderr,
     writerExit: { code: child.exited?.code ?? null, signal: child.exited?.signal ?? null },

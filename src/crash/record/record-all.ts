@@ -1,11 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { release } from 'node:os';
 import path from 'node:path';
-import { ensureTargets, kernelHasDeviceMapper } from '../../dm/index.js';
 import { run } from '../../run.js';
-import { readManifest, runInVm, VmError } from '../../vm/index.js';
+import { runInVm, VmError } from '../../vm/index.js';
 import { bundleEntries, PROJECT_ROOT } from '../bundle.js';
 import { RECORD_LINE, type RecordOutcome, type RecordSpec } from './session.js';
+import { choosePlacement, type Placement } from '../placement.js';
 import { CrashError } from '../crash-error.js';
 
 // The host side of recording: bundle the recorder and its writer (plain JavaScript: under TCG tsx
@@ -14,31 +13,10 @@ import { CrashError } from '../crash-error.js';
 // dm-log-writes exists: this kernel if it has the target, else one boot of the microVM, whose
 // output lands in a directory under the project root (shared read-write with the guest).
 
-export type RecordPlacement = { where: 'host' } | { where: 'vm'; reason: string };
-
 export interface RecordRunResult {
   outcomes: RecordOutcome[];
-  placement: RecordPlacement;
+  placement: Placement;
   wallMs: number;
-}
-
-/** Where recordings can be made; throws NO_DEVICE_MAPPER when neither here nor in the VM. */
-export async function recordPlacement(forceVm = false): Promise<RecordPlacement> {
-  let why = '--vm was given';
-  if (!forceVm) {
-    why = 'this kernel has no device-mapper';
-    if (kernelHasDeviceMapper() || existsSync(`/lib/modules/${release()}`)) {
-      try {
-        const { missing } = await ensureTargets(['log-writes']);
-        if (missing.length === 0) return { where: 'host' };
-        why = 'this kernel has no dm-log-writes target';
-      } catch (error) {
-        why = `dmsetup does not work here (${(error as Error).message.split('\n')[0]})`;
-      }
-    }
-  }
-  if (!readManifest()) throw new CrashError('NO_DEVICE_MAPPER', `${why}, and the microVM is not prepared: run \`pnpm vm --prepare\` once`);
-  return { where: 'vm', reason: why };
 }
 
 const ADDONS = ['powercut_wal.node', 'powercut_dm.node'];
@@ -53,7 +31,7 @@ async function bundleRecorder(): Promise<{ dir: string; main: string; nativeBuil
  * records: that is the directory the guest can write). `onLine` gets one line per recording.
  */
 export async function recordAll(specs: readonly RecordSpec[], outRoot: string, opts: { forceVm?: boolean; onLine?: (line: string) => void } = {}): Promise<RecordRunResult> {
-  const placement = await recordPlacement(opts.forceVm ?? false);
+  const placement = await choosePlacement('log-writes', opts.forceVm ?? false);
   const rel = path.relative(PROJECT_ROOT, outRoot);
   if (placement.where === 'vm' && (rel.startsWith('..') || path.isAbsolute(rel))) {
     throw new CrashError('BAD_OPTION', `recordings made in the microVM must go under the project (${PROJECT_ROOT}), not ${outRoot}`);
