@@ -65,8 +65,8 @@ interface CliOptions {
 
 function toRunOptions(o: CliOptions, argv: readonly string[]): RunOptions {
   if (!o.strategy) throw new CrashError('BAD_OPTION', '--strategy is required: one of ' + STRATEGIES.join(', ') + ', a comma-separated list, or all');
-  const groupProblem = o.groupCommit ? groupCommitProblem(o.strategy) : undefined;
-  if (groupProblem !== undefined) throw new CrashError('BAD_OPTION', `--group-commit: ${groupProblem}`);
+  const groupProblem = o.groupCommit ? groupCommitProblem(o.strategy, '--group-commit') : undefined;
+  if (groupProblem !== undefined) throw new CrashError('BAD_OPTION', groupProblem);
   const scenarios = o.scenario === 'all' ? SCENARIOS : [findScenario(o.scenario)].filter((s) => s !== undefined);
   if (scenarios.length === 0) throw new CrashError('BAD_OPTION', `unknown scenario ${o.scenario}; choose from ${SCENARIO_NAMES.join(', ')} or all`);
   if (o.trial !== undefined && o.seed === undefined) throw new CrashError('BAD_OPTION', '--trial replays one trial of a seeded run: give --seed too');

@@ -85,7 +85,7 @@ export function parseStrategyList(value: string): { ok: true; strategies: Strate
 }
 
 /** Why group commit cannot run over some of `strategies`, or undefined when it can over all. */
-export function groupCommitProblem(strategies: readonly Strategy[]): string | undefined {
+export function groupCommitProblem(strategies: readonly Strategy[], what = 'group commit'): string | undefined {
   const weak = strategies.filter((s) => !groupCommitApplies(s));
-  return weak.length === 0 ? undefined : `group commit applies to ${SYNC_STRATEGIES.join(', ')}, not ${weak.join(', ')}`;
+  return weak.length === 0 ? undefined : `${what} applies to ${SYNC_STRATEGIES.join(', ')}, not ${weak.join(', ')}`;
 }
