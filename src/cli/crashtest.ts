@@ -132,8 +132,14 @@ async function crashtest(o: CliOptions, argv: readonly string[]): Promise<number
 
 async function recheckCommand(dir: string): Promise<number> {
   const r = await recheck(path.resolve(dir));
-  const source = r.source === 'wal-reopened' ? `the saved WAL reopened${r.matchesSavedList === false ? ' (it now returns something else than the trial saw)' : ''}` : `the saved recovered list (${r.reopenProblem ?? 'WAL not reopened'})`;
+  const source =
+    r.source === 'crash-states'
+      ? `${r.states?.length ?? 0} saved crash states of the recording, materialised again`
+      : r.source === 'wal-reopened'
+        ? `the saved WAL reopened${r.matchesSavedList === false ? ' (it now returns something else than the trial saw)' : ''}`
+        : `the saved recovered list (${r.reopenProblem ?? 'WAL not reopened'})`;
   process.stdout.write(`recheck ${dir}: judged ${source}\n`);
+  for (const state of r.states ?? []) process.stdout.write(`  state ${state.id}: ${state.status}${state.reasons.length > 0 ? ` (${state.reasons.join('; ')})` : ''}\n`);
   for (const reason of r.reasons) process.stdout.write(`  ${reason}\n`);
   const loss = r.verdict.loss;
   process.stdout.write(`  appended ${loss.appended}, acked ${loss.acked}, recovered ${loss.recovered}, lost ${loss.lost} (acked ${loss.ackedButLost}, beyond contract ${loss.lostBeyondContract})\n`);

@@ -1,19 +1,27 @@
 import { closeSync, cpSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import type { TrialResult } from './flakey/trial.js';
+import { strategyLabel } from '../strategy/index.js';
+import type { FlakeyEvidence } from './flakey/trial.js';
+import type { TrialOutcome } from './outcome.js';
 
-// The artifact directory of a violated trial: everything needed to look again, and for `crashtest
-// recheck DIR` to judge again without a VM.
-//   plan.json        the trial's plan (run seed, trial seed, scenario, workload) and writer config
-//   command.txt      the command of the run, and one that replays exactly this trial
+// The artifact directory of a violated trial, one layout for both modes: everything needed to look
+// again, and for `crashtest recheck DIR` to judge again (flakey: no VM and no root; log-writes:
+// root for the loop mounts, no VM).
+// Every mode:
+//   command.txt      the command of the run, one that replays exactly this trial, and recheck's
+//   verdict.json     the trial's outcome (src/crash/outcome.ts): status, reasons, notes, verdict
 //   history.ndjson   the writer's event stream, verbatim
-//   recovered.ndjson what recovery returned: {"seq":N,"digest":"..."} per line
-//   verdict.json     the oracle's verdict, the recovery outcome, reasons and notes
 //   timeline.txt     what the harness did when, in ms from the trial's start
+// flakey (one power cut):
+//   plan.json        the trial's plan (run seed, trial seed, scenario, workload) and writer config
+//   recovered.ndjson what recovery returned: {"seq":N,"digest":"..."} per line
 //   dm-tables.txt    every flakey table loaded during the trial, in order
 //   writer-stderr.txt
 //   wal/             the WAL directory as the crash left it (before recovery opened it)
 //   device.img       the filesystem image after the trial (sparse copy)
+// log-writes (every crash state of one recording):
+//   recording/       the recording itself (log.bin.gz, events.jsonl, meta.json)
+//   states.json      the violated crash states: id, last visible mark, reasons, commands
 
 export const ARTIFACT_FILES = {
   plan: 'plan.json',
@@ -26,7 +34,32 @@ export const ARTIFACT_FILES = {
   stderr: 'writer-stderr.txt',
   wal: 'wal',
   image: 'device.img',
+  recording: 'recording',
+  states: 'states.json',
 } as const;
+
+/** The directory name of a trial's artifact inside its run's directory. */
+export function artifactName(outcome: Pick<TrialOutcome, 'strategy' | 'groupCommit' | 'index'>): string {
+  return `${strategyLabel(outcome.strategy, outcome.groupCommit)}-trial-${outcome.index}`;
+}
+
+/** The command lines an artifact keeps. */
+export interface ArtifactCommands {
+  /** The crashtest command line of this run. */
+  run: string;
+  /** The command that replays exactly this trial. */
+  replay: string;
+}
+
+// The files every mode writes. `extra` goes into verdict.json beside the outcome.
+function writeTrialFiles(dir: string, outcome: TrialOutcome, rawEvents: string, commands: ArtifactCommands, extra: Record<string, unknown> = {}): void {
+  mkdirSync(dir, { recursive: true });
+  const file = (name: string) => path.join(dir, name);
+  writeFileSync(file(ARTIFACT_FILES.command), `# the run\n${commands.run}\n# this trial alone\n${commands.replay}\n# judge it again\npnpm crashtest recheck ${dir}\n`);
+  writeFileSync(file(ARTIFACT_FILES.verdict), `${JSON.stringify({ ...outcome, artifactDir: dir, ...extra }, null, 2)}\n`);
+  writeFileSync(file(ARTIFACT_FILES.history), rawEvents);
+  writeFileSync(file(ARTIFACT_FILES.timeline), outcome.timeline.map((t) => `${String(t.atMs).padStart(7)} ms  ${t.what}\n`).join(''));
+}
 
 /** Copy `from` to `to` leaving holes where `from` has zero-filled 64 KiB blocks. */
 export function copySparse(from: string, to: string): number {
@@ -60,39 +93,56 @@ export function copySparse(from: string, to: string): number {
   return written;
 }
 
-export interface ArtifactInput {
-  result: TrialResult;
-  /** The crashtest command line of this run (argv after the node/tsx prefix). */
-  runCommand: string;
-  replayCommand: string;
+export interface FlakeyArtifactInput {
+  outcome: TrialOutcome;
+  evidence: FlakeyEvidence;
+  commands: ArtifactCommands;
   /** The device image, when the filesystem is unmounted and the image can be copied. */
   image?: string;
   /** `dmsetup table` of the flakey device now, when it could be read. */
   liveTable?: string;
 }
 
-/** Write the artifact directory `dir` for a violated trial. */
-export function saveArtifacts(dir: string, input: ArtifactInput): void {
-  const { result } = input;
-  mkdirSync(dir, { recursive: true });
+/** Write the artifact directory `dir` of a violated flakey trial. */
+export function saveFlakeyArtifacts(dir: string, input: FlakeyArtifactInput): void {
+  const { outcome, evidence } = input;
+  writeTrialFiles(dir, outcome, evidence.rawEvents, input.commands, { writerExit: evidence.writerExit });
   const file = (name: string) => path.join(dir, name);
-  writeFileSync(file(ARTIFACT_FILES.plan), `${JSON.stringify({ plan: result.plan, writer: result.writer }, null, 2)}\n`);
-  writeFileSync(file(ARTIFACT_FILES.command), `# the run\n${input.runCommand}\n# this trial alone\n${input.replayCommand}\n# judge it again\npnpm crashtest recheck ${dir}\n`);
-  writeFileSync(file(ARTIFACT_FILES.history), result.rawEvents);
-  const recovered = result.recovery.status === 'recovered' ? result.recovery.entries : [];
-  writeFileSync(file(ARTIFACT_FILES.recovered), recovered.map((e) => `${JSON.stringify(e)}\n`).join(''));
-  // The entries themselves are in recovered.ndjson; the verdict file keeps their count.
-  const recovery = result.recovery.status === 'recovered' ? { ...result.recovery, entries: result.recovery.entries.length } : result.recovery;
-  writeFileSync(
-    file(ARTIFACT_FILES.verdict),
-    `${JSON.stringify({ status: result.status, reasons: result.reasons, notes: result.notes, recovery, verdict: result.verdict, writerExit: result.writerExit }, null, 2)}\n`,
-  );
-  writeFileSync(file(ARTIFACT_FILES.timeline), result.timeline.map((t) => `${String(t.atMs).padStart(7)} ms  ${t.what}\n`).join(''));
-  const tables = result.tables.map((t) => `# ${t.atMs} ms: ${t.what}\n${t.table}\n`).join('');
+  writeFileSync(file(ARTIFACT_FILES.plan), `${JSON.stringify({ plan: evidence.plan, writer: evidence.writer }, null, 2)}\n`);
+  writeFileSync(file(ARTIFACT_FILES.recovered), evidence.recovered.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  const tables = evidence.tables.map((t) => `# ${t.atMs} ms: ${t.what}\n${t.table}\n`).join('');
   writeFileSync(file(ARTIFACT_FILES.tables), `${tables}${input.liveTable ? `# live table when the artifact was saved\n${input.liveTable}\n` : ''}`);
-  writeFileSync(file(ARTIFACT_FILES.stderr), result.writerStderr);
-  cpSync(result.walCopy, file(ARTIFACT_FILES.wal), { recursive: true });
+  writeFileSync(file(ARTIFACT_FILES.stderr), evidence.writerStderr);
+  cpSync(evidence.walCopy, file(ARTIFACT_FILES.wal), { recursive: true });
   if (input.image) copySparse(input.image, file(ARTIFACT_FILES.image));
+}
+
+/** One violated crash state of a recording, as states.json keeps it. */
+export interface ViolatedStateRecord {
+  id: string;
+  lastMark: string | null;
+  reasons: string[];
+  commands: string[];
+}
+
+export interface RecordingArtifactInput {
+  outcome: TrialOutcome;
+  /** The recording's directory (log.bin.gz, events.jsonl, meta.json). */
+  recording: string;
+  /** The writer's event stream (the recording's events.jsonl). */
+  rawEvents: string;
+  checked: number;
+  violatedStates: number;
+  states: ViolatedStateRecord[];
+  commands: ArtifactCommands;
+}
+
+/** Write the artifact directory `dir` of a violated log-writes trial. */
+export function saveRecordingArtifacts(dir: string, input: RecordingArtifactInput): void {
+  writeTrialFiles(dir, input.outcome, input.rawEvents, input.commands);
+  cpSync(input.recording, path.join(dir, ARTIFACT_FILES.recording), { recursive: true });
+  const states = { checked: input.checked, violatedStates: input.violatedStates, states: input.states };
+  writeFileSync(path.join(dir, ARTIFACT_FILES.states), `${JSON.stringify(states, null, 2)}\n`);
 }
 
 /** Read one artifact file as text (recheck). */

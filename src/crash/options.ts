@@ -36,6 +36,7 @@ export function trialIndices(options: Pick<RunOptions, 'trials' | 'onlyTrial'>):
 /** The command that replays one trial of this run. */
 export function replayCommand(options: RunOptions, strategy: Strategy, index: number): string {
   const parts = ['sudo pnpm crashtest', `--strategy ${strategy}`];
+  if (options.mode !== 'flakey') parts.push(`--mode ${options.mode}`);
   if (options.groupCommit) parts.push('--group-commit');
   parts.push(`--scenario ${options.scenarioName}`, `--fs ${options.fs}`, `--seed ${options.seed}`, `--trial ${index}`);
   return parts.join(' ');

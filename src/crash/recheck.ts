@@ -10,21 +10,27 @@ import { recoverWal } from './writer/recover.js';
 import { SYNC_FAILURE_CODES } from '../strategy/index.js';
 import { reasonsOf } from './verdict-reasons.js';
 
-// `crashtest recheck DIR`: judge a saved violation again, without a VM or root. Recovery runs
-// again on a copy of the saved WAL directory (the WAL may be fixed since); the recovered list the
-// trial saw is the fallback when the WAL cannot be opened here, and the two are compared.
+// `crashtest recheck DIR`: judge a saved violation again, in either mode's artifact (one layout,
+// src/crash/artifacts.ts), without a VM.
+// flakey: recovery runs again on a copy of the saved WAL directory (the WAL may be fixed since);
+// the recovered list the trial saw is the fallback when the WAL cannot be opened here, and the two
+// are compared. No root needed.
+// log-writes: every saved violated crash state of the saved recording is materialised and checked
+// again with the WAL as built now (root: each state is loop-mounted, as the trial did).
 
 export interface RecheckResult {
   status: 'held' | 'violated';
   verdict: CrashVerdict;
   reasons: string[];
   /** Which recovered list was judged. */
-  source: 'wal-reopened' | 'saved-list';
+  source: 'wal-reopened' | 'saved-list' | 'crash-states';
   /** When the WAL was reopened: whether it returned what the trial saw (same seqs and digests). */
   matchesSavedList: boolean | null;
   savedStatus: string | null;
   /** Why the saved WAL could not be reopened, if it could not. */
   reopenProblem: string | null;
+  /** log-writes: the saved violated states, judged again (the first violated one is `verdict`). */
+  states?: { id: string; status: string; reasons: string[] }[];
 }
 
 function parseRecoveredList(text: string): RecoveredDigest[] {
@@ -52,9 +58,35 @@ function load<T>(dir: string, name: string, parse: (text: string) => T): T {
   }
 }
 
-/** Judge the artifact directory `dir` again. */
+/** Judge the artifact directory `dir` again (either mode). */
 export async function recheck(dir: string): Promise<RecheckResult> {
   if (!existsSync(dir)) throw new CrashError('BAD_ARTIFACT', `no such directory: ${dir}`);
+  if (existsSync(path.join(dir, ARTIFACT_FILES.recording))) return recheckStates(dir);
+  return recheckWal(dir);
+}
+
+async function recheckStates(dir: string): Promise<RecheckResult> {
+  const saved = load(dir, ARTIFACT_FILES.states, (t) => (JSON.parse(t) as { states?: { id?: unknown }[] }).states ?? []);
+  const ids = saved.map((s) => s.id).filter((id): id is string => typeof id === 'string');
+  if (ids.length === 0) throw new CrashError('BAD_ARTIFACT', `${path.join(dir, ARTIFACT_FILES.states)} names no crash state`);
+  const savedStatus = load(dir, ARTIFACT_FILES.verdict, (t) => (JSON.parse(t) as { status?: string }).status ?? null);
+  // Loaded here, not at the top: state checking (loop mounts) is host-side code the crashtest
+  // bundle that runs inside the microVM never needs.
+  const { checkOneState } = await import('./explore/index.js');
+  const recording = path.join(dir, ARTIFACT_FILES.recording);
+  const states: NonNullable<RecheckResult['states']> = [];
+  let judged: { verdict: CrashVerdict; reasons: string[]; status: 'held' | 'violated' } | undefined;
+  for (const id of ids) {
+    const r = await checkOneState(recording, id);
+    states.push({ id, status: r.status, reasons: r.reasons });
+    if (r.status === 'unmountable') continue;
+    if (judged === undefined || (judged.status === 'held' && r.status === 'violated')) judged = { verdict: r.verdict, reasons: r.reasons, status: r.status };
+  }
+  if (judged === undefined) throw new CrashError('CHECK_FAILED', `none of the ${ids.length} saved crash states of ${dir} could be mounted`);
+  return { status: judged.status, verdict: judged.verdict, reasons: judged.reasons, source: 'crash-states', matchesSavedList: null, savedStatus, reopenProblem: null, states };
+}
+
+async function recheckWal(dir: string): Promise<RecheckResult> {
   const history: WorkloadEvent[] = load(dir, ARTIFACT_FILES.history, (t) => parseEvents(t).events);
   const saved = load(dir, ARTIFACT_FILES.recovered, parseRecoveredList);
   const writer = load(dir, ARTIFACT_FILES.plan, (t) => parseWriterConfig((JSON.parse(t) as { writer?: unknown }).writer));

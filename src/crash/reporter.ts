@@ -1,43 +1,24 @@
 import cliProgress from 'cli-progress';
+import { strategyLabel } from '../strategy/index.js';
+import type { TrialOutcome, TrialPosition } from './outcome.js';
 
 // How a run tells the user what it is doing: a progress bar and one line per trial, on stderr
 // (stdout keeps the summary table). Inside the VM the same calls become marked JSON lines on the
 // console, which the host turns back into calls on its own reporter (vm-driver.ts).
 
-/** One finished trial, as the per-trial line shows it. */
-export interface TrialLine {
-  strategy: string;
-  /** 1-based position among the run's trials (all strategies), and the run's total. */
-  position: number;
-  total: number;
-  index: number;
-  scenario: string;
-  trialSeed: number;
-  status: 'held' | 'violated';
-  appended: number;
-  acked: number;
-  recovered: number;
-  lost: number;
-  ackedButLost: number;
-  lostBeyondContract: number;
-  durationMs: number;
-  reasons: string[];
-  notes: string[];
-  artifactDir: string | null;
-}
-
 export interface Reporter {
   begin(total: number): void;
-  trial(line: TrialLine): void;
+  trial(outcome: TrialOutcome, at: TrialPosition): void;
   note(text: string): void;
   end(): void;
 }
 
 /** The per-trial line, as printed. */
-export function formatTrialLine(l: TrialLine): string {
-  const width = String(l.total).length;
-  const head = `[${String(l.position).padStart(width)}/${l.total}] ${l.strategy} trial ${l.index} ${l.scenario} (seed ${l.trialSeed})`;
-  const figures = `appended ${l.appended}, acked ${l.acked}, recovered ${l.recovered}, lost ${l.lost} (acked ${l.ackedButLost}, beyond contract ${l.lostBeyondContract})`;
+export function formatTrialLine(l: TrialOutcome, at: TrialPosition): string {
+  const width = String(at.total).length;
+  const head = `[${String(at.position).padStart(width)}/${at.total}] ${strategyLabel(l.strategy, l.groupCommit)} trial ${l.index} ${l.scenario} (seed ${l.trialSeed})`;
+  const loss = l.verdict.loss;
+  const figures = `appended ${loss.appended}, acked ${loss.acked}, recovered ${loss.recovered}, lost ${loss.lost} (acked ${loss.ackedButLost}, beyond contract ${loss.lostBeyondContract})`;
   const seconds = `${(l.durationMs / 1000).toFixed(1)} s`;
   const verdict = l.status === 'held' ? 'held' : `VIOLATED: ${l.reasons.join('; ')}`;
   const tail = [...l.notes.map((n) => `note: ${n}`), ...(l.artifactDir ? [`artifacts: ${l.artifactDir}`] : [])];
@@ -66,10 +47,10 @@ export class ConsoleReporter implements Reporter {
     else this.stream.write(`${text}\n`);
   }
 
-  trial(line: TrialLine): void {
+  trial(outcome: TrialOutcome, at: TrialPosition): void {
     this.done++;
-    this.print(formatTrialLine(line));
-    this.bar?.update(this.done, { status: `${line.strategy} trial ${line.index}: ${line.status}` });
+    this.print(formatTrialLine(outcome, at));
+    this.bar?.update(this.done, { status: `${strategyLabel(outcome.strategy, outcome.groupCommit)} trial ${outcome.index}: ${outcome.status}` });
   }
 
   note(text: string): void {
@@ -85,7 +66,7 @@ export class ConsoleReporter implements Reporter {
 /** The marker of protocol lines a run inside the VM prints for the host. */
 export const PROTOCOL_MARK = '@@crashtest ';
 
-export type ProtocolMessage = { kind: 'begin'; total: number } | { kind: 'trial'; line: TrialLine } | { kind: 'note'; text: string };
+export type ProtocolMessage = { kind: 'begin'; total: number } | { kind: 'trial'; outcome: TrialOutcome; at: TrialPosition } | { kind: 'note'; text: string };
 
 /** Inside the VM: every call becomes one marked JSON line on stdout. */
 export class ProtocolReporter implements Reporter {
@@ -97,8 +78,8 @@ export class ProtocolReporter implements Reporter {
     this.send({ kind: 'begin', total });
   }
 
-  trial(line: TrialLine): void {
-    this.send({ kind: 'trial', line });
+  trial(outcome: TrialOutcome, at: TrialPosition): void {
+    this.send({ kind: 'trial', outcome, at });
   }
 
   note(text: string): void {

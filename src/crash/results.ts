@@ -1,26 +1,8 @@
-import type { CrashVerdict } from '../oracle/index.js';
-import type { Strategy } from '../workload/events.js';
+import type { TrialOutcome } from './outcome.js';
 import type { RunOptions } from './options.js';
 import { runVerdict, summaryRows, type RowVerdict, type SummaryRow } from './summary.js';
 
 // What a run produced, as written by --json and passed from the VM back to the host.
-
-export interface TrialRecord {
-  strategy: Strategy;
-  groupCommit: boolean;
-  scenario: string;
-  index: number;
-  trialSeed: number;
-  status: 'held' | 'violated';
-  reasons: string[];
-  notes: string[];
-  verdict: CrashVerdict;
-  recovery: { status: 'recovered' | 'failed'; entries: number; code?: string; message?: string; corruption: { code: string; message: string } | null };
-  durationMs: number;
-  /** What the harness did when, in ms from the trial's start. */
-  timeline: { atMs: number; what: string }[];
-  artifactDir: string | null;
-}
 
 export interface RunResults {
   format: 'powercut-crashtest-v1';
@@ -32,7 +14,7 @@ export interface RunResults {
   command: string;
   /** Where the trials ran: the host kernel, or the microVM's. */
   kernel: { release: string; inVm: boolean };
-  trials: TrialRecord[];
+  trials: TrialOutcome[];
   rows: SummaryRow[];
   verdict: RowVerdict;
 }

@@ -1,19 +1,13 @@
-import { summariseTrials, type CrashVerdict } from '../oracle/index.js';
-import type { Strategy } from '../workload/events.js';
+import { summariseTrials } from '../oracle/index.js';
+import type { TrialOutcome } from './outcome.js';
 import { strategyLabel } from '../strategy/index.js';
 
 // The summary of a run: one row per strategy (and per scenario when several ran), and the run's
 // overall verdict. A weak strategy (none, periodic) that never lost anything means the power cut
 // did not cut anything, which makes every other row meaningless too: that is its own verdict.
 
-/** What the summary needs from one trial (a TrialResult has it, so does a results file). */
-export interface TrialVerdictLine {
-  strategy: Strategy;
-  groupCommit: boolean;
-  scenario: string;
-  status: 'held' | 'violated';
-  verdict: CrashVerdict;
-}
+/** What the summary reads of a trial's outcome. */
+type SummaryInput = Pick<TrialOutcome, 'strategy' | 'groupCommit' | 'scenario' | 'status' | 'verdict'>;
 
 export type RowVerdict = 'held' | 'violated' | 'crash-not-real';
 
@@ -32,7 +26,7 @@ export interface SummaryRow {
 }
 
 
-function row(lines: readonly TrialVerdictLine[], scenario: string): SummaryRow {
+function row(lines: readonly SummaryInput[], scenario: string): SummaryRow {
   const s = summariseTrials(lines.map((l) => l.verdict));
   // A trial can be violated without a violated check (the WAL could not be opened at all).
   const violatedTrials = lines.filter((l) => l.status === 'violated').length;
@@ -53,8 +47,8 @@ function row(lines: readonly TrialVerdictLine[], scenario: string): SummaryRow {
 }
 
 /** Rows per strategy: a per-scenario breakdown (when several scenarios ran), then the total. */
-export function summaryRows(lines: readonly TrialVerdictLine[]): SummaryRow[] {
-  const byStrategy = new Map<string, TrialVerdictLine[]>();
+export function summaryRows(lines: readonly SummaryInput[]): SummaryRow[] {
+  const byStrategy = new Map<string, SummaryInput[]>();
   for (const l of lines) {
     const key = strategyLabel(l.strategy, l.groupCommit);
     byStrategy.set(key, [...(byStrategy.get(key) ?? []), l]);

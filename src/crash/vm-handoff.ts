@@ -67,7 +67,7 @@ export async function runInMicroVm(options: RunOptions, reporter: Reporter): Pro
       const message = parseProtocolLine(line);
       if (message === null) process.stderr.write(`${line}\n`);
       else if (message.kind === 'begin') reporter.begin(message.total);
-      else if (message.kind === 'trial') reporter.trial(message.line);
+      else if (message.kind === 'trial') reporter.trial(message.outcome, message.at);
       else reporter.note(message.text);
     }
   };

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFlakeyMode } from '../../src/crash/flakey/mode.js';
-import type { Reporter, TrialLine } from '../../src/crash/reporter.js';
+import type { Reporter } from '../../src/crash/reporter.js';
+import type { TrialOutcome } from '../../src/crash/outcome.js';
 import type { RunOptions } from '../../src/crash/options.js';
 import type { RunResults } from '../../src/crash/results.js';
 import { recheck } from '../../src/crash/recheck.js';
@@ -20,9 +21,9 @@ const why = await dmUnavailable(['flakey']);
 let artifacts = '';
 
 class Collect implements Reporter {
-  readonly lines: TrialLine[] = [];
+  readonly lines: TrialOutcome[] = [];
   begin(): void {}
-  trial(line: TrialLine): void {
+  trial(line: TrialOutcome): void {
     this.lines.push(line);
   }
   note(): void {}

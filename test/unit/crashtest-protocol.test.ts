@@ -1,28 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { formatTrialLine, parseProtocolLine, PROTOCOL_MARK, type TrialLine } from '../../src/crash/reporter.js';
+import { formatTrialLine, parseProtocolLine, PROTOCOL_MARK } from '../../src/crash/reporter.js';
+import type { TrialOutcome } from '../../src/crash/outcome.js';
 import { replayCommand, trialIndices, type RunOptions } from '../../src/crash/options.js';
 import { SCENARIOS } from '../../src/crash/plan/registry.js';
 import { innerArgs } from '../../src/crash/vm-handoff.js';
 
-const line: TrialLine = {
+const line: TrialOutcome = {
+  mode: 'flakey',
   strategy: 'fdatasync',
-  position: 3,
-  total: 20,
+  groupCommit: false,
   index: 2,
   scenario: 'truncate',
   trialSeed: 1234,
   status: 'violated',
-  appended: 10,
-  acked: 8,
-  recovered: 5,
-  lost: 5,
-  ackedButLost: 3,
-  lostBeyondContract: 3,
+  verdict: { loss: { appended: 10, acked: 8, recovered: 5, lost: 5, ackedButLost: 3, lostBeyondContract: 3 } } as TrialOutcome['verdict'],
+  recovery: { status: 'recovered', entries: 5, corruption: null },
+  timeline: [],
   durationMs: 5400,
   reasons: ['durability: 3 required entries missing (first: 6, 7, 8)'],
   notes: ['the WAL reported WAL_IO at seq 9'],
   artifactDir: '/tmp/a',
 };
+const at = { position: 3, total: 20 };
 
 const options: RunOptions = {
   strategies: ['fsync', 'none'],
@@ -41,18 +40,18 @@ const options: RunOptions = {
 
 describe('crashtest progress protocol', () => {
   it('round-trips every message through one console line, wherever the marker lands', () => {
-    for (const message of [{ kind: 'begin', total: 20 }, { kind: 'trial', line }, { kind: 'note', text: 'hello' }] as const) {
+    for (const message of [{ kind: 'begin', total: 20 }, { kind: 'trial', outcome: line, at }, { kind: 'note', text: 'hello' }] as const) {
       const text = `${PROTOCOL_MARK}${JSON.stringify(message)}`;
       expect(parseProtocolLine(text)).toEqual(message);
       expect(parseProtocolLine(`\r[ 12.3] noise ${text}`)).toEqual(message);
     }
     expect(parseProtocolLine('EXT4-fs (dm-0): mounted filesystem')).toBeNull();
-    expect(parseProtocolLine(`${PROTOCOL_MARK}{"kind":"trial","line":{"strat`)).toBeNull();
+    expect(parseProtocolLine(`${PROTOCOL_MARK}{"kind":"trial","outcome":{"strat`)).toBeNull();
     expect(parseProtocolLine(`${PROTOCOL_MARK}{"kind":"other"}`)).toBeNull();
   });
 
   it('prints a trial as one line with its figures, then its notes and artifacts', () => {
-    const [head, ...rest] = formatTrialLine(line).split('\n');
+    const [head, ...rest] = formatTrialLine(line, at).split('\n');
     expect(head).toBe(
       '[ 3/20] fdatasync trial 2 truncate (seed 1234): VIOLATED: durability: 3 required entries missing (first: 6, 7, 8) | appended 10, acked 8, recovered 5, lost 5 (acked 3, beyond contract 3) | 5.4 s',
     );

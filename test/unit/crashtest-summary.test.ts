@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatSummaryTable, runVerdict, summaryRows, type TrialVerdictLine } from '../../src/crash/summary.js';
+import { formatSummaryTable, runVerdict, summaryRows } from '../../src/crash/summary.js';
+import type { TrialOutcome } from '../../src/crash/outcome.js';
 import { judgeCrash, type RecoveredEntry } from '../../src/oracle/index.js';
 import { payloadDigest, type Strategy, type WorkloadEvent } from '../../src/workload/events.js';
 
@@ -22,7 +23,7 @@ function recovered(upTo: number): RecoveredEntry[] {
   return Array.from({ length: upTo }, (_, i) => ({ seq: i + 1, payload: payload(i + 1) }));
 }
 
-function line(strategy: Strategy, scenario: string, appended: number, acked: number, got: number, watermark?: number): TrialVerdictLine {
+function line(strategy: Strategy, scenario: string, appended: number, acked: number, got: number, watermark?: number): Pick<TrialOutcome, 'strategy' | 'groupCommit' | 'scenario' | 'status' | 'verdict'> {
   const verdict = judgeCrash({ history: history(strategy, appended, acked, watermark), recovered: recovered(got) });
   return { strategy, groupCommit: false, scenario, status: verdict.status, verdict };
 }

@@ -3,13 +3,13 @@ import { release } from 'node:os';
 import path from 'node:path';
 import { dmTable, ensureTargets, formatTable, withDeviceLab } from '../../dm/index.js';
 import { logger } from '../../log.js';
-import { saveArtifacts } from '../artifacts.js';
+import { artifactName, saveFlakeyArtifacts } from '../artifacts.js';
 import { DeviceStack } from './device-stack.js';
 import { CrashError } from '../crash-error.js';
 import type { Reporter } from '../reporter.js';
 import { replayCommand, trialIndices, type RunOptions } from '../options.js';
-import { buildResults, type RunResults, type TrialRecord } from '../results.js';
-import { strategyLabel } from '../../strategy/index.js';
+import { buildResults, type RunResults } from '../results.js';
+import type { TrialOutcome } from '../outcome.js';
 import { planTrial } from '../plan/trial-plan.js';
 import { runTrial, type TrialResult } from './trial.js';
 import { WriterLauncher } from '../writer/launcher.js';
@@ -20,31 +20,9 @@ const log = logger('crashtest');
 // The trial loop of the dm-flakey mode: one device stack for the whole run, every strategy in
 // turn, the seeded trials of each, an artifact directory for every violated trial.
 
-function record(result: TrialResult, artifactDir: string | null): TrialRecord {
-  const r = result.recovery;
-  return {
-    strategy: result.plan.strategy,
-    groupCommit: result.plan.groupCommit,
-    scenario: result.plan.scenario,
-    index: result.plan.index,
-    trialSeed: result.plan.trialSeed,
-    status: result.status,
-    reasons: result.reasons,
-    notes: result.notes,
-    verdict: result.verdict,
-    recovery:
-      r.status === 'recovered'
-        ? { status: 'recovered', entries: r.entries.length, corruption: r.corruption }
-        : { status: 'failed', entries: 0, code: r.code, message: r.message, corruption: r.corruption },
-    durationMs: result.durationMs,
-    timeline: result.timeline,
-    artifactDir,
-  };
-}
-
 async function keepArtifacts(devices: DeviceStack, result: TrialResult, options: RunOptions, runId: string): Promise<string> {
-  const label = strategyLabel(result.plan.strategy, result.plan.groupCommit);
-  const dir = path.join(options.artifactsRoot, runId, `${label}-trial-${result.plan.index}`);
+  const { outcome } = result;
+  const dir = path.join(options.artifactsRoot, runId, artifactName(outcome));
   // The image is copied unmounted, so what is saved is what the next mount would see.
   await devices.unmount();
   let liveTable: string | undefined;
@@ -53,10 +31,10 @@ async function keepArtifacts(devices: DeviceStack, result: TrialResult, options:
   } catch (error) {
     log.warn({ err: error }, 'cannot read the live flakey table for the artifact');
   }
-  saveArtifacts(dir, {
-    result,
-    runCommand: options.command,
-    replayCommand: replayCommand(options, result.plan.strategy, result.plan.index),
+  saveFlakeyArtifacts(dir, {
+    outcome,
+    evidence: result.evidence,
+    commands: { run: options.command, replay: replayCommand(options, outcome.strategy, outcome.index) },
     image: devices.image,
     liveTable,
   });
@@ -73,7 +51,7 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
   const runId = `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`;
   const indices = trialIndices(options);
   const total = indices.length * options.strategies.length;
-  const trials: TrialRecord[] = [];
+  const trials: TrialOutcome[] = [];
   let restoreEnv = (): void => {};
   reporter.begin(total);
   try {
@@ -95,30 +73,11 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
           position++;
           const plan = planTrial(options.seed, index, strategy, options.groupCommit, options.scenarios);
           const result = await runTrial(plan, { devices, writers, warmNext: position < total, scratchDir: lab.dir });
-          const artifactDir = result.status === 'violated' ? await keepArtifacts(devices, result, options, runId) : null;
-          rmSync(result.walCopy, { recursive: true, force: true });
-          const rec = record(result, artifactDir);
-          trials.push(rec);
-          const loss = result.verdict.loss;
-          reporter.trial({
-            strategy: strategyLabel(strategy, options.groupCommit),
-            position,
-            total,
-            index,
-            scenario: plan.scenario,
-            trialSeed: plan.trialSeed,
-            status: result.status,
-            appended: loss.appended,
-            acked: loss.acked,
-            recovered: loss.recovered,
-            lost: loss.lost,
-            ackedButLost: loss.ackedButLost,
-            lostBeyondContract: loss.lostBeyondContract,
-            durationMs: result.durationMs,
-            reasons: result.reasons,
-            notes: result.notes,
-            artifactDir,
-          });
+          const artifactDir = result.outcome.status === 'violated' ? await keepArtifacts(devices, result, options, runId) : null;
+          rmSync(result.evidence.walCopy, { recursive: true, force: true });
+          const outcome = { ...result.outcome, artifactDir };
+          trials.push(outcome);
+          reporter.trial(outcome, { position, total });
           if (plan.freshFilesystemAfter) await devices.freshFilesystem();
         }
       }

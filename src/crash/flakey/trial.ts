@@ -1,11 +1,12 @@
 import { cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { judgeCrash, type CrashVerdict } from '../../oracle/index.js';
+import { judgeCrash, type RecoveredDigest } from '../../oracle/index.js';
+import type { TimelineEntry, TrialOutcome } from '../outcome.js';
 import { parseEvents } from '../../workload/events.js';
 import { WRITER_DEFAULTS, parseWriterConfig, type WriterConfig } from '../../workload/writer-config.js';
 import type { DeviceStack, TableSwap } from './device-stack.js';
 import { CrashError } from '../crash-error.js';
-import { recoverWal, type Recovery } from '../writer/recover.js';
+import { recoverWal } from '../writer/recover.js';
 import { reasonsOf } from '../verdict-reasons.js';
 import type { TrialPlan } from '../plan/trial-plan.js';
 import type { WriterLauncher } from '../writer/launcher.js';
@@ -23,27 +24,15 @@ import { SYNC_FAILURE_CODES } from '../../strategy/index.js';
 //      sees exactly what was on the disk at the cut, and replays its journal.
 //   5. Open the WAL (recovery), read every entry, judge against the history.
 
-/** `failed` codes after which the WAL must never acknowledge again. */
-
 /** How long one scenario wait may take before the harness cuts anyway (TCG is slow). */
 const WAIT_LIMIT_MS = 60_000;
 
-export interface TimelineEntry {
-  atMs: number;
-  what: string;
-}
-
-export interface TrialResult {
+/** What a flakey trial leaves for its artifact, beside its outcome. */
+export interface FlakeyEvidence {
   plan: TrialPlan;
   writer: WriterConfig;
-  status: 'held' | 'violated';
-  verdict: CrashVerdict;
-  recovery: Recovery;
-  /** Human-readable reasons when violated (one per violated check or recovery failure). */
-  reasons: string[];
-  /** Things worth knowing that are not violations (a trigger that timed out, the writer's exit). */
-  notes: string[];
-  timeline: TimelineEntry[];
+  /** What recovery returned, entry by entry (the outcome keeps only the count). */
+  recovered: RecoveredDigest[];
   tables: TableSwap[];
   /** The writer's event stream, verbatim. */
   rawEvents: string;
@@ -51,7 +40,11 @@ export interface TrialResult {
   writerExit: { code: number | null; signal: string | null };
   /** A copy of the WAL directory as the crash left it, before recovery touched it. */
   walCopy: string;
-  durationMs: number;
+}
+
+export interface TrialResult {
+  outcome: TrialOutcome;
+  evidence: FlakeyEvidence;
 }
 
 export interface TrialContext {
@@ -171,20 +164,38 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
   if (recovery.status === 'recovered' && recovery.corruption) notes.push(`recovery reported ${recovery.corruption.code}: ${recovery.corruption.message}`);
   const status = verdict.status === 'violated' || recovery.status === 'failed' ? 'violated' : 'held';
   rmSync(dir, { recursive: true, force: true });
-  return {
-    plan,
-    writer,
+  const r = recovery;
+  const outcome: TrialOutcome = {
+    mode: 'flakey',
+    strategy: plan.strategy,
+    groupCommit: plan.groupCommit,
+    scenario: plan.scenario,
+    index: plan.index,
+    trialSeed: plan.trialSeed,
     status,
-    verdict,
-    recovery,
     reasons,
     notes,
-    timeline,
-    tables: [...devices.swaps],
-    rawEvents,
-    writerStderr: child.stderr,
-    writerExit: { code: child.exited?.code ?? null, signal: child.exited?.signal ?? null },
-    walCopy,
+    verdict,
+    recovery:
+      r.status === 'recovered'
+        ? { status: 'recovered', entries: r.entries.length, corruption: r.corruption }
+        : { status: 'failed', entries: 0, code: r.code, message: r.message, corruption: r.corruption },
     durationMs: Date.now() - started,
+    timeline,
+    artifactDir: null,
   };
+  return {
+    outcome,
+    evidence: {
+      plan,
+      writer,
+      recovered: r.status === 'recovered' ? r.entries : [],
+      tables: [...devices.swaps],
+      rawEvents,
+      writerStderr: child.stderr,
+      writerExit: { code: child.exited?.code ?? null, signal: child.exited?.signal ?? null },
+      walCopy,
+    },
+  };
+
 }

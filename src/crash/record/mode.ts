@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../bundle.js';
 import { checkRecording, type CheckReport } from '../explore/check-states.js';
@@ -6,8 +6,10 @@ import { CrashError } from '../crash-error.js';
 import { recordAll } from './record-all.js';
 import type { RecordSpec } from './session.js';
 import type { Reporter } from '../reporter.js';
-import type { RunOptions } from '../options.js';
-import { buildResults, type RunResults, type TrialRecord } from '../results.js';
+import { replayCommand, type RunOptions } from '../options.js';
+import { buildResults, type RunResults } from '../results.js';
+import type { TrialOutcome } from '../outcome.js';
+import { ARTIFACT_FILES, artifactName, saveRecordingArtifacts } from '../artifacts.js';
 import type { Scenario } from '../plan/scenario.js';
 import { strategyLabel } from '../../strategy/index.js';
 import { planTrial } from '../plan/trial-plan.js';
@@ -52,7 +54,7 @@ export function stateCommands(dir: string, stateId: string): string[] {
   return [`pnpm fuzz --recording ${dir} --state '${stateId}'`, `gunzip -k ${dir}/log.bin.gz && pnpm replay --log ${dir}/log.bin --to state '${stateId}' --out state.img`];
 }
 
-function trialRecord(spec: RecordSpec, index: number, trialSeed: number, report: CheckReport, artifactDir: string | null, recordMs: number): TrialRecord {
+function trialOutcome(spec: RecordSpec, index: number, trialSeed: number, report: CheckReport, recordMs: number): TrialOutcome {
   const rep = report.representative;
   if (rep === null) throw new CrashError('TRIAL_SETUP_FAILED', `${spec.name}: no crash state could be judged (${report.checked} states, ${report.unmountableStates} unmountable)`);
   const cov = report.coverage;
@@ -64,6 +66,7 @@ function trialRecord(spec: RecordSpec, index: number, trialSeed: number, report:
   const first = report.violations[0];
   const reasons = first === undefined ? [] : [`${report.violatedStates} of ${report.checked} crash states violated; first ${first.id} (${first.lastMark ?? 'no mark'} visible): ${first.reasons.join('; ')}`];
   return {
+    mode: 'log-writes',
     strategy: spec.strategy,
     groupCommit: spec.groupCommit,
     scenario: spec.scenario,
@@ -79,7 +82,7 @@ function trialRecord(spec: RecordSpec, index: number, trialSeed: number, report:
       { atMs: 0, what: `recorded ${report.meta.entries} log entries, ${report.meta.marks} marks` },
       { atMs: Math.round(recordMs), what: `checked ${report.checked} states, ${report.violatedStates} violated` },
     ],
-    artifactDir,
+    artifactDir: null,
   };
 }
 
@@ -93,7 +96,7 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
   const jobs = options.strategies.flatMap((strategy) => indices.map((index) => ({ index, spec: trialSpec(options, strategy, index, scenarios) })));
   const recordRoot = path.join(PROJECT_ROOT, 'results', 'crashtest', `.recordings-${runId}`);
   reporter.begin(jobs.length);
-  const trials: TrialRecord[] = [];
+  const trials: TrialOutcome[] = [];
   let kernel = '';
   let recordedInVm = inVm;
   try {
@@ -114,11 +117,11 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
     let position = 0;
     for (const [n, job] of jobs.entries()) {
       position++;
-      const outcome = recorded.outcomes[n];
-      if (outcome === undefined || outcome.status === 'failed') {
-        throw new CrashError('TRIAL_SETUP_FAILED', `recording ${job.spec.name} failed: ${outcome?.status === 'failed' ? outcome.message : 'no outcome'}`);
+      const made = recorded.outcomes[n];
+      if (made === undefined || made.status === 'failed') {
+        throw new CrashError('TRIAL_SETUP_FAILED', `recording ${job.spec.name} failed: ${made?.status === 'failed' ? made.message : 'no outcome'}`);
       }
-      kernel = outcome.meta.kernel;
+      kernel = made.meta.kernel;
       const dir = path.join(recordRoot, job.spec.name);
       let report: CheckReport;
       try {
@@ -127,36 +130,24 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
         if (error instanceof CrashError) throw new CrashError('TRIAL_SETUP_FAILED', error.message, { cause: error });
         throw error;
       }
+      const outcome = trialOutcome(job.spec, job.index, job.spec.seed, report, perRecording);
       let artifactDir: string | null = null;
       if (report.violatedStates > 0) {
-        artifactDir = path.join(options.artifactsRoot, runId, job.spec.name);
-        mkdirSync(path.dirname(artifactDir), { recursive: true });
-        cpSync(dir, artifactDir, { recursive: true });
-        const states = report.violations.map((v) => ({ id: v.id, lastMark: v.lastMark, reasons: v.reasons, commands: stateCommands(artifactDir as string, v.id) }));
-        writeFileSync(path.join(artifactDir, 'violations.json'), `${JSON.stringify({ command: options.command, violatedStates: report.violatedStates, checked: report.checked, states }, null, 2)}\n`);
+        const saveTo = path.join(options.artifactsRoot, runId, artifactName(outcome));
+        saveRecordingArtifacts(saveTo, {
+          outcome,
+          recording: dir,
+          rawEvents: readFileSync(path.join(dir, 'events.jsonl'), 'utf8'),
+          checked: report.checked,
+          violatedStates: report.violatedStates,
+          states: report.violations.map((v) => ({ id: v.id, lastMark: v.lastMark, reasons: v.reasons, commands: stateCommands(path.join(saveTo, ARTIFACT_FILES.recording), v.id) })),
+          commands: { run: options.command, replay: replayCommand(options, job.spec.strategy, job.index) },
+        });
+        artifactDir = saveTo;
       }
-      const rec = trialRecord(job.spec, job.index, job.spec.seed, report, artifactDir, perRecording);
-      trials.push(rec);
-      const loss = rec.verdict.loss;
-      reporter.trial({
-        strategy: strategyLabel(job.spec.strategy, options.groupCommit),
-        position,
-        total: jobs.length,
-        index: job.index,
-        scenario: job.spec.scenario,
-        trialSeed: job.spec.seed,
-        status: rec.status,
-        appended: loss.appended,
-        acked: loss.acked,
-        recovered: loss.recovered,
-        lost: loss.lost,
-        ackedButLost: loss.ackedButLost,
-        lostBeyondContract: loss.lostBeyondContract,
-        durationMs: rec.durationMs,
-        reasons: rec.reasons,
-        notes: rec.notes,
-        artifactDir,
-      });
+      const finished = { ...outcome, artifactDir };
+      trials.push(finished);
+      reporter.trial(finished, { position, total: jobs.length });
     }
   } finally {
     reporter.end();
