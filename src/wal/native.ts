@@ -2,7 +2,7 @@
 // points at another build directory (scripts/native-sanitize.sh uses native/build-asan).
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../project-root.js';
 import { WalError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -39,13 +39,12 @@ export interface NativeModule {
   crc32cImplementation: string;
 }
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let loaded: NativeModule | undefined;
 
 // The addon, loaded on first use so that importing the WAL module never throws.
 export function nativeModule(): NativeModule {
   if (loaded !== undefined) return loaded;
-  const buildDir = process.env.POWERCUT_NATIVE_BUILD ?? path.join(root, 'native', 'build');
+  const buildDir = process.env.POWERCUT_NATIVE_BUILD ?? path.join(PROJECT_ROOT, 'native', 'build');
   const file = path.join(buildDir, 'Release', 'powercut_wal.node');
   try {
     loaded = createRequire(import.meta.url)(file) as NativeModule;
