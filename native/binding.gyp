@@ -37,6 +37,7 @@
         "wal/crc32c.cc",
         "wal/status.cc",
         "wal/segment.cc",
+        "wal/first_seq.cc",
         "wal/log.cc",
         "wal/committer.cc",
         "wal/committer_group.cc",

@@ -36,6 +36,7 @@ wal::Options ParseOptions(Napi::Object o) {
   opt.period_ms = o.Get("periodMs").As<Napi::Number>().Uint32Value();
   opt.sync_file_range = o.Get("syncFileRange").As<Napi::Boolean>().Value();
   opt.repair = o.Get("repair").As<Napi::Boolean>().Value();
+  opt.read_only = o.Get("readOnly").As<Napi::Boolean>().Value();
   opt.spin_us = o.Get("spinUs").As<Napi::Number>().Uint32Value();
   opt.sync_depth = o.Get("syncDepth").As<Napi::Number>().Uint32Value();
   return opt;

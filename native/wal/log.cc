@@ -12,6 +12,7 @@
 #include <map>
 
 #include "committer.h"
+#include "first_seq.h"
 
 namespace powercut::wal {
 
@@ -50,6 +51,7 @@ Log::Log(std::string dir, const Options& options) : dir_(std::move(dir)), option
 Log::~Log() {
   Close();
   if (lock_fd_ >= 0) ::close(lock_fd_);  // Open failed before Close could run
+  if (dir_lock_fd_ >= 0) ::close(dir_lock_fd_);
 }
 
 namespace {
@@ -87,26 +89,40 @@ Result<std::shared_ptr<Log>> Log::Open(const std::string& dir, const Options& op
   if (options.strategy == Strategy::kDirect) log->direct_block_ = DirectAlignment(dir);
   r.status = log->Recover();
   if (!r.ok()) return r;
-  log->committer_ = std::make_unique<Committer>(*log);
-  log->committer_->SetActive(log->segments_.back());
-  log->committer_->Start();
-  log->preparer_ = std::thread([l = log.get()] { l->PreparerLoop(); });
+  if (!options.read_only) {
+    log->committer_ = std::make_unique<Committer>(*log);
+    log->committer_->SetActive(log->segments_.back());
+    log->committer_->Start();
+    log->preparer_ = std::thread([l = log.get()] { l->PreparerLoop(); });
+  }
   r.value = std::move(log);
   return r;
 }
 
 Status Log::Recover() {
-  // Lock first: two handles writing one directory would interleave sequences.
-  std::string lock_path = PathOf(kLockFile);
-  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) return Status::FromErrno(errno, "open", lock_path);
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+  // Lock first: two handles writing one directory would interleave sequences. The lock is on the
+  // directory's own inode, so deleting or replacing LOCK cannot hand a second process the log
+  // (issue 13); LOCK is still created and locked for older builds that only know that file.
+  // read_only takes it shared: any number of readers, never beside a writer.
+  dir_lock_fd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_lock_fd_ < 0) return Status::FromErrno(errno, "open", dir_);
+  auto locked = [this](int fd, const std::string& what) {
+    if (::flock(fd, (options_.read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) return Status::Ok();
     if (errno == EWOULDBLOCK) {
-      Status s = Status::Make(Code::kLocked, "WAL directory " + dir_ + " is already open (its LOCK is held)");
+      Status s = Status::Make(Code::kLocked, "WAL directory " + dir_ + " is already open (its lock is held)");
       s.path = dir_;
       return s;
     }
-    return Status::FromErrno(errno, "flock", lock_path);
+    return Status::FromErrno(errno, "flock", what);
+  };
+  Status ls = locked(dir_lock_fd_, dir_);
+  if (!ls.ok()) return ls;
+  if (!options_.read_only) {
+    std::string lock_path = PathOf(kLockFile);
+    lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_fd_ < 0) return Status::FromErrno(errno, "open", lock_path);
+    ls = locked(lock_fd_, lock_path);
+    if (!ls.ok()) return ls;
   }
 
   std::map<uint64_t, std::string> segment_names;
@@ -123,7 +139,7 @@ Status Log::Recover() {
     } else if (auto n = ParseSpareFileName(name, &tmp)) {
       spare_counter_ = std::max(spare_counter_, *n);
       if (tmp) {
-        ::unlink(PathOf(name).c_str());  // a spare whose preparation a crash interrupted
+        if (!options_.read_only) ::unlink(PathOf(name).c_str());  // a spare whose preparation a crash interrupted
         dir_dirty = true;
       } else {
         spares_.push_back(PathOf(name));
@@ -131,7 +147,7 @@ Status Log::Recover() {
     } else if (name == kFirstSeqFile) {
       // read below
     } else if (name == std::string(kFirstSeqFile) + ".tmp") {
-      ::unlink(PathOf(name).c_str());
+      if (!options_.read_only) ::unlink(PathOf(name).c_str());
       dir_dirty = true;
     } else {
       foreign.push_back(name);
@@ -148,25 +164,23 @@ Status Log::Recover() {
     return s;
   }
 
-  uint64_t trunc_seq = 0;
-  {
-    std::string p = PathOf(kFirstSeqFile);
-    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char buf[32] = {0};
-      ssize_t n = ::read(fd, buf, sizeof buf - 1);
-      ::close(fd);
-      char* endp = nullptr;
-      unsigned long long v = n > 0 ? std::strtoull(buf, &endp, 10) : 0;
-      if (n <= 0 || endp == buf || (*endp != '\n' && *endp != 0)) {
-        Status s = Status::Make(Code::kCorruption, "unreadable " + p);
-        s.path = p;
-        return s;
-      }
-      trunc_seq = v;
-    } else if (errno != ENOENT) {
-      return Status::FromErrno(errno, "open", p);
+  for (const auto& [first, name] : segment_names) {
+    if (first > kMaxSeq) {
+      Status s = Status::Make(Code::kOutOfRange, "segment " + PathOf(name) + " starts past the largest sequence (" +
+                                                     std::to_string(kMaxSeq) + ", Number.MAX_SAFE_INTEGER)");
+      s.path = PathOf(name);
+      s.seq = first;
+      return s;
     }
+  }
+
+  uint64_t trunc_seq = 0;
+  bool trunc_checksummed = false;
+  {
+    bool present = false;
+    Status s = ReadFirstSeqFile(PathOf(kFirstSeqFile), &present, &trunc_seq, &trunc_checksummed);
+    if (!s.ok()) return s;
+    if (!present) trunc_seq = 0;
   }
 
   std::vector<std::pair<uint64_t, std::string>> names(segment_names.begin(), segment_names.end());
@@ -204,7 +218,7 @@ Status Log::Recover() {
       // file's leftovers are harmless only when older than its new first sequence.
       if (nonzero[j] == 0) {
         RecycleOrRemove(path, &dir_dirty);
-      } else if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      } else if (!options_.read_only && ::unlink(path.c_str()) != 0 && errno != ENOENT) {
         return Status::FromErrno(errno, "unlink", path);
       }
       dir_dirty = true;
@@ -217,11 +231,12 @@ Status Log::Recover() {
 
   uint64_t expected = 0;
   bool have_expected = false;
+  bool end_at_first_seq = false;  // the last segment stopped at damage below first-seq
   for (size_t i = 0; i < names.size(); i++) {
     const bool last = i + 1 == names.size();
     auto seg = std::make_shared<Segment>();
     seg->path = PathOf(names[i].second);
-    seg->fd = ::open(seg->path.c_str(), O_RDWR | O_CLOEXEC);
+    seg->fd = ::open(seg->path.c_str(), (options_.read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
     if (seg->fd < 0) return Status::FromErrno(errno, "open", seg->path);
     seg->wfd = seg->fd;
     struct stat st;
@@ -263,7 +278,7 @@ Status Log::Recover() {
 
     FileWindow win(seg->fd, file_size, seg->path);
     ScanResult scan;
-    s = ScanSegment(win, seg->first_seq, &scan);
+    s = ScanSegment(win, seg->first_seq, trunc_seq, &scan);
     if (!s.ok()) return s;
     seg->offsets = std::move(scan.offsets);
     seg->end = scan.end_offset;
@@ -275,7 +290,8 @@ Status Log::Recover() {
     uint64_t newer_seq = 0;
     const bool bytes_follow = scan.end_offset + kEntryHeaderSize <= file_size;
     if (bytes_follow) {
-      s = FindNewerEntry(win, scan.end_offset, scan.next_seq, &newer_at, &newer_seq);
+      // Sequences below first-seq are not the log's: only a live entry proves damage mid-log.
+      s = FindNewerEntry(win, scan.end_offset, std::max(scan.next_seq, trunc_seq), &newer_at, &newer_seq);
       if (!s.ok()) return s;
     }
     bool later_segments_continue = false;
@@ -302,7 +318,23 @@ Status Log::Recover() {
       names.resize(i + 1);
     }
     const bool now_last = i + 1 == names.size();
-    if (now_last && bytes_follow) {
+    // Stopped below first-seq at damage, with no live entry after it (first-seq is one past every
+    // entry here): those bytes are truncated entries, not a torn tail. The log ends at first-seq.
+    bool damaged_below_first = false;
+    if (now_last && scan.next_seq < trunc_seq && bytes_follow && !newer_at) {
+      damaged_below_first = scan.end == ScanResult::End::kInvalid;
+      if (!damaged_below_first) {
+        std::optional<uint64_t> at;
+        uint64_t at_seq = 0;
+        s = FindNewerEntry(win, scan.end_offset, scan.next_seq, &at, &at_seq);
+        if (!s.ok()) return s;
+        damaged_below_first = at.has_value() && at_seq < trunc_seq;
+      }
+    }
+    // The log continues in a new segment at first-seq (below): nothing is written into bytes
+    // recovery could not read, and the next open drops this segment as wholly below first-seq.
+    if (damaged_below_first) end_at_first_seq = true;
+    if (now_last && bytes_follow && !damaged_below_first) {
       // Cut the torn tail: zero what follows the last valid entry, unless what follows is a stale
       // entry of a recycled file (harmless: older sequence, and no newer entry exists after it).
       const uint8_t* p;
@@ -322,9 +354,11 @@ Status Log::Recover() {
         s = NonZeroExtentEnd(win, scan.end_offset, &nz_end);
         if (!s.ok()) return s;
         if (nz_end > scan.end_offset) {
-          s = ZeroRange(seg->fd, scan.end_offset, nz_end, seg->path);
-          if (!s.ok()) return s;
-          if (::fdatasync(seg->fd) != 0) return Status::FromErrno(errno, "fdatasync", seg->path);
+          if (!options_.read_only) {  // read_only: cut in memory only (seg->end is where reads stop)
+            s = ZeroRange(seg->fd, scan.end_offset, nz_end, seg->path);
+            if (!s.ok()) return s;
+            if (::fdatasync(seg->fd) != 0) return Status::FromErrno(errno, "fdatasync", seg->path);
+          }
           recovery_.torn_bytes += nz_end - scan.end_offset;
         }
       }
@@ -334,10 +368,23 @@ Status Log::Recover() {
   }
 
   // Where the log continues.
+  const uint64_t log_end = segments_.empty() ? torn_floor : end_at_first_seq ? trunc_seq : expected;  // 0: unknown
+  if (trunc_seq != 0 && log_end != 0 && trunc_seq > log_end && !trunc_checksummed) {
+    // truncate(before) records before <= last durable + 1, so a decimal (layout 1, unchecksummed)
+    // first-seq past the end is most likely a damaged digit that would hide acknowledged entries:
+    // refuse it. A checksummed record past the end was written so; what is missing below it are
+    // truncated entries (damage there costs no live entry), and the log continues at first-seq.
+    Status s = Status::Make(Code::kOutOfRange, "first-seq " + PathOf(kFirstSeqFile) + " says the log starts at " +
+                                                   std::to_string(trunc_seq) + ", past its end (next sequence " +
+                                                   std::to_string(log_end) + ")");
+    s.path = PathOf(kFirstSeqFile);
+    s.seq = trunc_seq;
+    return s;
+  }
   uint64_t next = segments_.empty() ? std::max<uint64_t>(1, trunc_seq) : expected;
-  if (trunc_seq > next) next = trunc_seq;  // defensive: a durable truncate past the recovered end
+  if (trunc_seq > next) next = trunc_seq;
   if (torn_floor > next) next = torn_floor;
-  if (segments_.empty() || next != expected) {
+  if (!options_.read_only && (segments_.empty() || next != expected)) {
     std::string spare;
     Status s = PrepareSpare(&spare, options_.preallocate);
     if (!s.ok()) return s;
@@ -364,7 +411,7 @@ Status Log::Recover() {
     seg->end = kSegmentHeaderSize;
     segments_.push_back(std::move(seg));
   }
-  if (dir_dirty) {
+  if (dir_dirty && !options_.read_only) {
     Status s = FsyncPath(dir_, true);
     if (!s.ok()) return s;
   }
@@ -373,7 +420,7 @@ Status Log::Recover() {
   released_seq_ = next - 1;
   staged_first_ = next;
   written_seq_ = next - 1;
-  const uint64_t oldest = segments_.front()->first_seq;
+  const uint64_t oldest = segments_.empty() ? next : segments_.front()->first_seq;
   first_seq_ = std::max<uint64_t>(oldest, trunc_seq);
   if (first_seq_ > next) first_seq_ = next;
   acked_.store(next - 1);
@@ -384,7 +431,7 @@ Status Log::Recover() {
   recovery_.last_seq = next - 1;
   recovery_.entries = next - first_seq_;
   recovery_.segments = segments_.size();
-  return OpenActiveForWrites();
+  return options_.read_only ? Status::Ok() : OpenActiveForWrites();
 }
 
 Status Log::OpenActiveForWrites() {
@@ -473,6 +520,7 @@ void Log::PreparerLoop() {
 
 void Log::RecycleOrRemove(const std::string& path, bool* dir_dirty) {
   *dir_dirty = true;
+  if (options_.read_only) return;  // the file stays; recovery leaves it out of the log in memory
   if (options_.recycle) {
     std::lock_guard<std::mutex> lk(mu_);
     if (spares_.size() < 2) {
@@ -500,6 +548,16 @@ Result<uint64_t> Log::Append(const void* data, uint32_t len, bool release) {
   }
   if (closing_) {
     r.status = Status::Make(Code::kClosed, "the WAL is closed");
+    return r;
+  }
+  if (options_.read_only) {
+    r.status = Status::Make(Code::kReadOnly, "the WAL " + dir_ + " was opened read-only");
+    return r;
+  }
+  if (next_seq_ > kMaxSeq) {
+    r.status = Status::Make(Code::kOutOfRange, "the log has reached its last sequence " + std::to_string(kMaxSeq) +
+                                                   " (Number.MAX_SAFE_INTEGER)");
+    r.status.seq = next_seq_;
     return r;
   }
   uint8_t* dst = staging_.Extend(EntrySpan(len));
@@ -536,7 +594,7 @@ void Log::Release() {
 uint64_t Log::RequestSync() {
   std::lock_guard<std::mutex> lk(mu_);
   uint64_t target = next_seq_ - 1;
-  if (target > durable_.load() && !failed_ && !closing_) {
+  if (target > durable_.load() && !failed_ && !closing_ && committer_) {
     if (released_seq_ + 1 < next_seq_) {
       released_seq_ = next_seq_ - 1;
       ready_.store(true, std::memory_order_release);
@@ -622,7 +680,11 @@ Status Log::ReadRange(uint64_t from, size_t max_bytes, std::vector<uint8_t>* dat
   data->clear();
   entries->clear();
   std::shared_ptr<Segment> seg;
-  uint64_t first_off = 0, end_off = 0, last_seq = 0;
+  // Offsets of the entries to read, from the index: each entry is found where recovery or the
+  // committer put it, never by walking from the previous one, so nothing between two entries
+  // (padding, damaged padding that recovery skipped) is ever parsed again.
+  std::vector<uint32_t> offs;
+  uint64_t end_off = 0;
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (from < first_seq_) {
@@ -646,55 +708,44 @@ Status Log::ReadRange(uint64_t from, size_t max_bytes, std::vector<uint8_t>* dat
     seg = *(it - 1);
     uint64_t idx = from - seg->first_seq;
     if (idx >= seg->offsets.size()) return Status::Make(Code::kNotFound, "sequence " + std::to_string(from) + " not found");
-    first_off = seg->offsets[idx];
-    // Extend over following entries while under max_bytes (the end is the next entry's offset, or
-    // the segment's written end for its last entry).
+    const uint64_t first_off = seg->offsets[idx];
+    // Extend over following entries while under max_bytes (at least one entry).
     uint64_t n = seg->offsets.size();
     uint64_t last_idx = idx;
     while (last_idx + 1 < n && seg->offsets[last_idx + 1] - first_off < max_bytes &&
            seg->first_seq + last_idx + 1 <= written_seq_) {
       last_idx++;
     }
-    last_seq = seg->first_seq + last_idx;
-    if (last_idx + 1 < n) {
-      end_off = seg->offsets[last_idx + 1];
-    } else {
-      end_off = 0;  // read the last entry's header to learn its length
-    }
+    offs.assign(seg->offsets.begin() + static_cast<std::ptrdiff_t>(idx),
+                seg->offsets.begin() + static_cast<std::ptrdiff_t>(last_idx + 1));
+    // The range ends where the entry after it starts, or (for the segment's last indexed entry)
+    // at the end of the last entry, learnt from its header below.
+    end_off = last_idx + 1 < n ? seg->offsets[last_idx + 1] : 0;
   }
+  const uint64_t first_off = offs.front();
   // Read outside the lock; the shared_ptr keeps the fd open even if truncate drops the segment.
   if (end_off == 0) {
-    // The range ends with the segment's last indexed entry: its header gives the length.
-    uint64_t last_off;
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      last_off = seg->offsets[last_seq - seg->first_seq];
-    }
     EntryHeader h;
     size_t got = 0;
-    Status s = PreadAll(seg->fd, &h, sizeof h, last_off, seg->path, &got);
+    Status s = PreadAll(seg->fd, &h, sizeof h, offs.back(), seg->path, &got);
     if (!s.ok()) return s;
     if (got < sizeof h) return Status::Make(Code::kCorruption, "short entry header in " + seg->path);
     // Header and payload only, not the alignment padding: a crash may cut the file inside the
     // padding of an entry whose checksummed bytes are whole, and recovery rightly keeps it.
-    end_off = last_off + kEntryHeaderSize + h.length;
+    end_off = offs.back() + kEntryHeaderSize + h.length;
   }
   data->resize(end_off - first_off);
   size_t got = 0;
   Status s = PreadAll(seg->fd, data->data(), data->size(), first_off, seg->path, &got);
   if (!s.ok()) return s;
   if (got < data->size()) return Status::Make(Code::kCorruption, "short read in " + seg->path);
-  size_t pos = 0;
-  uint64_t seq = from;
-  while (pos + kEntryHeaderSize <= data->size() && seq <= last_seq) {
-    EntryHeader h;
-    std::memcpy(&h, data->data() + pos, sizeof h);
-    if (h.seq == kPaddingSeq && h.length <= data->size() - pos - kEntryHeaderSize &&
-        EntryCrc(h.length, h.seq, data->data() + pos + kEntryHeaderSize) == h.crc) {
-      pos += EntrySpan(h.length);
-      continue;
-    }
-    if (h.seq != seq || h.length > data->size() - pos - kEntryHeaderSize ||
+  for (size_t k = 0; k < offs.size(); k++) {
+    const uint64_t seq = from + k;
+    const size_t pos = offs[k] - first_off;
+    EntryHeader h{};
+    const bool fits = pos + kEntryHeaderSize <= data->size();
+    if (fits) std::memcpy(&h, data->data() + pos, sizeof h);
+    if (!fits || h.seq != seq || h.length > data->size() - pos - kEntryHeaderSize ||
         EntryCrc(h.length, h.seq, data->data() + pos + kEntryHeaderSize) != h.crc) {
       // The bytes changed under us: truncate recycled the segment, or the file was damaged.
       std::lock_guard<std::mutex> lk(mu_);
@@ -709,24 +760,8 @@ Status Log::ReadRange(uint64_t from, size_t max_bytes, std::vector<uint8_t>* dat
       return c;
     }
     entries->push_back(ReadEntry{seq, pos + kEntryHeaderSize, h.length});
-    pos += EntrySpan(h.length);
-    seq++;
   }
   return Status::Ok();
-}
-
-Status Log::WriteFirstSeqFile(uint64_t first) {
-  std::string tmp = PathOf(std::string(kFirstSeqFile) + ".tmp");
-  std::string final_path = PathOf(kFirstSeqFile);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::FromErrno(errno, "open", tmp);
-  std::string text = std::to_string(first) + "\n";
-  Status s = PwriteAll(fd, text.data(), text.size(), 0, tmp);
-  if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno(errno, "fsync", tmp);
-  ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), final_path.c_str()) != 0) s = Status::FromErrno(errno, "rename", tmp);
-  if (s.ok()) s = FsyncPath(dir_, true);
-  return s;
 }
 
 Status Log::Truncate(uint64_t before) {
@@ -734,6 +769,7 @@ Status Log::Truncate(uint64_t before) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (closing_) return Status::Make(Code::kClosed, "the WAL is closed");
+    if (options_.read_only) return Status::Make(Code::kReadOnly, "the WAL " + dir_ + " was opened read-only");
     if (before > next_seq_) {
       return Status::Make(Code::kInvalidArgument, "truncate(" + std::to_string(before) + ") is past the end of the log (last " +
                                                       std::to_string(next_seq_ - 1) + ")");
@@ -742,7 +778,7 @@ Status Log::Truncate(uint64_t before) {
     first_seq_ = before;
   }
   // Durable record first: if a crash follows, recovery finishes dropping the segments.
-  Status s = WriteFirstSeqFile(before);
+  Status s = WriteFirstSeqFile(dir_, before);
   if (!s.ok()) return s;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -777,6 +813,8 @@ Status Log::Close() {
     // Release the directory and its files (a read still in flight holds its segment alive).
     if (lock_fd_ >= 0) ::close(lock_fd_);
     lock_fd_ = -1;
+    if (dir_lock_fd_ >= 0) ::close(dir_lock_fd_);
+    dir_lock_fd_ = -1;
     segments_.clear();
   }
   NotifyAll();

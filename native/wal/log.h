@@ -38,6 +38,10 @@ struct Options {
   uint32_t period_ms = 10;    // periodic only
   bool sync_file_range = false;
   bool repair = false;
+  // Inspect only: no file is created, written, renamed or removed, and no sync is issued. What
+  // recovery would cut (a torn tail, segments below first-seq, a repair) is cut in memory only;
+  // Append and Truncate fail with kReadOnly. Takes the directory lock shared, so writers wait.
+  bool read_only = false;
   // How long the committer busy-waits for more work before sleeping, in microseconds. Waking a
   // sleeping thread costs tens of microseconds on a VM; a short spin keeps a serial writer's
   // append -> sync round trip close to a raw pwrite+fdatasync loop.
@@ -158,7 +162,6 @@ class Log {
   Status TakeSpare(std::string* path);
   void PreparerLoop();
   void RecycleOrRemove(const std::string& path, bool* dir_dirty);
-  Status WriteFirstSeqFile(uint64_t first);
   void Publish(uint64_t acked, uint64_t durable);
   void NotifyAll();
   void Fail(const Status& s);
@@ -168,7 +171,8 @@ class Log {
   const Options options_;
   uint64_t max_payload_ = 0;
   uint32_t direct_block_ = 4096;  // O_DIRECT offset/length alignment of the filesystem
-  int lock_fd_ = -1;
+  int lock_fd_ = -1;      // LOCK, flock'd too so that older builds sharing the directory see it
+  int dir_lock_fd_ = -1;  // the directory itself, flock'd: holds whatever happens to the LOCK path
   RecoveryReport recovery_;
 
   // ---- guarded by mu_ ----

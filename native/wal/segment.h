@@ -74,6 +74,8 @@ struct ScanResult {
   uint64_t next_seq = 0;    // sequence the next entry would have
   std::vector<uint32_t> offsets;
   std::string reason;       // why kInvalid: "bad checksum", "length past end of file", ...
+  uint64_t below_live_skipped = 0;  // truncated sequences skipped over damage (rule 1)
+  uint64_t padding_skipped = 0;     // unreadable padding records skipped (rule 2)
 };
 
 // Sequential reader over a file through a large buffer, so recovery costs one pread per few MiB.
@@ -94,7 +96,16 @@ class FileWindow {
 };
 
 // Scans entries from kSegmentHeaderSize, expecting sequences first_seq, first_seq+1, ...
-Status ScanSegment(FileWindow& win, uint64_t first_seq, ScanResult* out);
+// Where the entries stop, two rules let the scan go on without ever skipping an entry it owns:
+//  - below live_from (truncated, no longer the log's): it resumes at the valid entry whose
+//    sequence is exactly live_from, wherever it lies further on; offsets of the skipped
+//    sequences are filled with that entry's offset and must never be read (they are truncated);
+//  - at an unreadable record: it resumes at the next 512-byte boundary within kMaxPaddingSpan
+//    that holds a valid entry with exactly the expected sequence (the record was padding: nothing
+//    with that sequence was in it). Counted in padding_skipped.
+Status ScanSegment(FileWindow& win, uint64_t first_seq, uint64_t live_from, ScanResult* out);
+// A valid entry with exactly `seq` at an 8-aligned offset in [from, to); nullopt if none.
+Status FindEntryWithSeq(FileWindow& win, uint64_t from, uint64_t to, uint64_t seq, std::optional<uint64_t>* found);
 // Looks for any valid entry with seq >= min_seq at an aligned offset >= from: proof that invalid
 // bytes at `from` are damage in the middle of the log, not a torn tail.
 Status FindNewerEntry(FileWindow& win, uint64_t from, uint64_t min_seq, std::optional<uint64_t>* found_offset,

@@ -27,6 +27,12 @@ export interface WalOptions {
   /** Cut the log at mid-log corruption (reported in recovery.repaired) instead of failing open. */
   repair?: boolean;
   /**
+   * Inspect only, default false: nothing in the directory is created, written, removed or synced
+   * (a read-only mount works). What recovery would cut (a torn tail, a repair) is cut in memory
+   * only; append() and truncate() reject with WAL_READ_ONLY. Writers are kept out while it is open.
+   */
+  readOnly?: boolean;
+  /**
    * Group commit only: how many batches may be syncing at once, default 1 (one sync at a time).
    * Above 1, the next batch is written and synced while earlier ones still sync, each through its
    * own file descriptor; acknowledgements still follow batch order, and a failed sync fails every
@@ -55,6 +61,7 @@ const DEFAULTS: ResolvedOptions = {
   periodMs: 10,
   syncFileRange: false,
   repair: false,
+  readOnly: false,
   spinUs: 50,
   pollUs: 1000,
   syncDepth: 1,
@@ -90,7 +97,7 @@ export function resolveOptions(options: WalOptions | undefined): ResolvedOptions
     throw invalid(`preallocate must be one of ${PREALLOCATIONS.join(', ')}, got ${String(o.preallocate)}`);
   }
   if (!STRATEGIES.includes(o.strategy)) throw invalid(`strategy must be one of ${STRATEGIES.join(', ')}, got ${String(o.strategy)}`);
-  for (const key of ['recycle', 'groupCommit', 'syncFileRange', 'repair'] as const) {
+  for (const key of ['recycle', 'groupCommit', 'syncFileRange', 'repair', 'readOnly'] as const) {
     if (typeof o[key] !== 'boolean') throw invalid(`${key} must be a boolean, got ${String(o[key])}`);
   }
   if (o.groupCommit && !SYNC_STRATEGIES.includes(o.strategy)) {
