@@ -38,6 +38,8 @@
         "wal/status.cc",
         "wal/segment.cc",
         "wal/first_seq.cc",
+        "wal/spare_pool.cc",
+        "wal/recovery.cc",
         "wal/log.cc",
         "wal/committer.cc",
         "wal/committer_group.cc",

@@ -9,7 +9,9 @@
 //  - the committer thread (committer.cc): drains the staging buffer, writes, syncs per strategy,
 //    rotates segments, publishes acknowledgements and calls Notifier::Notify.
 //  - the syncer thread (periodic strategy only): fdatasync every period, publishes durable.
-//  - the preparer thread: creates and preallocates the next segment file ahead of rotation.
+//  - the spare pool's preparer thread (spare_pool.h): prepares the next segment file ahead of
+//    rotation.
+// Open runs recovery (recovery.h) before any of these threads exists.
 #pragma once
 
 #include <atomic>
@@ -105,6 +107,9 @@ struct ReadEntry {
 };
 
 class Committer;
+class SparePool;
+class DirectoryLock;
+struct RecoveredLog;
 
 class Log {
  public:
@@ -153,15 +158,9 @@ class Log {
  private:
   friend class Committer;
   Log(std::string dir, const Options& options);
+  // Takes over what recovery found (Open, before any thread starts).
+  void Adopt(RecoveredLog& rec);
 
-  Status Recover();
-  Status OpenActiveForWrites();
-  // Creates a spare file, preallocated per `mode` and durable; returns its path.
-  Status PrepareSpare(std::string* path, Preallocation mode);
-  // Takes a ready (prepared or recycled) spare, or makes a quick fallocated one now.
-  Status TakeSpare(std::string* path);
-  void PreparerLoop();
-  void RecycleOrRemove(const std::string& path, bool* dir_dirty);
   void Publish(uint64_t acked, uint64_t durable);
   void NotifyAll();
   void Fail(const Status& s);
@@ -171,8 +170,8 @@ class Log {
   const Options options_;
   uint64_t max_payload_ = 0;
   uint32_t direct_block_ = 4096;  // O_DIRECT offset/length alignment of the filesystem
-  int lock_fd_ = -1;      // LOCK, flock'd too so that older builds sharing the directory see it
-  int dir_lock_fd_ = -1;  // the directory itself, flock'd: holds whatever happens to the LOCK path
+  std::unique_ptr<DirectoryLock> lock_;  // held from recovery until Close (recovery.h)
+  std::unique_ptr<SparePool> spares_;    // spare segment files and their preparer thread
   RecoveryReport recovery_;
 
   // ---- guarded by mu_ ----
@@ -191,11 +190,6 @@ class Log {
   bool failed_ = false;
   Status failure_;
   std::deque<std::shared_ptr<Segment>> segments_;  // ascending first_seq; back() is active
-  std::vector<std::string> spares_;                // ready spare files (full paths)
-  uint64_t spare_counter_ = 0;
-  bool spare_wanted_ = false;
-  bool preparing_ = false;
-  std::condition_variable prep_cv_;
 
   // ---- lock-free reads of progress ----
   std::atomic<uint64_t> acked_{0};
@@ -209,7 +203,6 @@ class Log {
   std::vector<Notifier*> notifiers_;
 
   std::unique_ptr<Committer> committer_;
-  std::thread preparer_;
   std::mutex close_mu_;  // serialises Close
 };
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,18 @@ Status FsyncPath(const std::string& path, bool directory);
 Status ZeroRange(int fd, uint64_t from, uint64_t to, const std::string& path);
 // Brings a file to `size` bytes per the preallocation mode and makes that durable (fdatasync).
 Status Preallocate(int fd, uint64_t size, Preallocation mode, const std::string& path);
+
+// ---- creating a segment ----
+// The one way a segment comes into being (recovery and rotation both call it), in the crash-safe
+// order: (1) the spare file is brought to `size` if it is smaller (a recycled file of a run with a
+// smaller segment size), (2) the header is written into it and (3) fdatasync'd, (4) the file is
+// renamed to its segment name and (5) the directory fsync'd, before any entry is written into it.
+// So a segment name on disk always carries a durable header, and a crash between the steps leaves
+// a spare, or a segment without entries. `write_flags` (0, O_DSYNC or O_DIRECT) opens the write fd.
+Status CreateSegment(const std::string& dir, const std::string& spare, uint64_t first_seq, uint64_t size,
+                     Preallocation preallocate, int write_flags, std::shared_ptr<Segment>* out);
+// Opens seg->wfd with write_flags (0: the buffered fd itself).
+Status OpenWriteFd(Segment& seg, int write_flags);
 
 // ---- names ----
 std::string SegmentFileName(uint64_t first_seq);
