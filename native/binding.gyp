@@ -43,6 +43,8 @@
         "wal/log.cc",
         "wal/committer.cc",
         "wal/committer_group.cc",
+        "dm/dm-message.cc",
+        "dm/publish-marks.cc",
         "addon/errors.cc",
         "addon/native-wal.cc",
         "addon/addon.cc"

@@ -2,6 +2,7 @@
 // Argument checking is the TS layer's job (src/wal/options.ts); this file only converts.
 #include <napi.h>
 
+#include "../dm/publish-marks.h"
 #include "../wal/crc32c.h"
 #include "../wal/log.h"
 #include "errors.h"
@@ -63,15 +64,41 @@ wal::Status ParseOptions(Napi::Object o, wal::Options* out) {
   return wal::Status::Ok();
 }
 
+// publishMarks (crash testing): { dmName, control } or null; the control device is opened by the
+// open task, off the JS thread.
+struct MarkTarget {
+  bool wanted = false;
+  std::string dm_name;
+  std::string control;
+};
+
+MarkTarget ParseMarkTarget(Napi::Object o) {
+  MarkTarget t;
+  Napi::Value v = o.Get("publishMarks");
+  if (!v.IsObject()) return t;
+  Napi::Object m = v.As<Napi::Object>();
+  t.wanted = true;
+  t.dm_name = m.Get("dmName").As<Napi::String>().Utf8Value();
+  t.control = m.Get("control").As<Napi::String>().Utf8Value();
+  return t;
+}
+
 class OpenTask : public Napi::AsyncWorker {
  public:
-  OpenTask(Napi::Env env, std::string dir, wal::Options options)
+  OpenTask(Napi::Env env, std::string dir, wal::Options options, MarkTarget marks)
       : Napi::AsyncWorker(env, "powercut-wal-open"),
         dir_(std::move(dir)),
         options_(options),
+        marks_(std::move(marks)),
         deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { result_ = wal::Log::Open(dir_, options_); }
+  void Execute() override {
+    if (marks_.wanted) {
+      result_.status = dm::MarkPublisher::Open(marks_.dm_name, marks_.control, &options_.publish_hook);
+      if (!result_.ok()) return;
+    }
+    result_ = wal::Log::Open(dir_, options_);
+  }
   void OnOK() override {
     Napi::Env env = Env();
     if (!result_.ok()) {
@@ -85,6 +112,7 @@ class OpenTask : public Napi::AsyncWorker {
  private:
   std::string dir_;
   wal::Options options_;
+  MarkTarget marks_;
   wal::Result<std::shared_ptr<wal::Log>> result_;
   Napi::Promise::Deferred deferred_;
 };
@@ -98,7 +126,7 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
     deferred.Reject(MakeError(env, parsed).Value());
     return deferred.Promise();
   }
-  auto* t = new OpenTask(env, info[0].As<Napi::String>().Utf8Value(), options);
+  auto* t = new OpenTask(env, info[0].As<Napi::String>().Utf8Value(), options, ParseMarkTarget(info[1].As<Napi::Object>()));
   Napi::Promise p = t->Promise();
   t->Queue();
   return p;

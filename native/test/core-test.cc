@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +19,7 @@
 #include "../wal/crc32c.h"
 #include "../wal/first_seq.h"
 #include "../wal/log.h"
+#include "../wal/publish_hook.h"
 #include "../wal/recovery.h"
 #include "../wal/spare_pool.h"
 
@@ -338,6 +341,85 @@ static void DirectoryLockSurvivesLockFileRemoval() {
   std::printf("ok DirectoryLockSurvivesLockFileRemoval\n");
 }
 
+// The publish hook (issue 12) is told of every promise before any caller can see it, in order,
+// one call per publication covering its highest seq. An observer thread polls the progress; the
+// hook checks that the observer has never seen the watermark it is about to publish.
+struct CountingHook : PublishHook {
+  std::atomic<uint64_t> seen_acked{0}, seen_durable{0};  // written by the observer
+  std::mutex mu;
+  std::vector<std::pair<Kind, uint64_t>> calls;
+  std::atomic<int> early{0};
+  Status Published(Kind kind, uint64_t seq) override {
+    if ((kind == Kind::kAcked ? seen_acked : seen_durable).load() >= seq) early++;
+    std::lock_guard<std::mutex> lk(mu);
+    calls.emplace_back(kind, seq);
+    return Status::Ok();
+  }
+};
+
+static void PublishHookPrecedesVisibility(Strategy strategy, bool group, const char* name) {
+  std::string dir = TempDir();
+  Options o;
+  o.segment_size = 64 * 1024;
+  o.strategy = strategy;
+  o.group_commit = group;
+  o.period_ms = 1;
+  auto hook = std::make_shared<CountingHook>();
+  o.publish_hook = hook;
+  auto r = Log::Open(dir, o);
+  CHECK(r.ok());
+  Log& log = *r.value;
+  std::atomic<bool> stop{false};
+  std::thread observer([&] {
+    while (!stop.load()) {
+      Progress p = log.GetProgress();
+      if (p.acked > hook->seen_acked.load()) hook->seen_acked.store(p.acked);
+      if (p.durable > hook->seen_durable.load()) hook->seen_durable.store(p.durable);
+    }
+  });
+  std::string payload(300, 'm');
+  for (int i = 0; i < 400; i++) CHECK(log.Append(payload.data(), 300).ok());
+  WaitAcked(log, 400);
+  log.RequestSync();
+  for (int i = 0; i < 20000 && log.GetProgress().durable < 400; i++) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  stop = true;
+  observer.join();
+  CHECK(log.Close().ok());
+  CHECK(hook->early.load() == 0);
+  uint64_t last_ack = 0, last_durable = 0;
+  for (auto& [kind, seq] : hook->calls) {
+    uint64_t& last = kind == PublishHook::Kind::kAcked ? last_ack : last_durable;
+    CHECK(seq > last);  // strictly increasing per kind: one call per advance
+    last = seq;
+  }
+  CHECK(last_ack == 400 && last_durable == 400);
+  RemoveDir(dir);
+  std::printf("ok PublishHookPrecedesVisibility %s (%zu calls)\n", name, hook->calls.size());
+}
+
+// A hook that fails fails the log, and the promise is never published.
+struct FailingHook : PublishHook {
+  Status Published(Kind, uint64_t) override { return Status::FromErrno(ENOTTY, "ioctl", "fake-dm"); }
+};
+
+static void PublishHookFailureFailsTheLog() {
+  std::string dir = TempDir();
+  Options o;
+  o.segment_size = 64 * 1024;
+  o.publish_hook = std::make_shared<FailingHook>();
+  auto r = Log::Open(dir, o);
+  CHECK(r.ok());
+  CHECK(r.value->Append("x", 1).ok());
+  for (int i = 0; i < 20000 && !r.value->GetProgress().failed; i++) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  Progress p = r.value->GetProgress();
+  CHECK(p.failed && p.acked == 0 && p.durable == 0);
+  CHECK(r.value->Failure().syscall == "ioctl");
+  CHECK(r.value->Append("y", 1).status.code == Code::kFailed);
+  r.value->Close();
+  RemoveDir(dir);
+  std::printf("ok PublishHookFailureFailsTheLog\n");
+}
+
 int main() {
   Crc32cKnownAnswers();
   const struct {
@@ -360,6 +442,11 @@ int main() {
   CreateSegmentHeaderBeforeRename();
   SparePoolPreparesRecyclesAndCaps();
   DirectoryLockSurvivesLockFileRemoval();
+  PublishHookPrecedesVisibility(Strategy::kFdatasync, false, "fdatasync");
+  PublishHookPrecedesVisibility(Strategy::kFdatasync, true, "fdatasync+group");
+  PublishHookPrecedesVisibility(Strategy::kPeriodic, false, "periodic");
+  PublishHookPrecedesVisibility(Strategy::kNone, false, "none");
+  PublishHookFailureFailsTheLog();
   std::printf("all core tests passed\n");
   return 0;
 }

@@ -230,8 +230,21 @@ void Log::Publish(uint64_t acked, uint64_t durable) {
     std::lock_guard<std::mutex> lk(mu_);
     if (failed_) return;
     // Monotonic maxima: several threads publish (syncer, committer, group commit's sync threads).
-    if (acked > acked_.load()) acked_.store(acked);
-    if (durable > durable_.load()) durable_.store(durable);
+    const bool ack_moves = acked > acked_.load();
+    const bool durable_moves = durable > durable_.load();
+    if (PublishHook* hook = options_.publish_hook.get()) {
+      // Before the stores below: no caller can see the new watermark before its mark is sent.
+      Status s = ack_moves ? hook->Published(PublishHook::Kind::kAcked, acked) : Status::Ok();
+      if (s.ok() && durable_moves) s = hook->Published(PublishHook::Kind::kDurable, durable);
+      if (!s.ok()) {
+        failed_ = true;
+        failure_ = s;
+      }
+    }
+    if (!failed_) {
+      if (ack_moves) acked_.store(acked);
+      if (durable_moves) durable_.store(durable);
+    }
   }
   NotifyAll();
 }

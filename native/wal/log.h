@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "publish_hook.h"
 #include "segment.h"
 #include "status.h"
 
@@ -52,6 +53,8 @@ struct Options {
   // classic one-sync-at-a-time group commit; more helps a device that runs flushes in parallel
   // (on the virtio disk of the development VMs one larger sync beat two smaller ones).
   uint32_t sync_depth = 1;
+  // Crash testing only: told of every promise at the moment it is published (publish_hook.h).
+  std::shared_ptr<PublishHook> publish_hook;
 };
 
 struct RecoveryReport {
