@@ -1,7 +1,7 @@
 export { DeviceError, type DeviceErrorCode } from './device-error.js';
 export { CleanupStack, withCleanup, reapOrphans, orphanLedgers, ledgerDir, type Registration, type ReapedLedger } from './cleanup-stack.js';
 export { type Resource, describeResource, processStartTime } from './resource.js';
-export { DeviceLab, withDeviceLab, FlakeyDevice, LogWritesDevice, DM_NAME_PREFIX, LAB_DIR_PREFIX, type DeviceLabOptions } from './device-lab.js';
+export { DeviceLab, withDeviceLab, checkImageName, FlakeyDevice, LogWritesDevice, DM_NAME_PREFIX, LAB_DIR_PREFIX, type DeviceLabOptions } from './device-lab.js';
 export { guardDevice, deviceInUse, type RealDeviceConsent, type GuardContext } from './device-guard.js';
 export { attachLoop, detachLoop, listLoops, loopsOf, losetupAttachArgs, parseLoopList, type LoopOptions, type LoopDevice } from './losetup.js';
 export { mkfs, mkfsCommand, type MkfsOptions } from './mkfs.js';

@@ -10,6 +10,7 @@ import { stateCommands } from '../record/mode.js';
 import { recordAll } from '../record/record-all.js';
 import { resolveChoice, specOf, stateChoiceArb, stateSpace, workloadArb, type StateChoice, type StateSpace } from './fuzz-space.js';
 import { CrashError } from '../crash-error.js';
+import { strategyFileLabel } from '../../strategy/index.js';
 
 // `pnpm fuzz`: recording is the expensive step (a microVM run under TCG, ~20 s each), checking a
 // state the cheap one (one loop mount on the host, ~80 ms). So the fuzzer records a BOUNDED number
@@ -63,7 +64,7 @@ export function findRecordings(root: string): string[] {
 async function makeRecordings(options: FuzzOptions): Promise<string[]> {
   if (options.from !== undefined) return findRecordings(path.resolve(options.from));
   const choices = fc.sample(workloadArb(options.strategies), { seed: options.seed, numRuns: options.recordings });
-  const specs = choices.map((c, i) => specOf(c, `fuzz-${options.seed}-${i}-${c.strategy}`, options.fs));
+  const specs = choices.map((c, i) => specOf(c, `fuzz-${options.seed}-${i}-${strategyFileLabel(c.strategy, c.groupCommit)}`, options.fs));
   options.log(`fuzz: recording ${specs.length} generated workloads (one microVM boot)`);
   const { outcomes, wallMs } = await recordAll(specs, options.outRoot, { onLine: (l) => options.log(`  recorded ${l}`) });
   const failed = outcomes.find((o) => o.status === 'failed');

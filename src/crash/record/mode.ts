@@ -9,7 +9,7 @@ import type { Reporter } from '../reporter.js';
 import type { RunOptions } from '../options.js';
 import { buildResults, type RunResults, type TrialRecord } from '../results.js';
 import type { Scenario } from '../plan/scenario.js';
-import { strategyLabel } from '../../strategy/index.js';
+import { strategyFileLabel, strategyLabel } from '../../strategy/index.js';
 import { planTrial } from '../plan/trial-plan.js';
 
 // crashtest --mode log-writes: every trial is one RECORDING (the writer on a dm-log-writes device,
@@ -35,7 +35,7 @@ function usableScenarios(options: RunOptions): Scenario[] {
 export function trialSpec(options: RunOptions, strategy: RecordSpec['strategy'], index: number, scenarios: readonly Scenario[]): RecordSpec {
   const plan = planTrial(options.seed, index, strategy, options.groupCommit, scenarios);
   return {
-    name: `${strategyLabel(strategy, options.groupCommit)}-trial-${index}`,
+    name: `${strategyFileLabel(strategy, options.groupCommit)}-trial-${index}`,
     strategy,
     groupCommit: options.groupCommit,
     claimStrategy: null,
