@@ -36,6 +36,18 @@ export interface RecordSpec {
   scenario: string;
   workload: WorkloadShape;
   markMethod: MarkMethod;
+  /** What checking this recording must find when it is not `held` (a deliberately wrong writer). */
+  expected?: ExpectedVerdict;
+}
+
+/**
+ * A recording made to be caught (say a writer whose history claims fsync while the WAL runs none):
+ * checks report it as expected when they find the violation, and fail when they do not, because
+ * a check that no longer catches it has lost its power.
+ */
+export interface ExpectedVerdict {
+  verdict: 'violated';
+  why: string;
 }
 
 export interface RecordingMeta {
@@ -56,6 +68,8 @@ export interface RecordingMeta {
   writerStderr: string;
   recordedAt: string;
   durationMs: number;
+  /** Set when the recording is meant to be caught (see ExpectedVerdict); absent: it must hold. */
+  expected?: ExpectedVerdict;
 }
 
 /** Prefix of the recorder's one line per recording on stdout (the host picks these out). */
@@ -174,6 +188,7 @@ export async function recordOnce(lab: DeviceLab, spec: RecordSpec, writerScript:
     writerStderr: child.stderr.slice(-4000),
     recordedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
+    ...(spec.expected ? { expected: spec.expected } : {}),
   };
   writeFileSync(path.join(out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
   return meta;
@@ -189,6 +204,10 @@ export function readRecordingMeta(dir: string): RecordingMeta {
   }
   if (meta.format !== 'powercut-recording-v1' || !isStrategy(meta.writer?.strategy) || typeof meta.deviceBytes !== 'number') {
     throw new CrashError('BAD_RECORDING', `${dir}/meta.json is not a powercut-recording-v1 file`);
+  }
+  const e = meta.expected as unknown;
+  if (e !== undefined && (typeof e !== 'object' || e === null || (e as ExpectedVerdict).verdict !== 'violated' || typeof (e as ExpectedVerdict).why !== 'string')) {
+    throw new CrashError('BAD_RECORDING', `${dir}/meta.json: expected must be { verdict: 'violated', why: string }`);
   }
   return meta;
 }
