@@ -32,6 +32,7 @@ export {
   type DmDeviceInfo,
   type SuspendOptions,
 } from './dmsetup.js';
-export { flakeyFeatureSupported, flakeyTable, flakeyPassThroughTable, flakeyFaultTable, swapFlakeyTable, type FaultMode, type FlakeyFeature, type FlakeyTableOptions } from './flakey.js';
+export { flakeyFeatureSupported, flakeyTable, flakeyPassThroughTable, flakeyFaultTable, regionFaultTable, swapFlakeyTable, type FaultMode, type FlakeyFeature, type FlakeyTableOptions } from './flakey.js';
 export { logWritesTable, logWritesMark, logWritesStatus, parseLogWritesStatus, checkMarkLabel, markMessage, type LogWritesStatus } from './log-writes/table.js';
 export { findLeftovers, type Leftovers } from './leftovers.js';
+export { fileExtents, parseFilefrag, mergeRanges, type SectorRange } from './file-extents.js';

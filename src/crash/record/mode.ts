@@ -8,7 +8,7 @@ import type { RecordSpec } from './session.js';
 import type { Reporter } from '../reporter.js';
 import type { RunOptions } from '../options.js';
 import { buildResults, type RunResults, type TrialRecord } from '../results.js';
-import type { Scenario } from '../plan/scenario.js';
+import { changesDevice, type Scenario } from '../plan/scenario.js';
 import { strategyFileLabel, strategyLabel } from '../../strategy/index.js';
 import { planTrial } from '../plan/trial-plan.js';
 
@@ -22,9 +22,13 @@ import { planTrial } from '../plan/trial-plan.js';
 /** Appends per recording: every ack is a mark and every state is mounted, so runs stay short. */
 export const RECORD_ENTRIES = 24;
 
-/** Scenarios that need a live device fault (dm-flakey error_writes) have no log-writes meaning. */
-function usableScenarios(options: RunOptions): Scenario[] {
-  const usable = options.scenarios.filter((s) => !planTrial(options.seed, 0, 'fdatasync', false, [s]).steps.some((step) => step.kind === 'fail-writes' || step.kind === 'heal'));
+/**
+ * Scenarios that change the live device (a write fault, a power cut and second life) have no
+ * log-writes meaning: there every moment is a crash state already, and the second life is given
+ * on the host to states of every recording (check-states.ts).
+ */
+export function usableScenarios(options: Pick<RunOptions, 'scenarios' | 'scenarioName' | 'seed'>): Scenario[] {
+  const usable = options.scenarios.filter((s) => !planTrial(options.seed, 0, 'fdatasync', false, [s]).steps.some(changesDevice));
   if (usable.length === 0) {
     throw new CrashError('BAD_OPTION', `scenario ${options.scenarioName} fails writes on a live device: only --mode flakey can run it`);
   }
@@ -42,7 +46,7 @@ export function trialSpec(options: RunOptions, strategy: RecordSpec['strategy'],
     fs: options.fs,
     seed: plan.trialSeed,
     scenario: plan.scenario,
-    workload: { ...plan.workload, maxEntries: RECORD_ENTRIES },
+    workload: { ...plan.workload, maxEntries: plan.recordEntries ?? RECORD_ENTRIES },
     markMethod: 'ioctl',
   };
 }
