@@ -75,6 +75,8 @@ export interface CheckReport {
   unmountableStates: number;
   /** The first unmountable states (at most 20). */
   unmountable: StateResult[];
+  /** States that were also given a second life (SecondLifePolicy). */
+  secondLives: number;
   /** The first violated states (at most 20), in enumeration order. */
   violations: JudgedState[];
   /**
@@ -268,6 +270,8 @@ export interface CheckOptions {
   /** Stop after this many states (a quick look); default: all. */
   maxStates?: number;
   onState?: (result: StateResult, checked: number) => void;
+  /** Second lives on states (default 'sampled'). */
+  secondLife?: SecondLifePolicy;
 }
 
 function speaksLouder(a: JudgedState, b: JudgedState): boolean {
@@ -282,7 +286,7 @@ export async function checkRecording(dir: string, options: CheckOptions = {}): P
   const stack = new CleanupStack();
   const rec = new OpenRecording(dir, stack);
   const replay = measureReplay(rec);
-  const checker = new StateChecker(rec, stack);
+  const checker = new StateChecker(rec, stack, options.secondLife ?? 'sampled');
   const started = process.hrtime.bigint();
   let checked = 0;
   let violatedStates = 0;
@@ -319,6 +323,7 @@ export async function checkRecording(dir: string, options: CheckOptions = {}): P
     coverage: options.maxStates === undefined ? enumeration.coverage : null,
     checked,
     violatedStates,
+    secondLives: checker.secondLives,
     violations,
     unmountableStates,
     unmountable,

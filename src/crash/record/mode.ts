@@ -2,6 +2,7 @@ import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../bundle.js';
 import { checkRecording, type CheckReport } from '../explore/check-states.js';
+import type { EnumerateOptions } from '../../dm/log-writes/index.js';
 import { CrashError } from '../crash-error.js';
 import { recordAll } from './record-all.js';
 import type { RecordSpec } from './session.js';
@@ -21,6 +22,19 @@ import { planTrial } from '../plan/trial-plan.js';
 
 /** Appends per recording: every ack is a mark and every state is mounted, so runs stay short. */
 export const RECORD_ENTRIES = 24;
+
+// A recording of hundreds of appends has hundreds of epochs: the full enumeration (every subset
+// of small epochs, 64 random subsets and 64 tears per epoch) would mount tens of thousands of
+// states. Such a recording is there for what its length reaches (rotation into recycled segments,
+// many syncs under load), and per epoch the states that show a promise made too early or a stale
+// entry are few: the empty and full subsets (all or none of the cached writes), a few random
+// ones and a few tears. So long recordings get this leaner enumeration.
+const LONG_RECORDING_ENUMERATION: EnumerateOptions = { exhaustiveLimit: 2, randomSubsets: 2, tearsPerWrite: 2, tornPerEpoch: 2 };
+
+/** How the states of a recording of `entries` appends are enumerated. */
+export function enumerationFor(entries: number): EnumerateOptions {
+  return entries > RECORD_ENTRIES ? LONG_RECORDING_ENUMERATION : {};
+}
 
 /**
  * Scenarios that change the live device (a write fault, a power cut and second life) have no
@@ -62,7 +76,8 @@ function trialRecord(spec: RecordSpec, index: number, trialSeed: number, report:
   const cov = report.coverage;
   const notes = [
     `${report.checked} crash states checked at ${report.statesPerSecond.toFixed(1)} states/s` +
-      (cov ? ` (${cov.epochs} epochs, ${cov.prefixStates} prefix, ${cov.subsetStates} subset, ${cov.tornStates} torn, ${cov.duplicatesSkipped} duplicates skipped)` : ''),
+      (cov ? ` (${cov.epochs} epochs, ${cov.prefixStates} prefix, ${cov.subsetStates} subset, ${cov.tornStates} torn, ${cov.duplicatesSkipped} duplicates skipped)` : '') +
+      `, ${report.secondLives} with a second life`,
   ];
   if (report.unmountableStates > 0) notes.push(`${report.unmountableStates} states the ${spec.fs} filesystem itself refused to mount (first: ${report.unmountable[0]?.id})`);
   const first = report.violations[0];
@@ -126,7 +141,7 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
       const dir = path.join(recordRoot, job.spec.name);
       let report: CheckReport;
       try {
-        report = await checkRecording(dir);
+        report = await checkRecording(dir, { enumerate: enumerationFor(job.spec.workload.maxEntries ?? RECORD_ENTRIES) });
       } catch (error) {
         if (error instanceof CrashError) throw new CrashError('TRIAL_SETUP_FAILED', error.message, { cause: error });
         throw error;
