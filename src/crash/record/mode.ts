@@ -9,7 +9,8 @@ import type { RecordSpec } from './session.js';
 import type { Reporter } from '../reporter.js';
 import type { RunOptions } from '../options.js';
 import { buildResults, type RunResults, type TrialRecord } from '../results.js';
-import { changesDevice, type Scenario } from '../plan/scenario.js';
+import type { Scenario } from '../plan/scenario.js';
+import { recordableScenarios } from '../plan/recordable.js';
 import { strategyFileLabel, strategyLabel } from '../../strategy/index.js';
 import { planTrial } from '../plan/trial-plan.js';
 
@@ -34,19 +35,6 @@ const LONG_RECORDING_ENUMERATION: EnumerateOptions = { exhaustiveLimit: 2, rando
 /** How the states of a recording of `entries` appends are enumerated. */
 export function enumerationFor(entries: number): EnumerateOptions {
   return entries > RECORD_ENTRIES ? LONG_RECORDING_ENUMERATION : {};
-}
-
-/**
- * Scenarios that change the live device (a write fault, a power cut and second life) have no
- * log-writes meaning: there every moment is a crash state already, and the second life is given
- * on the host to states of every recording (check-states.ts).
- */
-export function usableScenarios(options: Pick<RunOptions, 'scenarios' | 'scenarioName' | 'seed'>): Scenario[] {
-  const usable = options.scenarios.filter((s) => !planTrial(options.seed, 0, 'fdatasync', false, [s]).steps.some(changesDevice));
-  if (usable.length === 0) {
-    throw new CrashError('BAD_OPTION', `scenario ${options.scenarioName} fails writes on a live device: only --mode flakey can run it`);
-  }
-  return usable;
 }
 
 /** The spec of one trial's recording (the same seed gives the same workload). */
@@ -107,7 +95,7 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const runId = `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`;
-  const scenarios = usableScenarios(options);
+  const scenarios = recordableScenarios(options);
   const indices = options.onlyTrial === undefined ? Array.from({ length: options.trials }, (_, i) => i) : [options.onlyTrial];
   const jobs = options.strategies.flatMap((strategy) => indices.map((index) => ({ index, spec: trialSpec(options, strategy, index, scenarios) })));
   const recordRoot = path.join(PROJECT_ROOT, 'results', 'crashtest', `.recordings-${runId}`);
