@@ -2,6 +2,7 @@
 // Argument checking is the TS layer's job (src/wal/options.ts); this file only converts.
 #include <napi.h>
 
+#include "../dm/publish-marks.h"
 #include "../wal/crc32c.h"
 #include "../wal/log.h"
 #include "errors.h"
@@ -10,46 +11,94 @@
 namespace powercut::addon {
 namespace {
 
-wal::Strategy ParseStrategy(const std::string& s) {
-  if (s == "fsync") return wal::Strategy::kFsync;
-  if (s == "dsync") return wal::Strategy::kDsync;
-  if (s == "direct") return wal::Strategy::kDirect;
-  if (s == "periodic") return wal::Strategy::kPeriodic;
-  if (s == "none") return wal::Strategy::kNone;
-  return wal::Strategy::kFdatasync;
+// An unknown name is refused, never mapped to a default: a strategy string the TS layer let through
+// by mistake must not silently change what is synced (issue 11).
+bool ParseStrategy(const std::string& s, wal::Strategy* out) {
+  static const std::pair<const char*, wal::Strategy> kNames[] = {
+      {"fsync", wal::Strategy::kFsync},       {"fdatasync", wal::Strategy::kFdatasync}, {"dsync", wal::Strategy::kDsync},
+      {"direct", wal::Strategy::kDirect},     {"periodic", wal::Strategy::kPeriodic},   {"none", wal::Strategy::kNone},
+  };
+  for (const auto& [name, value] : kNames) {
+    if (s == name) {
+      *out = value;
+      return true;
+    }
+  }
+  return false;
 }
 
-wal::Preallocation ParsePreallocation(const std::string& s) {
-  if (s == "none") return wal::Preallocation::kNone;
-  if (s == "fallocate") return wal::Preallocation::kFallocate;
-  return wal::Preallocation::kZero;
+bool ParsePreallocation(const std::string& s, wal::Preallocation* out) {
+  static const std::pair<const char*, wal::Preallocation> kNames[] = {
+      {"none", wal::Preallocation::kNone}, {"fallocate", wal::Preallocation::kFallocate}, {"zero", wal::Preallocation::kZero}};
+  for (const auto& [name, value] : kNames) {
+    if (s == name) {
+      *out = value;
+      return true;
+    }
+  }
+  return false;
 }
 
-// Every field is present and valid: the TS layer fills defaults and validates.
-wal::Options ParseOptions(Napi::Object o) {
+// Every field is present and valid: the TS layer fills defaults and validates. The enumerations
+// are checked again here because a wrong one would not fail, only mean something else.
+wal::Status ParseOptions(Napi::Object o, wal::Options* out) {
   wal::Options opt;
   opt.segment_size = static_cast<uint64_t>(o.Get("segmentSize").As<Napi::Number>().DoubleValue());
-  opt.preallocate = ParsePreallocation(o.Get("preallocate").As<Napi::String>().Utf8Value());
+  const std::string preallocate = o.Get("preallocate").As<Napi::String>().Utf8Value();
+  if (!ParsePreallocation(preallocate, &opt.preallocate)) {
+    return wal::Status::Make(wal::Code::kInvalidArgument, "unknown preallocation '" + preallocate + "'");
+  }
   opt.recycle = o.Get("recycle").As<Napi::Boolean>().Value();
-  opt.strategy = ParseStrategy(o.Get("strategy").As<Napi::String>().Utf8Value());
+  const std::string strategy = o.Get("strategy").As<Napi::String>().Utf8Value();
+  if (!ParseStrategy(strategy, &opt.strategy)) {
+    return wal::Status::Make(wal::Code::kInvalidArgument, "unknown strategy '" + strategy + "'");
+  }
   opt.group_commit = o.Get("groupCommit").As<Napi::Boolean>().Value();
   opt.period_ms = o.Get("periodMs").As<Napi::Number>().Uint32Value();
   opt.sync_file_range = o.Get("syncFileRange").As<Napi::Boolean>().Value();
   opt.repair = o.Get("repair").As<Napi::Boolean>().Value();
+  opt.read_only = o.Get("readOnly").As<Napi::Boolean>().Value();
   opt.spin_us = o.Get("spinUs").As<Napi::Number>().Uint32Value();
   opt.sync_depth = o.Get("syncDepth").As<Napi::Number>().Uint32Value();
-  return opt;
+  *out = opt;
+  return wal::Status::Ok();
+}
+
+// publishMarks (crash testing): { dmName, control } or null; the control device is opened by the
+// open task, off the JS thread.
+struct MarkTarget {
+  bool wanted = false;
+  std::string dm_name;
+  std::string control;
+};
+
+MarkTarget ParseMarkTarget(Napi::Object o) {
+  MarkTarget t;
+  Napi::Value v = o.Get("publishMarks");
+  if (!v.IsObject()) return t;
+  Napi::Object m = v.As<Napi::Object>();
+  t.wanted = true;
+  t.dm_name = m.Get("dmName").As<Napi::String>().Utf8Value();
+  t.control = m.Get("control").As<Napi::String>().Utf8Value();
+  return t;
 }
 
 class OpenTask : public Napi::AsyncWorker {
  public:
-  OpenTask(Napi::Env env, std::string dir, wal::Options options)
+  OpenTask(Napi::Env env, std::string dir, wal::Options options, MarkTarget marks)
       : Napi::AsyncWorker(env, "powercut-wal-open"),
         dir_(std::move(dir)),
         options_(options),
+        marks_(std::move(marks)),
         deferred_(Napi::Promise::Deferred::New(env)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override { result_ = wal::Log::Open(dir_, options_); }
+  void Execute() override {
+    if (marks_.wanted) {
+      result_.status = dm::MarkPublisher::Open(marks_.dm_name, marks_.control, &options_.publish_hook);
+      if (!result_.ok()) return;
+    }
+    result_ = wal::Log::Open(dir_, options_);
+  }
   void OnOK() override {
     Napi::Env env = Env();
     if (!result_.ok()) {
@@ -63,12 +112,21 @@ class OpenTask : public Napi::AsyncWorker {
  private:
   std::string dir_;
   wal::Options options_;
+  MarkTarget marks_;
   wal::Result<std::shared_ptr<wal::Log>> result_;
   Napi::Promise::Deferred deferred_;
 };
 
 Napi::Value Open(const Napi::CallbackInfo& info) {
-  auto* t = new OpenTask(info.Env(), info[0].As<Napi::String>().Utf8Value(), ParseOptions(info[1].As<Napi::Object>()));
+  Napi::Env env = info.Env();
+  wal::Options options;
+  wal::Status parsed = ParseOptions(info[1].As<Napi::Object>(), &options);
+  if (!parsed.ok()) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Reject(MakeError(env, parsed).Value());
+    return deferred.Promise();
+  }
+  auto* t = new OpenTask(env, info[0].As<Napi::String>().Utf8Value(), options, ParseMarkTarget(info[1].As<Napi::Object>()));
   Napi::Promise p = t->Promise();
   t->Queue();
   return p;

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -12,8 +14,14 @@
 #include <thread>
 #include <vector>
 
+#include <sys/stat.h>
+
 #include "../wal/crc32c.h"
+#include "../wal/first_seq.h"
 #include "../wal/log.h"
+#include "../wal/publish_hook.h"
+#include "../wal/recovery.h"
+#include "../wal/spare_pool.h"
 
 using namespace powercut::wal;
 
@@ -156,6 +164,262 @@ static void MidLogCorruptionIsReported() {
   std::printf("ok MidLogCorruptionIsReported\n");
 }
 
+
+static void RemoveDir(const std::string& dir) {
+  std::string cmd = "rm -rf " + dir;
+  CHECK(std::system(cmd.c_str()) == 0);
+}
+
+static bool Exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+static void FlipByte(const std::string& path, off_t at) {
+  int fd = ::open(path.c_str(), O_RDWR);
+  CHECK(fd >= 0);
+  uint8_t b = 0;
+  CHECK(::pread(fd, &b, 1, at) == 1);
+  b ^= 0x10;
+  CHECK(::pwrite(fd, &b, 1, at) == 1);
+  ::close(fd);
+}
+
+// Recovery rule 1 (FORMAT.md): damage below first-seq costs no live entry, with or without repair.
+static void RecoveryIgnoresDamageBelowFirstSeq() {
+  std::string dir = TempDir();
+  Options o;
+  o.segment_size = 1 << 20;
+  o.strategy = Strategy::kNone;
+  {
+    auto r = Log::Open(dir, o);
+    CHECK(r.ok());
+    std::string p(1000, 'q');
+    for (int i = 0; i < 18; i++) CHECK(r.value->Append(p.data(), 1000).ok());
+    WaitAcked(*r.value, 18);
+    CHECK(r.value->RequestSync() == 18);
+    for (int i = 0; i < 20000 && r.value->GetProgress().durable < 18; i++) std::this_thread::sleep_for(std::chrono::microseconds(100));
+    CHECK(r.value->Truncate(12).ok());
+    CHECK(r.value->Close().ok());
+  }
+  FlipByte(dir + "/00000000000000000001.wal", 4096 + 1 * 1016 + 16 + 500);  // entry 2's payload
+  for (bool repair : {false, true}) {
+    o.repair = repair;
+    auto r = Log::Open(dir, o);
+    CHECK(r.ok());
+    CHECK(r.value->recovery().first_seq == 12 && r.value->recovery().last_seq == 18 && !r.value->recovery().repaired);
+    std::vector<uint8_t> got;
+    CHECK(r.value->Read(12, &got).ok() && got.size() == 1000);
+    CHECK(r.value->Read(2, &got).code == Code::kNotFound);
+  }
+  RemoveDir(dir);
+  std::printf("ok RecoveryIgnoresDamageBelowFirstSeq\n");
+}
+
+// Recovery rule 2: an unreadable record followed at a block boundary by the expected entry was padding.
+static void ScanSkipsDamagedPadding() {
+  std::string dir = TempDir();
+  std::string path = dir + "/seg";
+  std::vector<uint8_t> file(4096 * 4, 0);
+  EncodeSegmentHeader(file.data(), 7);
+  std::string p1(100, 'a'), p2(50, 'b');
+  size_t at = 4096;
+  at += EncodeEntry(file.data() + at, 7, p1.data(), 100);
+  EncodePadding(file.data() + at, 8192 - at);  // to the next block boundary
+  const size_t pad_at = at;
+  EncodeEntry(file.data() + 8192, 8, p2.data(), 50);
+  file[pad_at + 16 + 30] ^= 1;  // damage inside the padding's filler
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
+  CHECK(fd >= 0 && ::pwrite(fd, file.data(), file.size(), 0) == static_cast<ssize_t>(file.size()));
+  FileWindow win(fd, file.size(), path);
+  ScanResult scan;
+  CHECK(ScanSegment(win, 7, 0, &scan).ok());
+  CHECK(scan.next_seq == 9 && scan.offsets.size() == 2 && scan.offsets[1] == 8192 && scan.padding_skipped == 1);
+  // The same damage where the next entry is not the expected one stays a stop.
+  EncodeEntry(file.data() + 8192, 9, p2.data(), 50);
+  CHECK(::pwrite(fd, file.data(), file.size(), 0) == static_cast<ssize_t>(file.size()));
+  FileWindow win2(fd, file.size(), path);
+  CHECK(ScanSegment(win2, 7, 0, &scan).ok());
+  CHECK(scan.next_seq == 8 && scan.end == ScanResult::End::kInvalid && scan.end_offset == pad_at);
+  ::close(fd);
+  RemoveDir(dir);
+  std::printf("ok ScanSkipsDamagedPadding\n");
+}
+
+static void FirstSeqDecoding() {
+  uint64_t v = 0;
+  bool sum = false;
+  CHECK(DecodeFirstSeq("42\n", "f", &v, &sum).ok() && v == 42 && !sum);
+  CHECK(DecodeFirstSeq("-1\n", "f", &v, &sum).code == Code::kCorruption);
+  CHECK(DecodeFirstSeq("4 2\n", "f", &v, &sum).code == Code::kCorruption);
+  CHECK(DecodeFirstSeq("0\n", "f", &v, &sum).code == Code::kOutOfRange);
+  CHECK(DecodeFirstSeq("9007199254740992\n", "f", &v, &sum).code == Code::kOutOfRange);
+  CHECK(DecodeFirstSeq("18446744073709551616\n", "f", &v, &sum).code == Code::kOutOfRange);
+  std::string dir = TempDir();
+  CHECK(WriteFirstSeqFile(dir, 1234).ok());
+  bool present = false;
+  CHECK(ReadFirstSeqFile(dir + "/first-seq", &present, &v, &sum).ok() && present && v == 1234 && sum);
+  for (off_t i = 0; i < 24; i++) {
+    FlipByte(dir + "/first-seq", i);
+    CHECK(ReadFirstSeqFile(dir + "/first-seq", &present, &v, &sum).code == Code::kCorruption);
+    FlipByte(dir + "/first-seq", i);
+  }
+  RemoveDir(dir);
+  std::printf("ok FirstSeqDecoding\n");
+}
+
+// CreateSegment's order: the header is in the file and durable before the name exists. A rename
+// that fails (here: the target directory is missing) leaves the spare holding the header.
+static void CreateSegmentHeaderBeforeRename() {
+  std::string dir = TempDir();
+  SparePool pool(dir, SparePool::Config{64 * 1024, Preallocation::kFallocate, true, false});
+  std::string spare;
+  CHECK(pool.Prepare(Preallocation::kFallocate, &spare).ok() && Exists(spare));
+  std::shared_ptr<Segment> seg;
+  Status s = CreateSegment(dir + "/missing", spare, 5, 64 * 1024, Preallocation::kFallocate, 0, &seg);
+  CHECK(!s.ok() && s.syscall == "rename" && Exists(spare));
+  uint8_t block[kSegmentHeaderSize];
+  int fd = ::open(spare.c_str(), O_RDONLY);
+  CHECK(fd >= 0 && ::pread(fd, block, sizeof block, 0) == static_cast<ssize_t>(sizeof block));
+  ::close(fd);
+  CHECK(DecodeSegmentHeader(block, sizeof block) == std::optional<uint64_t>(5));
+  CHECK(CreateSegment(dir, spare, 5, 64 * 1024, Preallocation::kFallocate, 0, &seg).ok());
+  CHECK(!Exists(spare) && Exists(dir + "/00000000000000000005.wal"));
+  CHECK(seg->first_seq == 5 && seg->end == kSegmentHeaderSize && seg->size == 64 * 1024 && seg->wfd == seg->fd);
+  seg.reset();
+  RemoveDir(dir);
+  std::printf("ok CreateSegmentHeaderBeforeRename\n");
+}
+
+static void SparePoolPreparesRecyclesAndCaps() {
+  std::string dir = TempDir();
+  SparePool pool(dir, SparePool::Config{64 * 1024, Preallocation::kZero, true, false});
+  pool.SeeNumber(41);
+  pool.Start();
+  pool.Want();  // the preparer makes one in the background
+  for (int i = 0; i < 20000 && pool.ready() == 0; i++) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  CHECK(pool.ready() == 1 && Exists(dir + "/spare-00000000000000000042.wal"));
+  std::string taken;
+  CHECK(pool.Take(&taken).ok() && taken == dir + "/spare-00000000000000000042.wal" && pool.ready() == 0);
+  // Nothing ready: Take makes a quick one now rather than wait.
+  std::string quick;
+  CHECK(pool.Take(&quick).ok() && Exists(quick) && quick != taken);
+  // Recycling keeps at most kMaxReady; the rest are removed.
+  bool dirty = false;
+  std::vector<std::string> freed;
+  for (int i = 0; i < 3; i++) {
+    freed.push_back(dir + "/old-" + std::to_string(i));
+    int fd = ::open(freed.back().c_str(), O_RDWR | O_CREAT, 0644);
+    CHECK(fd >= 0);
+    ::close(fd);
+    pool.RecycleOrRemove(freed.back(), &dirty);
+  }
+  CHECK(dirty && pool.ready() == SparePool::kMaxReady && !Exists(freed[0]) && !Exists(freed[2]));
+  pool.Stop();
+  RemoveDir(dir);
+  std::printf("ok SparePoolPreparesRecyclesAndCaps\n");
+}
+
+// The directory lock holds whatever happens to LOCK, and read_only shares it with readers only.
+static void DirectoryLockSurvivesLockFileRemoval() {
+  std::string dir = TempDir();
+  DirectoryLock a;
+  CHECK(a.Acquire(dir, false).ok());
+  CHECK(::unlink((dir + "/LOCK").c_str()) == 0);
+  DirectoryLock b;
+  CHECK(b.Acquire(dir, false).code == Code::kLocked);
+  DirectoryLock c;
+  CHECK(c.Acquire(dir, true).code == Code::kLocked);
+  a.Release();
+  DirectoryLock r1, r2;
+  CHECK(r1.Acquire(dir, true).ok() && r2.Acquire(dir, true).ok());
+  DirectoryLock w;
+  CHECK(w.Acquire(dir, false).code == Code::kLocked);
+  r1.Release();
+  r2.Release();
+  RemoveDir(dir);
+  std::printf("ok DirectoryLockSurvivesLockFileRemoval\n");
+}
+
+// The publish hook (issue 12) is told of every promise before any caller can see it, in order,
+// one call per publication covering its highest seq. An observer thread polls the progress; the
+// hook checks that the observer has never seen the watermark it is about to publish.
+struct CountingHook : PublishHook {
+  std::atomic<uint64_t> seen_acked{0}, seen_durable{0};  // written by the observer
+  std::mutex mu;
+  std::vector<std::pair<Kind, uint64_t>> calls;
+  std::atomic<int> early{0};
+  Status Published(Kind kind, uint64_t seq) override {
+    if ((kind == Kind::kAcked ? seen_acked : seen_durable).load() >= seq) early++;
+    std::lock_guard<std::mutex> lk(mu);
+    calls.emplace_back(kind, seq);
+    return Status::Ok();
+  }
+};
+
+static void PublishHookPrecedesVisibility(Strategy strategy, bool group, const char* name) {
+  std::string dir = TempDir();
+  Options o;
+  o.segment_size = 64 * 1024;
+  o.strategy = strategy;
+  o.group_commit = group;
+  o.period_ms = 1;
+  auto hook = std::make_shared<CountingHook>();
+  o.publish_hook = hook;
+  auto r = Log::Open(dir, o);
+  CHECK(r.ok());
+  Log& log = *r.value;
+  std::atomic<bool> stop{false};
+  std::thread observer([&] {
+    while (!stop.load()) {
+      Progress p = log.GetProgress();
+      if (p.acked > hook->seen_acked.load()) hook->seen_acked.store(p.acked);
+      if (p.durable > hook->seen_durable.load()) hook->seen_durable.store(p.durable);
+    }
+  });
+  std::string payload(300, 'm');
+  for (int i = 0; i < 400; i++) CHECK(log.Append(payload.data(), 300).ok());
+  WaitAcked(log, 400);
+  log.RequestSync();
+  for (int i = 0; i < 20000 && log.GetProgress().durable < 400; i++) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  stop = true;
+  observer.join();
+  CHECK(log.Close().ok());
+  CHECK(hook->early.load() == 0);
+  uint64_t last_ack = 0, last_durable = 0;
+  for (auto& [kind, seq] : hook->calls) {
+    uint64_t& last = kind == PublishHook::Kind::kAcked ? last_ack : last_durable;
+    CHECK(seq > last);  // strictly increasing per kind: one call per advance
+    last = seq;
+  }
+  CHECK(last_ack == 400 && last_durable == 400);
+  RemoveDir(dir);
+  std::printf("ok PublishHookPrecedesVisibility %s (%zu calls)\n", name, hook->calls.size());
+}
+
+// A hook that fails fails the log, and the promise is never published.
+struct FailingHook : PublishHook {
+  Status Published(Kind, uint64_t) override { return Status::FromErrno(ENOTTY, "ioctl", "fake-dm"); }
+};
+
+static void PublishHookFailureFailsTheLog() {
+  std::string dir = TempDir();
+  Options o;
+  o.segment_size = 64 * 1024;
+  o.publish_hook = std::make_shared<FailingHook>();
+  auto r = Log::Open(dir, o);
+  CHECK(r.ok());
+  CHECK(r.value->Append("x", 1).ok());
+  for (int i = 0; i < 20000 && !r.value->GetProgress().failed; i++) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  Progress p = r.value->GetProgress();
+  CHECK(p.failed && p.acked == 0 && p.durable == 0);
+  CHECK(r.value->Failure().syscall == "ioctl");
+  CHECK(r.value->Append("y", 1).status.code == Code::kFailed);
+  r.value->Close();
+  RemoveDir(dir);
+  std::printf("ok PublishHookFailureFailsTheLog\n");
+}
+
 int main() {
   Crc32cKnownAnswers();
   const struct {
@@ -172,6 +436,17 @@ int main() {
   }
   ConcurrentAppendersGroupCommit();
   MidLogCorruptionIsReported();
+  RecoveryIgnoresDamageBelowFirstSeq();
+  ScanSkipsDamagedPadding();
+  FirstSeqDecoding();
+  CreateSegmentHeaderBeforeRename();
+  SparePoolPreparesRecyclesAndCaps();
+  DirectoryLockSurvivesLockFileRemoval();
+  PublishHookPrecedesVisibility(Strategy::kFdatasync, false, "fdatasync");
+  PublishHookPrecedesVisibility(Strategy::kFdatasync, true, "fdatasync+group");
+  PublishHookPrecedesVisibility(Strategy::kPeriodic, false, "periodic");
+  PublishHookPrecedesVisibility(Strategy::kNone, false, "none");
+  PublishHookFailureFailsTheLog();
   std::printf("all core tests passed\n");
   return 0;
 }

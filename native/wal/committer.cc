@@ -1,5 +1,8 @@
 #include "committer.h"
 
+#include "recovery.h"
+#include "spare_pool.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -308,46 +311,11 @@ Status Committer::Rotate(uint64_t next_seq) {
   log_.Publish(0, next_seq - 1);
 
   std::string spare;
-  s = log_.TakeSpare(&spare);
+  s = log_.spares_->Take(&spare);
   if (!s.ok()) return s;
-  auto seg = std::make_shared<Segment>();
-  seg->first_seq = next_seq;
-  seg->path = log_.PathOf(SegmentFileName(next_seq));
-  if (::rename(spare.c_str(), seg->path.c_str()) != 0) return Status::FromErrno(errno, "rename", spare);
-  seg->fd = ::open(seg->path.c_str(), O_RDWR | O_CLOEXEC);
-  if (seg->fd < 0) return Status::FromErrno(errno, "open", seg->path);
-  struct stat st;
-  if (::fstat(seg->fd, &st) != 0) return Status::FromErrno(errno, "fstat", seg->path);
-  uint64_t file_size = static_cast<uint64_t>(st.st_size);
-  if (file_size < log_.options_.segment_size && log_.options_.preallocate != Preallocation::kNone) {
-    // A recycled file from a run with a smaller segment size.
-    s = Preallocate(seg->fd, log_.options_.segment_size, log_.options_.preallocate, seg->path);
-    if (!s.ok()) return s;
-  }
-  seg->size = std::max<uint64_t>(file_size, log_.options_.segment_size);
-  seg->end = kSegmentHeaderSize;
-  seg->wfd = seg->fd;
-  int flags = 0;
-  if (log_.options_.strategy == Strategy::kDsync) flags = O_DSYNC;
-  if (log_.options_.strategy == Strategy::kDirect) flags = O_DIRECT;
-  if (flags != 0) {
-    seg->wfd = ::open(seg->path.c_str(), O_WRONLY | O_CLOEXEC | flags);
-    if (seg->wfd < 0) return Status::FromErrno(errno, "open", seg->path);
-  }
-  // The header goes through the write fd so O_DSYNC / O_DIRECT rules apply to it too.
-  if (bounce_cap_ < kSegmentHeaderSize) {
-    std::free(bounce_);
-    bounce_cap_ = 1 << 20;
-    bounce_ = static_cast<uint8_t*>(std::aligned_alloc(4096, bounce_cap_));
-    if (bounce_ == nullptr) {
-      bounce_cap_ = 0;
-      return Status::FromErrno(ENOMEM, "aligned_alloc", seg->path);
-    }
-  }
-  EncodeSegmentHeader(bounce_, next_seq);
-  s = PwriteAll(seg->wfd, bounce_, kSegmentHeaderSize, 0, seg->path);
-  if (!s.ok()) return s;
-  s = FsyncPath(log_.dir_, true);
+  std::shared_ptr<Segment> seg;
+  s = CreateSegment(log_.dir_, spare, next_seq, log_.options_.segment_size, log_.options_.preallocate,
+                    WriteFlagsFor(log_.options_.strategy), &seg);
   if (!s.ok()) return s;
   {
     std::lock_guard<std::mutex> lk(log_.mu_);
@@ -365,11 +333,7 @@ void Committer::MaybeWantSpare() {
   // not pay for a segment it may never reach.
   if (spare_asked_ || active_->end < active_->size / 4) return;
   spare_asked_ = true;
-  std::lock_guard<std::mutex> lk(log_.mu_);
-  if (log_.spares_.empty() && !log_.preparing_) {
-    log_.spare_wanted_ = true;
-    log_.prep_cv_.notify_all();
-  }
+  log_.spares_->Want();
 }
 
 }  // namespace powercut::wal

@@ -51,13 +51,41 @@ constexpr uint64_t EntrySpan(uint64_t payload_len) {
   return (kEntryHeaderSize + payload_len + kEntryAlign - 1) / kEntryAlign * kEntryAlign;
 }
 
+// ---- sequence numbers ----
+// The largest sequence the log issues: Number.MAX_SAFE_INTEGER, so that every sequence crosses the
+// JS boundary as an exact number. Append refuses past it (WAL_OUT_OF_RANGE), and a directory whose
+// names or first-seq lie beyond it does not open.
+constexpr uint64_t kMaxSeq = (1ull << 53) - 1;
+
+// ---- first-seq file: the first live sequence after a truncate ----
+// Layout 2 (written by this version): one fixed record whose checksum a torn or flipped write
+// cannot satisfy. Layout 1 (older directories, read only): decimal digits then "\n"; the first
+// truncate rewrites it as layout 2.
+constexpr uint64_t kFirstSeqMagic = 0x5153464c41574350ULL;  // "PCWALFSQ" read as little-endian u64
+
+struct FirstSeqRecord {
+  uint64_t magic;      // 8 bytes: kFirstSeqMagic
+  uint64_t first_seq;  // 8 bytes: first live sequence, 1 ..= kMaxSeq
+  uint32_t crc;        // 4 bytes: crc32c of the 16 bytes above
+  uint32_t pad;        // 4 bytes: zero
+};
+static_assert(sizeof(FirstSeqRecord) == 24, "first-seq record layout");
+constexpr size_t kFirstSeqCrcSpan = 16;  // bytes covered by FirstSeqRecord::crc
+
+// ---- padding ----
+// A padding record ends on an O_DIRECT block boundary (512 to 4096 bytes) and spans at most one
+// block plus an entry header: recovery that meets an unreadable record looks for the next entry
+// at the 512-byte boundaries within that span (native/FORMAT.md, Recovery).
+constexpr uint64_t kMinDirectBlock = 512;
+constexpr uint64_t kMaxPaddingSpan = 4096 + 2 * kEntryHeaderSize;
+
 // ---- file names in a WAL directory ----
 // <20-digit first seq>.wal      a segment
 // spare-<20-digit n>.wal        a prepared or recycled segment file waiting to become a segment
 // spare-<20-digit n>.tmp        a spare being prepared (removed on open: a crash interrupted it)
-// first-seq                     decimal first live sequence after a truncate (create-then-rename)
+// first-seq                     FirstSeqRecord (layout 1: decimal) after a truncate (create-then-rename)
 // first-seq.tmp                 its replacement being written (removed on open)
-// LOCK                          flock'd while the WAL is open
+// LOCK                          flock'd while the WAL is open (with the directory itself: see log.h)
 constexpr const char* kSegmentSuffix = ".wal";
 constexpr const char* kSparePrefix = "spare-";
 constexpr const char* kFirstSeqFile = "first-seq";

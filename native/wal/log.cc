@@ -12,6 +12,9 @@
 #include <map>
 
 #include "committer.h"
+#include "first_seq.h"
+#include "recovery.h"
+#include "spare_pool.h"
 
 namespace powercut::wal {
 
@@ -41,15 +44,19 @@ void ByteBuffer::Swap(ByteBuffer& o) noexcept {
 
 // ---------------------------------------------------------------- open and recovery
 
-Log::Log(std::string dir, const Options& options) : dir_(std::move(dir)), options_(options) {
+Log::Log(std::string dir, const Options& options)
+    : dir_(std::move(dir)),
+      options_(options),
+      lock_(std::make_unique<DirectoryLock>()),
+      spares_(std::make_unique<SparePool>(
+          dir_, SparePool::Config{options.segment_size, options.preallocate, options.recycle, options.read_only})) {
   uint64_t room = options_.segment_size - kSegmentHeaderSize - kEntryHeaderSize - kEntryAlign;
   if (options_.strategy == Strategy::kDirect) room -= 4096 + kEntryHeaderSize;  // padding reserve
   max_payload_ = std::min<uint64_t>(room, 0xFFFFFFF0u);
 }
 
 Log::~Log() {
-  Close();
-  if (lock_fd_ >= 0) ::close(lock_fd_);  // Open failed before Close could run
+  Close();  // (an Open that failed never ran Close: the lock and the pool release themselves)
 }
 
 namespace {
@@ -85,405 +92,33 @@ Result<std::shared_ptr<Log>> Log::Open(const std::string& dir, const Options& op
   }
   std::shared_ptr<Log> log(new Log(dir, options));
   if (options.strategy == Strategy::kDirect) log->direct_block_ = DirectAlignment(dir);
-  r.status = log->Recover();
+  RecoveredLog rec;
+  r.status = RecoverLog(log->dir_, options, log->direct_block_, *log->spares_, &rec);
   if (!r.ok()) return r;
-  log->committer_ = std::make_unique<Committer>(*log);
-  log->committer_->SetActive(log->segments_.back());
-  log->committer_->Start();
-  log->preparer_ = std::thread([l = log.get()] { l->PreparerLoop(); });
+  log->Adopt(rec);
+  if (!options.read_only) {
+    log->committer_ = std::make_unique<Committer>(*log);
+    log->committer_->SetActive(log->segments_.back());
+    log->committer_->Start();
+    log->spares_->Start();
+  }
   r.value = std::move(log);
   return r;
 }
 
-Status Log::Recover() {
-  // Lock first: two handles writing one directory would interleave sequences.
-  std::string lock_path = PathOf(kLockFile);
-  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) return Status::FromErrno(errno, "open", lock_path);
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      Status s = Status::Make(Code::kLocked, "WAL directory " + dir_ + " is already open (its LOCK is held)");
-      s.path = dir_;
-      return s;
-    }
-    return Status::FromErrno(errno, "flock", lock_path);
-  }
-
-  std::map<uint64_t, std::string> segment_names;
-  std::vector<std::string> foreign;
-  bool dir_dirty = false;
-  DIR* d = ::opendir(dir_.c_str());
-  if (d == nullptr) return Status::FromErrno(errno, "opendir", dir_);
-  while (struct dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name == "." || name == ".." || name == kLockFile) continue;
-    bool tmp = false;
-    if (auto seq = ParseSegmentFileName(name)) {
-      segment_names[*seq] = name;
-    } else if (auto n = ParseSpareFileName(name, &tmp)) {
-      spare_counter_ = std::max(spare_counter_, *n);
-      if (tmp) {
-        ::unlink(PathOf(name).c_str());  // a spare whose preparation a crash interrupted
-        dir_dirty = true;
-      } else {
-        spares_.push_back(PathOf(name));
-      }
-    } else if (name == kFirstSeqFile) {
-      // read below
-    } else if (name == std::string(kFirstSeqFile) + ".tmp") {
-      ::unlink(PathOf(name).c_str());
-      dir_dirty = true;
-    } else {
-      foreign.push_back(name);
-    }
-  }
-  ::closedir(d);
-  if (!foreign.empty()) {
-    std::string list;
-    for (size_t i = 0; i < foreign.size() && i < 3; i++) list += (i ? ", " : "") + foreign[i];
-    if (foreign.size() > 3) list += ", ...";
-    Status s = Status::Make(Code::kForeignFiles, "WAL directory " + dir_ + " holds files that are not the WAL's (" +
-                                                     list + "); use an empty or WAL-only directory");
-    s.path = dir_;
-    return s;
-  }
-
-  uint64_t trunc_seq = 0;
-  {
-    std::string p = PathOf(kFirstSeqFile);
-    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char buf[32] = {0};
-      ssize_t n = ::read(fd, buf, sizeof buf - 1);
-      ::close(fd);
-      char* endp = nullptr;
-      unsigned long long v = n > 0 ? std::strtoull(buf, &endp, 10) : 0;
-      if (n <= 0 || endp == buf || (*endp != '\n' && *endp != 0)) {
-        Status s = Status::Make(Code::kCorruption, "unreadable " + p);
-        s.path = p;
-        return s;
-      }
-      trunc_seq = v;
-    } else if (errno != ENOENT) {
-      return Status::FromErrno(errno, "open", p);
-    }
-  }
-
-  std::vector<std::pair<uint64_t, std::string>> names(segment_names.begin(), segment_names.end());
-  // Finish a truncate a crash interrupted: segments wholly below first-seq go.
-  while (names.size() > 1 && trunc_seq != 0 && names[1].first <= trunc_seq) {
-    RecycleOrRemove(PathOf(names.front().second), &dir_dirty);
-    names.erase(names.begin());
-  }
-
-  // Segments at the end of the log that never got their own header to the disk (all zeros, or a
-  // recycled file's old header): any sync of a segment's entries also carries its header (written
-  // first, same file), so nothing in them was ever durable, under any strategy: a torn tail, cut
-  // like one (seen after a rotation whose name a truncate's directory fsync made durable, but not
-  // its header). Entry bytes behind such a header (the volatile cache wrote them back, not the
-  // header) count as torn bytes. Cut before the scan, so the segment before them ends the log (its
-  // own torn tail is then a torn tail, not damage "followed by later segments"). Such a header
-  // with a valid segment after it is not in this tail: the scan reports it as corruption.
-  uint64_t torn_floor = 0;  // where a log whose every segment was torn away continues
-  {
-    size_t tail = names.size();
-    std::vector<uint64_t> nonzero(names.size(), 0);
-    while (tail > 0) {
-      bool unwritten = false;
-      Status z = UnwrittenHeaderCheck(PathOf(names[tail - 1].second), names[tail - 1].first, &unwritten,
-                                      &nonzero[tail - 1]);
-      if (!z.ok()) return z;
-      if (!unwritten) break;
-      tail--;
-    }
-    for (size_t j = tail; j < names.size(); j++) {
-      const std::string path = PathOf(names[j].second);
-      recovery_.torn_bytes += nonzero[j];
-      // A file with nothing after its header is a fine spare. One holding entries is removed,
-      // never recycled: they may carry the sequences the log continues with, while a recycled
-      // file's leftovers are harmless only when older than its new first sequence.
-      if (nonzero[j] == 0) {
-        RecycleOrRemove(path, &dir_dirty);
-      } else if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        return Status::FromErrno(errno, "unlink", path);
-      }
-      dir_dirty = true;
-    }
-    // With nothing before them, their names are the only record of where the log had got to:
-    // continue there, never re-issuing sequences below it.
-    if (tail == 0 && !names.empty()) torn_floor = names.front().first;
-    names.resize(tail);
-  }
-
-  uint64_t expected = 0;
-  bool have_expected = false;
-  for (size_t i = 0; i < names.size(); i++) {
-    const bool last = i + 1 == names.size();
-    auto seg = std::make_shared<Segment>();
-    seg->path = PathOf(names[i].second);
-    seg->fd = ::open(seg->path.c_str(), O_RDWR | O_CLOEXEC);
-    if (seg->fd < 0) return Status::FromErrno(errno, "open", seg->path);
-    seg->wfd = seg->fd;
-    struct stat st;
-    if (::fstat(seg->fd, &st) != 0) return Status::FromErrno(errno, "fstat", seg->path);
-    const uint64_t file_size = static_cast<uint64_t>(st.st_size);
-    seg->size = std::max<uint64_t>(file_size, options_.segment_size);
-
-    uint8_t hdr[sizeof(SegmentHeader)] = {0};
-    size_t got = 0;
-    Status s = PreadAll(seg->fd, hdr, sizeof hdr, 0, seg->path, &got);
-    if (!s.ok()) return s;
-    auto first = DecodeSegmentHeader(hdr, got);
-    const bool header_ok = first.has_value() && *first == names[i].first;
-    const bool gap = header_ok && have_expected && *first != expected;
-    if (!header_ok || gap) {
-      if (last && !gap && !segments_.empty()) {
-        // A rotation the crash interrupted: the file was renamed into place but its header never
-        // became durable, so it holds nothing acknowledged. Give it back to the spare pool.
-        seg.reset();
-        RecycleOrRemove(PathOf(names[i].second), &dir_dirty);
-        break;
-      }
-      Status c = Status::Make(Code::kCorruption,
-                              gap ? "segment " + seg->path + " starts at sequence " + std::to_string(*first) +
-                                        " but the previous segment ends before " + std::to_string(expected)
-                                  : "segment " + seg->path + " has an invalid header");
-      c.path = seg->path;
-      c.offset = 0;
-      c.seq = have_expected ? expected : names[i].first;
-      if (!options_.repair || segments_.empty()) return c;
-      // repair: cut the log here; this and every later segment go.
-      recovery_.repaired = true;
-      recovery_.repair_status = c;
-      seg.reset();
-      for (size_t j = i; j < names.size(); j++) RecycleOrRemove(PathOf(names[j].second), &dir_dirty);
-      break;
-    }
-    seg->first_seq = *first;
-
-    FileWindow win(seg->fd, file_size, seg->path);
-    ScanResult scan;
-    s = ScanSegment(win, seg->first_seq, &scan);
-    if (!s.ok()) return s;
-    seg->offsets = std::move(scan.offsets);
-    seg->end = scan.end_offset;
-    expected = scan.next_seq;
-    have_expected = true;
-
-    // Is whatever stops the scan a torn tail, or damage with valid entries after it?
-    std::optional<uint64_t> newer_at;
-    uint64_t newer_seq = 0;
-    const bool bytes_follow = scan.end_offset + kEntryHeaderSize <= file_size;
-    if (bytes_follow) {
-      s = FindNewerEntry(win, scan.end_offset, scan.next_seq, &newer_at, &newer_seq);
-      if (!s.ok()) return s;
-    }
-    bool later_segments_continue = false;
-    if (!last) {
-      // The next segment (by name) starting exactly here means this segment ended cleanly.
-      later_segments_continue = names[i + 1].first == scan.next_seq;
-    }
-    if (newer_at.has_value() || (!last && !later_segments_continue)) {
-      Status c = Status::Make(
-          Code::kCorruption,
-          "mid-log corruption in " + seg->path + " at offset " + std::to_string(scan.end_offset) + ": " +
-              (scan.reason.empty() ? std::string("entry missing") : scan.reason) + " (sequence " +
-              std::to_string(scan.next_seq) + "), but " +
-              (newer_at ? "a valid entry (sequence " + std::to_string(newer_seq) + ") follows at offset " +
-                              std::to_string(*newer_at)
-                        : "later segments hold entries"));
-      c.path = seg->path;
-      c.offset = scan.end_offset;
-      c.seq = scan.next_seq;
-      if (!options_.repair) return c;
-      recovery_.repaired = true;
-      recovery_.repair_status = c;
-      for (size_t j = i + 1; j < names.size(); j++) RecycleOrRemove(PathOf(names[j].second), &dir_dirty);
-      names.resize(i + 1);
-    }
-    const bool now_last = i + 1 == names.size();
-    if (now_last && bytes_follow) {
-      // Cut the torn tail: zero what follows the last valid entry, unless what follows is a stale
-      // entry of a recycled file (harmless: older sequence, and no newer entry exists after it).
-      const uint8_t* p;
-      s = win.Get(scan.end_offset, kEntryHeaderSize, &p);
-      if (!s.ok()) return s;
-      EntryHeader h;
-      std::memcpy(&h, p, sizeof h);
-      bool stale = false;
-      if (h.seq != 0 && h.seq < seg->first_seq && h.length <= file_size - scan.end_offset - kEntryHeaderSize) {
-        const uint8_t* e;
-        s = win.Get(scan.end_offset, kEntryHeaderSize + h.length, &e);
-        if (!s.ok()) return s;
-        stale = EntryCrc(h.length, h.seq, e + kEntryHeaderSize) == h.crc;
-      }
-      if (!stale) {
-        uint64_t nz_end = scan.end_offset;
-        s = NonZeroExtentEnd(win, scan.end_offset, &nz_end);
-        if (!s.ok()) return s;
-        if (nz_end > scan.end_offset) {
-          s = ZeroRange(seg->fd, scan.end_offset, nz_end, seg->path);
-          if (!s.ok()) return s;
-          if (::fdatasync(seg->fd) != 0) return Status::FromErrno(errno, "fdatasync", seg->path);
-          recovery_.torn_bytes += nz_end - scan.end_offset;
-        }
-      }
-    }
-    segments_.push_back(std::move(seg));
-    if (now_last) break;
-  }
-
-  // Where the log continues.
-  uint64_t next = segments_.empty() ? std::max<uint64_t>(1, trunc_seq) : expected;
-  if (trunc_seq > next) next = trunc_seq;  // defensive: a durable truncate past the recovered end
-  if (torn_floor > next) next = torn_floor;
-  if (segments_.empty() || next != expected) {
-    std::string spare;
-    Status s = PrepareSpare(&spare, options_.preallocate);
-    if (!s.ok()) return s;
-    auto seg = std::make_shared<Segment>();
-    seg->first_seq = next;
-    seg->path = PathOf(SegmentFileName(next));
-    // Write the header before the rename: a segment never exists under its name without one.
-    int fd = ::open(spare.c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) return Status::FromErrno(errno, "open", spare);
-    uint8_t block[kSegmentHeaderSize];
-    EncodeSegmentHeader(block, next);
-    s = PwriteAll(fd, block, sizeof block, 0, spare);
-    if (s.ok() && ::fdatasync(fd) != 0) s = Status::FromErrno(errno, "fdatasync", spare);
-    ::close(fd);
-    if (!s.ok()) return s;
-    if (::rename(spare.c_str(), seg->path.c_str()) != 0) return Status::FromErrno(errno, "rename", spare);
-    dir_dirty = true;
-    seg->fd = ::open(seg->path.c_str(), O_RDWR | O_CLOEXEC);
-    if (seg->fd < 0) return Status::FromErrno(errno, "open", seg->path);
-    seg->wfd = seg->fd;
-    struct stat st;
-    if (::fstat(seg->fd, &st) != 0) return Status::FromErrno(errno, "fstat", seg->path);
-    seg->size = std::max<uint64_t>(static_cast<uint64_t>(st.st_size), options_.segment_size);
-    seg->end = kSegmentHeaderSize;
-    segments_.push_back(std::move(seg));
-  }
-  if (dir_dirty) {
-    Status s = FsyncPath(dir_, true);
-    if (!s.ok()) return s;
-  }
-
+void Log::Adopt(RecoveredLog& rec) {
+  lock_->TakeFrom(rec.lock);
+  segments_ = std::move(rec.segments);
+  recovery_ = rec.report;
+  const uint64_t next = rec.next_seq;
   next_seq_ = next;
   released_seq_ = next - 1;
   staged_first_ = next;
   written_seq_ = next - 1;
-  const uint64_t oldest = segments_.front()->first_seq;
-  first_seq_ = std::max<uint64_t>(oldest, trunc_seq);
-  if (first_seq_ > next) first_seq_ = next;
+  first_seq_ = rec.first_seq;
   acked_.store(next - 1);
   durable_.store(next - 1);
   sync_target_ = next - 1;
-
-  recovery_.first_seq = first_seq_;
-  recovery_.last_seq = next - 1;
-  recovery_.entries = next - first_seq_;
-  recovery_.segments = segments_.size();
-  return OpenActiveForWrites();
-}
-
-Status Log::OpenActiveForWrites() {
-  Segment& seg = *segments_.back();
-  if (options_.strategy == Strategy::kDirect && seg.end % direct_block_ != 0) {
-    // Written by a buffered strategy before: pad to the block boundary through the buffered fd
-    // so O_DIRECT writes can continue from an aligned offset.
-    uint64_t padded = (seg.end + direct_block_ - 1) / direct_block_ * direct_block_;
-    if (padded - seg.end < kEntryHeaderSize) padded += direct_block_;
-    std::vector<uint8_t> pad(padded - seg.end);
-    EncodePadding(pad.data(), pad.size());
-    Status s = PwriteAll(seg.fd, pad.data(), pad.size(), seg.end, seg.path);
-    if (!s.ok()) return s;
-    if (::fdatasync(seg.fd) != 0) return Status::FromErrno(errno, "fdatasync", seg.path);
-    seg.end = padded;
-  }
-  int flags = 0;
-  if (options_.strategy == Strategy::kDsync) flags = O_DSYNC;
-  if (options_.strategy == Strategy::kDirect) flags = O_DIRECT;
-  if (flags != 0) {
-    seg.wfd = ::open(seg.path.c_str(), O_WRONLY | O_CLOEXEC | flags);
-    if (seg.wfd < 0) return Status::FromErrno(errno, "open", seg.path);
-  }
-  return Status::Ok();
-}
-
-// ---------------------------------------------------------------- spares
-
-Status Log::PrepareSpare(std::string* path, Preallocation mode) {
-  uint64_t n;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    n = ++spare_counter_;
-  }
-  std::string tmp = PathOf(SpareFileName(n, true));
-  std::string final_path = PathOf(SpareFileName(n, false));
-  int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::FromErrno(errno, "open", tmp);
-  Status s = Preallocate(fd, options_.segment_size, mode, tmp);
-  ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), final_path.c_str()) != 0) s = Status::FromErrno(errno, "rename", tmp);
-  if (s.ok()) s = FsyncPath(dir_, true);
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  *path = final_path;
-  return Status::Ok();
-}
-
-Status Log::TakeSpare(std::string* path) {
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (!spares_.empty()) {
-      *path = spares_.back();
-      spares_.pop_back();
-      return Status::Ok();
-    }
-  }
-  // The background preparer is behind (or was never asked). Rather than stall every waiting
-  // append behind a zero-fill of a whole segment, take a file whose space is only reserved
-  // (fallocate: metadata, milliseconds); the preparer's zero-filled spare serves the next rotation.
-  Preallocation quick =
-      options_.preallocate == Preallocation::kZero ? Preallocation::kFallocate : options_.preallocate;
-  return PrepareSpare(path, quick);
-}
-
-void Log::PreparerLoop() {
-  std::unique_lock<std::mutex> lk(mu_);
-  for (;;) {
-    prep_cv_.wait(lk, [this] { return spare_wanted_ || closing_; });
-    if (closing_) return;
-    spare_wanted_ = false;
-    if (!spares_.empty()) continue;
-    preparing_ = true;
-    lk.unlock();
-    std::string path;
-    Status s = PrepareSpare(&path, options_.preallocate);
-    lk.lock();
-    preparing_ = false;
-    // A failure here is not the log's failure: rotation tries again itself and reports then.
-    if (s.ok()) spares_.push_back(path);
-    prep_cv_.notify_all();
-  }
-}
-
-void Log::RecycleOrRemove(const std::string& path, bool* dir_dirty) {
-  *dir_dirty = true;
-  if (options_.recycle) {
-    std::lock_guard<std::mutex> lk(mu_);
-    if (spares_.size() < 2) {
-      std::string to = PathOf(SpareFileName(++spare_counter_, false));
-      if (::rename(path.c_str(), to.c_str()) == 0) {
-        spares_.push_back(to);
-        return;
-      }
-    }
-  }
-  ::unlink(path.c_str());
 }
 
 // ---------------------------------------------------------------- caller-thread operations
@@ -500,6 +135,16 @@ Result<uint64_t> Log::Append(const void* data, uint32_t len, bool release) {
   }
   if (closing_) {
     r.status = Status::Make(Code::kClosed, "the WAL is closed");
+    return r;
+  }
+  if (options_.read_only) {
+    r.status = Status::Make(Code::kReadOnly, "the WAL " + dir_ + " was opened read-only");
+    return r;
+  }
+  if (next_seq_ > kMaxSeq) {
+    r.status = Status::Make(Code::kOutOfRange, "the log has reached its last sequence " + std::to_string(kMaxSeq) +
+                                                   " (Number.MAX_SAFE_INTEGER)");
+    r.status.seq = next_seq_;
     return r;
   }
   uint8_t* dst = staging_.Extend(EntrySpan(len));
@@ -536,7 +181,7 @@ void Log::Release() {
 uint64_t Log::RequestSync() {
   std::lock_guard<std::mutex> lk(mu_);
   uint64_t target = next_seq_ - 1;
-  if (target > durable_.load() && !failed_ && !closing_) {
+  if (target > durable_.load() && !failed_ && !closing_ && committer_) {
     if (released_seq_ + 1 < next_seq_) {
       released_seq_ = next_seq_ - 1;
       ready_.store(true, std::memory_order_release);
@@ -585,8 +230,21 @@ void Log::Publish(uint64_t acked, uint64_t durable) {
     std::lock_guard<std::mutex> lk(mu_);
     if (failed_) return;
     // Monotonic maxima: several threads publish (syncer, committer, group commit's sync threads).
-    if (acked > acked_.load()) acked_.store(acked);
-    if (durable > durable_.load()) durable_.store(durable);
+    const bool ack_moves = acked > acked_.load();
+    const bool durable_moves = durable > durable_.load();
+    if (PublishHook* hook = options_.publish_hook.get()) {
+      // Before the stores below: no caller can see the new watermark before its mark is sent.
+      Status s = ack_moves ? hook->Published(PublishHook::Kind::kAcked, acked) : Status::Ok();
+      if (s.ok() && durable_moves) s = hook->Published(PublishHook::Kind::kDurable, durable);
+      if (!s.ok()) {
+        failed_ = true;
+        failure_ = s;
+      }
+    }
+    if (!failed_) {
+      if (ack_moves) acked_.store(acked);
+      if (durable_moves) durable_.store(durable);
+    }
   }
   NotifyAll();
 }
@@ -622,7 +280,11 @@ Status Log::ReadRange(uint64_t from, size_t max_bytes, std::vector<uint8_t>* dat
   data->clear();
   entries->clear();
   std::shared_ptr<Segment> seg;
-  uint64_t first_off = 0, end_off = 0, last_seq = 0;
+  // Offsets of the entries to read, from the index: each entry is found where recovery or the
+  // committer put it, never by walking from the previous one, so nothing between two entries
+  // (padding, damaged padding that recovery skipped) is ever parsed again.
+  std::vector<uint32_t> offs;
+  uint64_t end_off = 0;
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (from < first_seq_) {
@@ -646,55 +308,44 @@ Status Log::ReadRange(uint64_t from, size_t max_bytes, std::vector<uint8_t>* dat
     seg = *(it - 1);
     uint64_t idx = from - seg->first_seq;
     if (idx >= seg->offsets.size()) return Status::Make(Code::kNotFound, "sequence " + std::to_string(from) + " not found");
-    first_off = seg->offsets[idx];
-    // Extend over following entries while under max_bytes (the end is the next entry's offset, or
-    // the segment's written end for its last entry).
+    const uint64_t first_off = seg->offsets[idx];
+    // Extend over following entries while under max_bytes (at least one entry).
     uint64_t n = seg->offsets.size();
     uint64_t last_idx = idx;
     while (last_idx + 1 < n && seg->offsets[last_idx + 1] - first_off < max_bytes &&
            seg->first_seq + last_idx + 1 <= written_seq_) {
       last_idx++;
     }
-    last_seq = seg->first_seq + last_idx;
-    if (last_idx + 1 < n) {
-      end_off = seg->offsets[last_idx + 1];
-    } else {
-      end_off = 0;  // read the last entry's header to learn its length
-    }
+    offs.assign(seg->offsets.begin() + static_cast<std::ptrdiff_t>(idx),
+                seg->offsets.begin() + static_cast<std::ptrdiff_t>(last_idx + 1));
+    // The range ends where the entry after it starts, or (for the segment's last indexed entry)
+    // at the end of the last entry, learnt from its header below.
+    end_off = last_idx + 1 < n ? seg->offsets[last_idx + 1] : 0;
   }
+  const uint64_t first_off = offs.front();
   // Read outside the lock; the shared_ptr keeps the fd open even if truncate drops the segment.
   if (end_off == 0) {
-    // The range ends with the segment's last indexed entry: its header gives the length.
-    uint64_t last_off;
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      last_off = seg->offsets[last_seq - seg->first_seq];
-    }
     EntryHeader h;
     size_t got = 0;
-    Status s = PreadAll(seg->fd, &h, sizeof h, last_off, seg->path, &got);
+    Status s = PreadAll(seg->fd, &h, sizeof h, offs.back(), seg->path, &got);
     if (!s.ok()) return s;
     if (got < sizeof h) return Status::Make(Code::kCorruption, "short entry header in " + seg->path);
     // Header and payload only, not the alignment padding: a crash may cut the file inside the
     // padding of an entry whose checksummed bytes are whole, and recovery rightly keeps it.
-    end_off = last_off + kEntryHeaderSize + h.length;
+    end_off = offs.back() + kEntryHeaderSize + h.length;
   }
   data->resize(end_off - first_off);
   size_t got = 0;
   Status s = PreadAll(seg->fd, data->data(), data->size(), first_off, seg->path, &got);
   if (!s.ok()) return s;
   if (got < data->size()) return Status::Make(Code::kCorruption, "short read in " + seg->path);
-  size_t pos = 0;
-  uint64_t seq = from;
-  while (pos + kEntryHeaderSize <= data->size() && seq <= last_seq) {
-    EntryHeader h;
-    std::memcpy(&h, data->data() + pos, sizeof h);
-    if (h.seq == kPaddingSeq && h.length <= data->size() - pos - kEntryHeaderSize &&
-        EntryCrc(h.length, h.seq, data->data() + pos + kEntryHeaderSize) == h.crc) {
-      pos += EntrySpan(h.length);
-      continue;
-    }
-    if (h.seq != seq || h.length > data->size() - pos - kEntryHeaderSize ||
+  for (size_t k = 0; k < offs.size(); k++) {
+    const uint64_t seq = from + k;
+    const size_t pos = offs[k] - first_off;
+    EntryHeader h{};
+    const bool fits = pos + kEntryHeaderSize <= data->size();
+    if (fits) std::memcpy(&h, data->data() + pos, sizeof h);
+    if (!fits || h.seq != seq || h.length > data->size() - pos - kEntryHeaderSize ||
         EntryCrc(h.length, h.seq, data->data() + pos + kEntryHeaderSize) != h.crc) {
       // The bytes changed under us: truncate recycled the segment, or the file was damaged.
       std::lock_guard<std::mutex> lk(mu_);
@@ -709,24 +360,8 @@ Status Log::ReadRange(uint64_t from, size_t max_bytes, std::vector<uint8_t>* dat
       return c;
     }
     entries->push_back(ReadEntry{seq, pos + kEntryHeaderSize, h.length});
-    pos += EntrySpan(h.length);
-    seq++;
   }
   return Status::Ok();
-}
-
-Status Log::WriteFirstSeqFile(uint64_t first) {
-  std::string tmp = PathOf(std::string(kFirstSeqFile) + ".tmp");
-  std::string final_path = PathOf(kFirstSeqFile);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::FromErrno(errno, "open", tmp);
-  std::string text = std::to_string(first) + "\n";
-  Status s = PwriteAll(fd, text.data(), text.size(), 0, tmp);
-  if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno(errno, "fsync", tmp);
-  ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), final_path.c_str()) != 0) s = Status::FromErrno(errno, "rename", tmp);
-  if (s.ok()) s = FsyncPath(dir_, true);
-  return s;
 }
 
 Status Log::Truncate(uint64_t before) {
@@ -734,6 +369,7 @@ Status Log::Truncate(uint64_t before) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (closing_) return Status::Make(Code::kClosed, "the WAL is closed");
+    if (options_.read_only) return Status::Make(Code::kReadOnly, "the WAL " + dir_ + " was opened read-only");
     if (before > next_seq_) {
       return Status::Make(Code::kInvalidArgument, "truncate(" + std::to_string(before) + ") is past the end of the log (last " +
                                                       std::to_string(next_seq_ - 1) + ")");
@@ -742,7 +378,7 @@ Status Log::Truncate(uint64_t before) {
     first_seq_ = before;
   }
   // Durable record first: if a crash follows, recovery finishes dropping the segments.
-  Status s = WriteFirstSeqFile(before);
+  Status s = WriteFirstSeqFile(dir_, before);
   if (!s.ok()) return s;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -754,7 +390,7 @@ Status Log::Truncate(uint64_t before) {
   }
   if (dropped.empty()) return Status::Ok();
   bool dir_dirty = false;
-  for (auto& seg : dropped) RecycleOrRemove(seg->path, &dir_dirty);
+  for (auto& seg : dropped) spares_->RecycleOrRemove(seg->path, &dir_dirty);
   return FsyncPath(dir_, true);
 }
 
@@ -766,17 +402,15 @@ Status Log::Close() {
     closing_ = true;
   }
   work_cv_.notify_all();
-  prep_cv_.notify_all();
   if (committer_) committer_->Join();
-  if (preparer_.joinable()) preparer_.join();
+  spares_->Stop();  // after the committer: its last rotation may still take a spare
   Status result;
   {
     std::lock_guard<std::mutex> lk(mu_);
     closed_ = true;
     if (failed_) result = failure_;
     // Release the directory and its files (a read still in flight holds its segment alive).
-    if (lock_fd_ >= 0) ::close(lock_fd_);
-    lock_fd_ = -1;
+    lock_->Release();
     segments_.clear();
   }
   NotifyAll();

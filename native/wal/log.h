@@ -9,7 +9,9 @@
 //  - the committer thread (committer.cc): drains the staging buffer, writes, syncs per strategy,
 //    rotates segments, publishes acknowledgements and calls Notifier::Notify.
 //  - the syncer thread (periodic strategy only): fdatasync every period, publishes durable.
-//  - the preparer thread: creates and preallocates the next segment file ahead of rotation.
+//  - the spare pool's preparer thread (spare_pool.h): prepares the next segment file ahead of
+//    rotation.
+// Open runs recovery (recovery.h) before any of these threads exists.
 #pragma once
 
 #include <atomic>
@@ -22,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "publish_hook.h"
 #include "segment.h"
 #include "status.h"
 
@@ -38,6 +41,10 @@ struct Options {
   uint32_t period_ms = 10;    // periodic only
   bool sync_file_range = false;
   bool repair = false;
+  // Inspect only: no file is created, written, renamed or removed, and no sync is issued. What
+  // recovery would cut (a torn tail, segments below first-seq, a repair) is cut in memory only;
+  // Append and Truncate fail with kReadOnly. Takes the directory lock shared, so writers wait.
+  bool read_only = false;
   // How long the committer busy-waits for more work before sleeping, in microseconds. Waking a
   // sleeping thread costs tens of microseconds on a VM; a short spin keeps a serial writer's
   // append -> sync round trip close to a raw pwrite+fdatasync loop.
@@ -46,6 +53,8 @@ struct Options {
   // classic one-sync-at-a-time group commit; more helps a device that runs flushes in parallel
   // (on the virtio disk of the development VMs one larger sync beat two smaller ones).
   uint32_t sync_depth = 1;
+  // Crash testing only: told of every promise at the moment it is published (publish_hook.h).
+  std::shared_ptr<PublishHook> publish_hook;
 };
 
 struct RecoveryReport {
@@ -101,6 +110,9 @@ struct ReadEntry {
 };
 
 class Committer;
+class SparePool;
+class DirectoryLock;
+struct RecoveredLog;
 
 class Log {
  public:
@@ -149,16 +161,9 @@ class Log {
  private:
   friend class Committer;
   Log(std::string dir, const Options& options);
+  // Takes over what recovery found (Open, before any thread starts).
+  void Adopt(RecoveredLog& rec);
 
-  Status Recover();
-  Status OpenActiveForWrites();
-  // Creates a spare file, preallocated per `mode` and durable; returns its path.
-  Status PrepareSpare(std::string* path, Preallocation mode);
-  // Takes a ready (prepared or recycled) spare, or makes a quick fallocated one now.
-  Status TakeSpare(std::string* path);
-  void PreparerLoop();
-  void RecycleOrRemove(const std::string& path, bool* dir_dirty);
-  Status WriteFirstSeqFile(uint64_t first);
   void Publish(uint64_t acked, uint64_t durable);
   void NotifyAll();
   void Fail(const Status& s);
@@ -168,7 +173,8 @@ class Log {
   const Options options_;
   uint64_t max_payload_ = 0;
   uint32_t direct_block_ = 4096;  // O_DIRECT offset/length alignment of the filesystem
-  int lock_fd_ = -1;
+  std::unique_ptr<DirectoryLock> lock_;  // held from recovery until Close (recovery.h)
+  std::unique_ptr<SparePool> spares_;    // spare segment files and their preparer thread
   RecoveryReport recovery_;
 
   // ---- guarded by mu_ ----
@@ -187,11 +193,6 @@ class Log {
   bool failed_ = false;
   Status failure_;
   std::deque<std::shared_ptr<Segment>> segments_;  // ascending first_seq; back() is active
-  std::vector<std::string> spares_;                // ready spare files (full paths)
-  uint64_t spare_counter_ = 0;
-  bool spare_wanted_ = false;
-  bool preparing_ = false;
-  std::condition_variable prep_cv_;
 
   // ---- lock-free reads of progress ----
   std::atomic<uint64_t> acked_{0};
@@ -205,7 +206,6 @@ class Log {
   std::vector<Notifier*> notifiers_;
 
   std::unique_ptr<Committer> committer_;
-  std::thread preparer_;
   std::mutex close_mu_;  // serialises Close
 };
 

@@ -112,6 +112,50 @@ Status Preallocate(int fd, uint64_t size, Preallocation mode, const std::string&
   return Status::Ok();
 }
 
+Status OpenWriteFd(Segment& seg, int write_flags) {
+  if (write_flags == 0) {
+    seg.wfd = seg.fd;
+    return Status::Ok();
+  }
+  seg.wfd = ::open(seg.path.c_str(), O_WRONLY | O_CLOEXEC | write_flags);
+  if (seg.wfd < 0) return Status::FromErrno(errno, "open", seg.path);
+  return Status::Ok();
+}
+
+Status CreateSegment(const std::string& dir, const std::string& spare, uint64_t first_seq, uint64_t size,
+                     Preallocation preallocate, int write_flags, std::shared_ptr<Segment>* out) {
+  auto seg = std::make_shared<Segment>();
+  seg->first_seq = first_seq;
+  seg->path = dir + "/" + SegmentFileName(first_seq);
+  seg->fd = ::open(spare.c_str(), O_RDWR | O_CLOEXEC);
+  if (seg->fd < 0) return Status::FromErrno(errno, "open", spare);
+  struct stat st;
+  if (::fstat(seg->fd, &st) != 0) return Status::FromErrno(errno, "fstat", spare);
+  uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  if (file_size < size && preallocate != Preallocation::kNone) {  // (1)
+    Status s = Preallocate(seg->fd, size, preallocate, spare);
+    if (!s.ok()) return s;
+  }
+  uint8_t block[kSegmentHeaderSize];
+  EncodeSegmentHeader(block, first_seq);
+  Status s = PwriteAll(seg->fd, block, sizeof block, 0, spare);  // (2)
+  if (s.ok()) s = SyncFile(seg->fd, false, spare);              // (3)
+  if (!s.ok()) return s;
+  if (::rename(spare.c_str(), seg->path.c_str()) != 0) return Status::FromErrno(errno, "rename", spare);  // (4)
+#ifndef POWERCUT_PLANT_NO_DIR_FSYNC
+  s = FsyncPath(dir, true);  // (5)
+#else
+  // planted bug (class: missing directory fsync): the rename may not survive a power cut.
+#endif
+  if (!s.ok()) return s;
+  seg->size = std::max<uint64_t>(file_size, size);
+  seg->end = kSegmentHeaderSize;
+  s = OpenWriteFd(*seg, write_flags);
+  if (!s.ok()) return s;
+  *out = std::move(seg);
+  return Status::Ok();
+}
+
 std::string SegmentFileName(uint64_t first_seq) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%020" PRIu64 "%s", first_seq, kSegmentSuffix);
@@ -237,45 +281,117 @@ bool AllZero(const uint8_t* p, size_t n) {
 }
 }  // namespace
 
-Status ScanSegment(FileWindow& win, uint64_t first_seq, ScanResult* out) {
+namespace {
+// Whether a valid entry with exactly `seq` starts at `at` (bounds checked).
+Status ValidEntryAt(FileWindow& win, uint64_t at, uint64_t seq, bool* valid) {
+  *valid = false;
+  const uint64_t size = win.size();
+  if (at + kEntryHeaderSize > size) return Status::Ok();
+  const uint8_t* p;
+  Status s = win.Get(at, kEntryHeaderSize, &p);
+  if (!s.ok()) return s;
+  EntryHeader h;
+  std::memcpy(&h, p, sizeof h);
+  if (h.seq != seq || h.length > size - at - kEntryHeaderSize) return Status::Ok();
+  s = win.Get(at, kEntryHeaderSize + h.length, &p);
+  if (!s.ok()) return s;
+  *valid = EntryCrc(h.length, h.seq, p + kEntryHeaderSize) == h.crc;
+  return Status::Ok();
+}
+}  // namespace
+
+Status FindEntryWithSeq(FileWindow& win, uint64_t from, uint64_t to, uint64_t seq, std::optional<uint64_t>* found) {
+  found->reset();
+  to = std::min<uint64_t>(to, win.size());
+  for (uint64_t at = (from + kEntryAlign - 1) / kEntryAlign * kEntryAlign; at + kEntryHeaderSize <= to; at += kEntryAlign) {
+    const uint8_t* p;
+    Status s = win.Get(at, kEntryHeaderSize, &p);
+    if (!s.ok()) return s;
+    uint64_t hs;
+    std::memcpy(&hs, p + 8, 8);
+    if (hs != seq) continue;  // cheap filter before the checksum
+    bool valid = false;
+    s = ValidEntryAt(win, at, seq, &valid);
+    if (!s.ok()) return s;
+    if (valid) {
+      *found = at;
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+Status ScanSegment(FileWindow& win, uint64_t first_seq, uint64_t live_from, ScanResult* out) {
   out->offsets.clear();
+  out->below_live_skipped = 0;
+  out->padding_skipped = 0;
   uint64_t pos = kSegmentHeaderSize;
   uint64_t seq = first_seq;
   const uint64_t size = win.size();
-  out->end = ScanResult::End::kClean;
-  while (pos + kEntryHeaderSize <= size) {
-    const uint8_t* p;
-    Status s = win.Get(pos, kEntryHeaderSize, &p);
-    if (!s.ok()) return s;
-    EntryHeader h;
-    std::memcpy(&h, p, sizeof h);
-    if (h.length == 0 && h.crc == 0 && h.seq == 0) break;  // zeros: end of written data
-    if (h.length > size - pos - kEntryHeaderSize) {
-      out->end = ScanResult::End::kInvalid;
-      out->reason = "entry length runs past the end of the file";
-      break;
-    }
-    s = win.Get(pos, kEntryHeaderSize + h.length, &p);
-    if (!s.ok()) return s;
-    if (EntryCrc(h.length, h.seq, p + kEntryHeaderSize) != h.crc) {
-      out->end = ScanResult::End::kInvalid;
-      out->reason = "checksum mismatch";
-      break;
-    }
-    if (h.seq == kPaddingSeq) {
+  for (;;) {
+    out->end = ScanResult::End::kClean;
+    out->reason.clear();
+    bool unreadable = false;  // stopped at a record that is not a valid entry (vs zeros / stale / EOF)
+    while (pos + kEntryHeaderSize <= size) {
+      const uint8_t* p;
+      Status s = win.Get(pos, kEntryHeaderSize, &p);
+      if (!s.ok()) return s;
+      EntryHeader h;
+      std::memcpy(&h, p, sizeof h);
+      if (h.length == 0 && h.crc == 0 && h.seq == 0) break;  // zeros: end of written data
+      if (h.length > size - pos - kEntryHeaderSize) {
+        out->end = ScanResult::End::kInvalid;
+        out->reason = "entry length runs past the end of the file";
+        unreadable = true;
+        break;
+      }
+      s = win.Get(pos, kEntryHeaderSize + h.length, &p);
+      if (!s.ok()) return s;
+      if (EntryCrc(h.length, h.seq, p + kEntryHeaderSize) != h.crc) {
+        out->end = ScanResult::End::kInvalid;
+        out->reason = "checksum mismatch";
+        unreadable = true;
+        break;
+      }
+      if (h.seq == kPaddingSeq) {
+        pos += EntrySpan(h.length);
+        continue;
+      }
+      if (h.seq < first_seq) break;  // a stale entry from the file's life before it was recycled
+      if (h.seq != seq) {
+        out->end = ScanResult::End::kInvalid;
+        out->reason = "sequence " + std::to_string(h.seq) + " where " + std::to_string(seq) + " was expected";
+        break;
+      }
+      if (out->offsets.size() == out->offsets.capacity()) out->offsets.reserve(out->offsets.size() * 2 + 1024);
+      out->offsets.push_back(static_cast<uint32_t>(pos));
+      seq++;
       pos += EntrySpan(h.length);
-      continue;
     }
-    if (h.seq < first_seq) break;  // a stale entry from the file's life before it was recycled
-    if (h.seq != seq) {
-      out->end = ScanResult::End::kInvalid;
-      out->reason = "sequence " + std::to_string(h.seq) + " where " + std::to_string(seq) + " was expected";
-      break;
+    if (pos + kEntryHeaderSize > size) break;
+    std::optional<uint64_t> resume;
+    if (seq < live_from) {
+      // Rule 1: these bytes are no longer the log's; find where the live entries start.
+      Status s = FindEntryWithSeq(win, pos, size, live_from, &resume);
+      if (!s.ok()) return s;
+      if (resume) {
+        out->below_live_skipped += live_from - seq;
+        out->offsets.insert(out->offsets.end(), live_from - seq, static_cast<uint32_t>(*resume));
+        seq = live_from;
+      }
+    } else if (unreadable || out->end == ScanResult::End::kClean) {
+      // Rule 2: a damaged padding record; the entry after it starts on a block boundary.
+      uint64_t at = (pos / kMinDirectBlock + 1) * kMinDirectBlock;
+      for (; at <= pos + kMaxPaddingSpan && !resume; at += kMinDirectBlock) {
+        bool valid = false;
+        Status s = ValidEntryAt(win, at, seq, &valid);
+        if (!s.ok()) return s;
+        if (valid) resume = at;
+      }
+      if (resume) out->padding_skipped++;
     }
-    if (out->offsets.size() == out->offsets.capacity()) out->offsets.reserve(out->offsets.size() * 2 + 1024);
-    out->offsets.push_back(static_cast<uint32_t>(pos));
-    seq++;
-    pos += EntrySpan(h.length);
+    if (!resume) break;
+    pos = *resume;
   }
   out->end_offset = pos;
   out->next_seq = seq;

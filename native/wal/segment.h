@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,18 @@ Status ZeroRange(int fd, uint64_t from, uint64_t to, const std::string& path);
 // Brings a file to `size` bytes per the preallocation mode and makes that durable (fdatasync).
 Status Preallocate(int fd, uint64_t size, Preallocation mode, const std::string& path);
 
+// ---- creating a segment ----
+// The one way a segment comes into being (recovery and rotation both call it), in the crash-safe
+// order: (1) the spare file is brought to `size` if it is smaller (a recycled file of a run with a
+// smaller segment size), (2) the header is written into it and (3) fdatasync'd, (4) the file is
+// renamed to its segment name and (5) the directory fsync'd, before any entry is written into it.
+// So a segment name on disk always carries a durable header, and a crash between the steps leaves
+// a spare, or a segment without entries. `write_flags` (0, O_DSYNC or O_DIRECT) opens the write fd.
+Status CreateSegment(const std::string& dir, const std::string& spare, uint64_t first_seq, uint64_t size,
+                     Preallocation preallocate, int write_flags, std::shared_ptr<Segment>* out);
+// Opens seg->wfd with write_flags (0: the buffered fd itself).
+Status OpenWriteFd(Segment& seg, int write_flags);
+
 // ---- names ----
 std::string SegmentFileName(uint64_t first_seq);
 std::string SpareFileName(uint64_t n, bool tmp);
@@ -74,6 +87,8 @@ struct ScanResult {
   uint64_t next_seq = 0;    // sequence the next entry would have
   std::vector<uint32_t> offsets;
   std::string reason;       // why kInvalid: "bad checksum", "length past end of file", ...
+  uint64_t below_live_skipped = 0;  // truncated sequences skipped over damage (rule 1)
+  uint64_t padding_skipped = 0;     // unreadable padding records skipped (rule 2)
 };
 
 // Sequential reader over a file through a large buffer, so recovery costs one pread per few MiB.
@@ -94,7 +109,16 @@ class FileWindow {
 };
 
 // Scans entries from kSegmentHeaderSize, expecting sequences first_seq, first_seq+1, ...
-Status ScanSegment(FileWindow& win, uint64_t first_seq, ScanResult* out);
+// Where the entries stop, two rules let the scan go on without ever skipping an entry it owns:
+//  - below live_from (truncated, no longer the log's): it resumes at the valid entry whose
+//    sequence is exactly live_from, wherever it lies further on; offsets of the skipped
+//    sequences are filled with that entry's offset and must never be read (they are truncated);
+//  - at an unreadable record: it resumes at the next 512-byte boundary within kMaxPaddingSpan
+//    that holds a valid entry with exactly the expected sequence (the record was padding: nothing
+//    with that sequence was in it). Counted in padding_skipped.
+Status ScanSegment(FileWindow& win, uint64_t first_seq, uint64_t live_from, ScanResult* out);
+// A valid entry with exactly `seq` at an 8-aligned offset in [from, to); nullopt if none.
+Status FindEntryWithSeq(FileWindow& win, uint64_t from, uint64_t to, uint64_t seq, std::optional<uint64_t>* found);
 // Looks for any valid entry with seq >= min_seq at an aligned offset >= from: proof that invalid
 // bytes at `from` are damage in the middle of the log, not a torn tail.
 Status FindNewerEntry(FileWindow& win, uint64_t from, uint64_t min_seq, std::optional<uint64_t>* found_offset,

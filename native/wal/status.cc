@@ -17,6 +17,8 @@ const char* CodeName(Code code) {
     case Code::kFailed: return "WAL_FAILED";
     case Code::kPermission: return "WAL_PERMISSION";
     case Code::kLocked: return "WAL_LOCKED";
+    case Code::kOutOfRange: return "WAL_OUT_OF_RANGE";
+    case Code::kReadOnly: return "WAL_READ_ONLY";
   }
   return "WAL_IO";
 }

@@ -20,7 +20,9 @@ enum class Code {
   kNoSpace,          // WAL_NO_SPACE: ENOSPC / EDQUOT
   kFailed,           // WAL_FAILED: an earlier write or sync failed; reopen to recover
   kPermission,       // WAL_PERMISSION: EACCES, EPERM, EROFS
-  kLocked,           // WAL_LOCKED: another handle holds the directory's LOCK
+  kLocked,           // WAL_LOCKED: another handle holds the directory's lock
+  kOutOfRange,       // WAL_OUT_OF_RANGE: a sequence past kMaxSeq, or a first-seq outside the log
+  kReadOnly,         // WAL_READ_ONLY: a write through a handle opened with read_only
 };
 
 const char* CodeName(Code code);

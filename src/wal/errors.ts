@@ -12,6 +12,8 @@ export type WalErrorCode =
   | 'WAL_FAILED' // an earlier write or sync failed: the WAL refuses writes until reopened
   | 'WAL_PERMISSION' // EACCES / EPERM / EROFS
   | 'WAL_LOCKED' // another handle (this or another process) has the directory open
+  | 'WAL_OUT_OF_RANGE' // a sequence past Number.MAX_SAFE_INTEGER, or a first-seq record outside the log
+  | 'WAL_READ_ONLY' // a write (append, truncate) through a WAL opened with readOnly
   | 'WAL_NATIVE_MISSING'; // the native addon is not built
 
 const CODES: ReadonlySet<string> = new Set<WalErrorCode>([
@@ -25,6 +27,8 @@ const CODES: ReadonlySet<string> = new Set<WalErrorCode>([
   'WAL_FAILED',
   'WAL_PERMISSION',
   'WAL_LOCKED',
+  'WAL_OUT_OF_RANGE',
+  'WAL_READ_ONLY',
   'WAL_NATIVE_MISSING',
 ]);
 

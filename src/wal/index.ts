@@ -33,5 +33,5 @@ export type { RecoveryReport, WalShareToken } from './wal.js';
 export { WalError } from './errors.js';
 export type { WalErrorCode, WalErrorDetails } from './errors.js';
 export { resolveOptions, STRATEGIES, PREALLOCATIONS, SYNC_STRATEGIES } from './options.js';
-export type { Strategy, Preallocation, WalOptions, ResolvedOptions } from './options.js';
+export type { Strategy, Preallocation, WalOptions, ResolvedOptions, PublishMarks } from './options.js';
 export { nativeModule } from './native.js';

@@ -7,6 +7,14 @@ export type Preallocation = 'none' | 'fallocate' | 'zero';
 
 export const PREALLOCATIONS: readonly Preallocation[] = ['none', 'fallocate', 'zero'];
 
+/** Crash testing: where the native core sends a dm-log-writes mark for every promise it publishes. */
+export interface PublishMarks {
+  /** The dm-log-writes device's dm name (not a path), as `dmsetup message <name> 0 mark ...` takes. */
+  dmName: string;
+  /** The device-mapper control device, default /dev/mapper/control. */
+  control?: string;
+}
+
 export interface WalOptions {
   /** Bytes per segment, default 64 MiB; a multiple of 4096 between 64 KiB and 4 GiB - 4 KiB. */
   segmentSize?: number;
@@ -25,6 +33,20 @@ export interface WalOptions {
   /** Cut the log at mid-log corruption (reported in recovery.repaired) instead of failing open. */
   repair?: boolean;
   /**
+   * Inspect only, default false: nothing in the directory is created, written, removed or synced
+   * (a read-only mount works). What recovery would cut (a torn tail, a repair) is cut in memory
+   * only; append() and truncate() reject with WAL_READ_ONLY. Writers are kept out while it is open.
+   */
+  readOnly?: boolean;
+  /**
+   * Crash testing only, default null: the native thread that publishes a promise first sends the
+   * mark `ack-<seq>` (every seq <= seq acknowledged) or `durable-<seq>` (the durable watermark) to
+   * this dm-log-writes device (DM_TARGET_MSG ioctl), before the promise is visible to JS. So a
+   * recording always has a crash state that shows a promise made before its sync completed. A mark
+   * that cannot be sent fails the WAL (WAL_IO or WAL_PERMISSION). See native/dm/publish-marks.h.
+   */
+  publishMarks?: PublishMarks | null;
+  /**
    * Group commit only: how many batches may be syncing at once, default 1 (one sync at a time).
    * Above 1, the next batch is written and synced while earlier ones still sync, each through its
    * own file descriptor; acknowledgements still follow batch order, and a failed sync fails every
@@ -42,7 +64,7 @@ export interface WalOptions {
   pollUs?: number;
 }
 
-export type ResolvedOptions = Required<WalOptions>;
+export type ResolvedOptions = Required<Omit<WalOptions, 'publishMarks'>> & { publishMarks: Required<PublishMarks> | null };
 
 const DEFAULTS: ResolvedOptions = {
   segmentSize: 64 * 1024 * 1024,
@@ -53,6 +75,8 @@ const DEFAULTS: ResolvedOptions = {
   periodMs: 10,
   syncFileRange: false,
   repair: false,
+  readOnly: false,
+  publishMarks: null,
   spinUs: 50,
   pollUs: 1000,
   syncDepth: 1,
@@ -68,6 +92,24 @@ function invalid(message: string): WalError {
 
 function isInteger(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v);
+}
+
+// DM_NAME_LEN is 128 bytes with its NUL; a mark label must fit dm-log-writes' 512-byte block.
+const DM_NAME_MAX = 127;
+
+function resolvePublishMarks(v: unknown): Required<PublishMarks> | null {
+  if (v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalid('publishMarks must be { dmName, control? } or null');
+  const { dmName, control, ...rest } = v as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  if (extra.length > 0) throw invalid(`unknown publishMarks field '${extra[0]}' (known: dmName, control)`);
+  if (typeof dmName !== 'string' || dmName.length === 0 || Buffer.byteLength(dmName) > DM_NAME_MAX || /[\s/\0]/.test(dmName)) {
+    throw invalid(`publishMarks.dmName must be a dm device name of 1-${DM_NAME_MAX} bytes without whitespace or '/', got ${JSON.stringify(dmName)}`);
+  }
+  if (control !== undefined && (typeof control !== 'string' || control.length === 0 || control.includes('\0'))) {
+    throw invalid(`publishMarks.control must be a path, got ${JSON.stringify(control)}`);
+  }
+  return { dmName, control: control ?? '/dev/mapper/control' };
 }
 
 // Checks every option and fills defaults; throws WalError('WAL_INVALID_ARGUMENT') naming the bad one.
@@ -88,7 +130,7 @@ export function resolveOptions(options: WalOptions | undefined): ResolvedOptions
     throw invalid(`preallocate must be one of ${PREALLOCATIONS.join(', ')}, got ${String(o.preallocate)}`);
   }
   if (!isStrategy(o.strategy)) throw invalid(`strategy must be one of ${STRATEGIES.join(', ')}, got ${String(o.strategy)}`);
-  for (const key of ['recycle', 'groupCommit', 'syncFileRange', 'repair'] as const) {
+  for (const key of ['recycle', 'groupCommit', 'syncFileRange', 'repair', 'readOnly'] as const) {
     if (typeof o[key] !== 'boolean') throw invalid(`${key} must be a boolean, got ${String(o[key])}`);
   }
   if (o.groupCommit && !groupCommitApplies(o.strategy)) {
@@ -108,6 +150,8 @@ export function resolveOptions(options: WalOptions | undefined): ResolvedOptions
       throw invalid(`${key} must be an integer between 0 and 100000, got ${String(o[key])}`);
     }
   }
+  o.publishMarks = resolvePublishMarks(o.publishMarks);
+  if (o.publishMarks !== null && o.readOnly) throw invalid('publishMarks makes no sense with readOnly (nothing is published)');
   if (!isInteger(o.syncDepth) || o.syncDepth < 1 || o.syncDepth > 16) {
     throw invalid(`syncDepth must be an integer between 1 and 16, got ${String(o.syncDepth)}`);
   }

@@ -49,6 +49,7 @@ export class Wal {
   #durableSeen: number;
   #firstSeq: number;
   #closing = false;
+  #closePromise: Promise<void> | undefined;
   #closed = false;
   #referenced = false;
   #failure: WalError | undefined;
@@ -293,11 +294,18 @@ export class Wal {
     await this.#waitDurable(seq, site);
   }
 
-  /** Writes and syncs what is pending, then closes (an attached handle only detaches). */
-  async close(): Promise<void> {
-    if (this.#closing) return;
+  /**
+   * Writes and syncs what is pending, then closes (an attached handle only detaches). Every call
+   * returns the same promise: a second close() settles only once the first has finished, so the
+   * directory is free when either resolves.
+   */
+  close(): Promise<void> {
+    this.#closePromise ??= this.#close(new Error());
+    return this.#closePromise;
+  }
+
+  async #close(site: Error): Promise<void> {
     this.#closing = true;
-    const site = new Error();
     if (!this.#owner && this.#appends.size > 0) {
       // Let this handle's own appends settle through the owner's log before detaching.
       await this.#waitAcked(this.#appends.last(), site).catch(() => undefined);

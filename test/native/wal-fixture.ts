@@ -1,6 +1,6 @@
 // Test fixtures for the WAL: temporary directories and a small independent reader of the on-disk
 // format (native/FORMAT.md), so tests can find entries in segment files and damage them on purpose.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
@@ -113,3 +113,49 @@ export function staleEntriesAfter(file: string, from: number): number[] {
 }
 
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** Flips bit `bit` of the byte at `offset` in `file` (damage on purpose). */
+export function flipBit(file: string, offset: number, bit = 0): void {
+  const fd = openSync(file, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, offset);
+    b[0] = b[0]! ^ (1 << bit);
+    writeSync(fd, b, 0, 1, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A valid 4096-byte segment header for `firstSeq` (native/FORMAT.md), for hand-made directories. */
+export function segmentHeader(firstSeq: bigint): Buffer {
+  const b = Buffer.alloc(SEGMENT_HEADER);
+  b.writeBigUInt64LE(0x4745534c41574350n, 0);
+  b.writeUInt32LE(1, 8);
+  b.writeUInt32LE(SEGMENT_HEADER, 12);
+  b.writeBigUInt64LE(firstSeq, 16);
+  b.writeUInt32LE(8, 24);
+  b.writeUInt32LE(nativeModule().crc32c(b.subarray(0, 32)), 32);
+  return b;
+}
+
+/** Padding records (seq 0) of a segment, valid ones only, in file order: { offset, span }. */
+export function paddingRecords(file: string): { offset: number; span: number }[] {
+  const buf = readFileSync(file);
+  const crc32c = nativeModule().crc32c;
+  const out: { offset: number; span: number }[] = [];
+  let pos = SEGMENT_HEADER;
+  while (pos + ENTRY_HEADER <= buf.length) {
+    const length = buf.readUInt32LE(pos);
+    const crc = buf.readUInt32LE(pos + 4);
+    const seq = buf.readBigUInt64LE(pos + 8);
+    if (length === 0 && crc === 0 && seq === 0n) break;
+    if (pos + ENTRY_HEADER + length > buf.length) break;
+    const covered = Buffer.concat([buf.subarray(pos, pos + 4), buf.subarray(pos + 8, pos + 16 + length)]);
+    if (crc32c(covered) !== crc) break;
+    const span = Math.ceil((ENTRY_HEADER + length) / 8) * 8;
+    if (seq === 0n) out.push({ offset: pos, span });
+    pos += span;
+  }
+  return out;
+}
