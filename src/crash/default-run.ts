@@ -71,7 +71,7 @@ export async function runDefaultChecks(options: DefaultRunOptions, reporter: Rep
   const checks: CheckOutcome[] = [];
   for (const step of defaultPlan(options)) {
     const { forceVm, onCheck, trials: _trials, ...base } = options;
-    const runOptions: RunOptions = { ...base, mode: step.check, trials: step.trials, scenarios: step.scenarios };
+    const runOptions: RunOptions = { ...base, mode: step.check, trials: step.trials, scenarios: step.scenarios, stateBudget: 'lean' };
     onCheck?.(step.check, step.trials);
     const t0 = Date.now();
     let results: RunResults;

@@ -55,6 +55,7 @@ export function specOf(choice: WorkloadChoice, name: string, fs: FsType): Record
     seed: choice.seed,
     scenario: 'fuzz',
     markMethod: 'ioctl',
+    publishMarks: true,
     workload: {
       writers: choice.writers,
       minPayload: choice.minPayload,

@@ -33,8 +33,8 @@ export const RECORD_ENTRIES = 24;
 const LONG_RECORDING_ENUMERATION: EnumerateOptions = { exhaustiveLimit: 2, randomSubsets: 2, tearsPerWrite: 2, tornPerEpoch: 2 };
 
 /** How the states of a recording of `entries` appends are enumerated. */
-export function enumerationFor(entries: number): EnumerateOptions {
-  return entries > RECORD_ENTRIES ? LONG_RECORDING_ENUMERATION : {};
+export function enumerationFor(entries: number, budget: RunOptions['stateBudget'] = 'by-length'): EnumerateOptions {
+  return budget === 'lean' || entries > RECORD_ENTRIES ? LONG_RECORDING_ENUMERATION : {};
 }
 
 /** The spec of one trial's recording (the same seed gives the same workload). */
@@ -50,6 +50,7 @@ export function trialSpec(options: RunOptions, strategy: RecordSpec['strategy'],
     scenario: plan.scenario,
     workload: { ...plan.workload, maxEntries: plan.recordEntries ?? RECORD_ENTRIES },
     markMethod: 'ioctl',
+    publishMarks: true,
   };
 }
 
@@ -104,7 +105,7 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
   let kernel = '';
   let recordedInVm = inVm;
   try {
-    reporter.note(`recording ${jobs.length} runs on dm-log-writes (one marked acknowledgement per append)`);
+    reporter.note(`recording ${jobs.length} runs on dm-log-writes (acks and watermarks marked by the native core where it publishes them)`);
     let recorded;
     try {
       recorded = await recordAll(
@@ -129,7 +130,7 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
       const dir = path.join(recordRoot, job.spec.name);
       let report: CheckReport;
       try {
-        report = await checkRecording(dir, { enumerate: enumerationFor(job.spec.workload.maxEntries ?? RECORD_ENTRIES) });
+        report = await checkRecording(dir, { enumerate: enumerationFor(job.spec.workload.maxEntries ?? RECORD_ENTRIES, options.stateBudget) });
       } catch (error) {
         if (error instanceof CrashError) throw new CrashError('TRIAL_SETUP_FAILED', error.message, { cause: error });
         throw error;

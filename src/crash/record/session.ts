@@ -35,7 +35,14 @@ export interface RecordSpec {
   seed: number;
   scenario: string;
   workload: WorkloadShape;
+  /** How the marks sent from JS reach the log (all of them, or only truncates under publishMarks). */
   markMethod: MarkMethod;
+  /**
+   * Acks and watermarks are marked by the native core where it publishes them (WAL option
+   * publishMarks), not from JS after the fact: promises made before their sync are caught
+   * deterministically. Absent in recordings made before the option existed (JS marks only).
+   */
+  publishMarks?: boolean;
   /** What checking this recording must find when it is not `held` (a deliberately wrong writer). */
   expected?: ExpectedVerdict;
 }
@@ -124,7 +131,7 @@ export async function recordOnce(lab: DeviceLab, spec: RecordSpec, writerScript:
   mkdirSync(out, { recursive: true });
   const statsFile = path.join(lab.dir, `${spec.name}-marks.json`);
   const writer = parseWriterConfig({ ...WRITER_DEFAULTS, ...spec.workload, dir: walDir, strategy: spec.strategy, groupCommit: spec.groupCommit, seed: spec.seed, maxMs: WRITER_LIMIT_MS });
-  const record: RecordWriterOptions = { dmName: lw.name, markMethod: spec.markMethod, claimStrategy: spec.claimStrategy, statsFile };
+  const record: RecordWriterOptions = { dmName: lw.name, markMethod: spec.markMethod, claimStrategy: spec.claimStrategy, statsFile, publishMarks: spec.publishMarks ?? false };
   // The child reads `record` next to the writer fields (parseWriterConfig ignores it).
   const child = WriterChild.spawn(writerScript, { ...writer, record } as WriterConfig);
   const registration = lab.trackProcess(child.pid, 'record-writer');
