@@ -15,6 +15,8 @@ import {
   requireRoot,
   runInMicroVm,
   runMode,
+  runDefaultChecks,
+  formatCoverage,
   SCENARIO_NAMES,
   SCENARIOS,
   findScenario,
@@ -27,6 +29,7 @@ import { exitWith, parseArgs } from './parse-args.js';
 
 // sudo pnpm crashtest --strategy <s[,s...]|all> [--group-commit] [--scenario NAME|all] [--fs ext4|xfs|btrfs]
 //                     [--trials N] [--seed S] [--trial I] [--vm] [--json FILE] [--mode flakey|log-writes]
+// Without --mode: both checks (power cuts, then recorded crash states) and the fault classes covered.
 // sudo pnpm crashtest recheck DIR
 // Exit: 0 the contract held in every trial; 1 violated (or none/periodic never lost anything: the
 // crash was not real); 2 usage or environment error, or a trial that could not be carried out.
@@ -50,12 +53,13 @@ interface CliOptions {
   groupCommit?: boolean;
   scenario: string;
   fs: 'ext4' | 'xfs' | 'btrfs';
-  trials: number;
+  trials?: number;
   seed?: number;
   trial?: number;
   vm?: boolean;
   json?: string;
-  mode: 'flakey' | 'log-writes';
+  /** Unset: the default run (both checks, runDefaultChecks). */
+  mode?: 'flakey' | 'log-writes';
   artifacts?: string;
   inVm?: boolean;
   resultsFile?: string;
@@ -76,15 +80,18 @@ function toRunOptions(o: CliOptions, argv: readonly string[]): RunOptions {
     scenarios,
     scenarioName: o.scenario,
     fs: o.fs,
-    trials: o.trials,
+    trials: o.trials ?? DEFAULT_TRIALS,
     seed: o.seed ?? randomInt(0, 2 ** 31 - 1),
     onlyTrial: o.trial,
-    mode: o.mode,
+    mode: o.mode ?? 'flakey',
     artifactsRoot: path.resolve(o.artifacts ?? path.join(PROJECT_ROOT, 'results', 'crashtest')),
     command: o.command ?? ['sudo pnpm crashtest', ...argv].join(' '),
     writerBundle: o.writerBundle,
   };
 }
+
+/** Trials per strategy when one --mode is given without --trials. */
+const DEFAULT_TRIALS = 20;
 
 function printResults(results: RunResults, options: RunOptions): void {
   const minutes = (results.durationMs / 60_000).toFixed(1);
@@ -104,10 +111,34 @@ function printResults(results: RunResults, options: RunOptions): void {
   process.stdout.write(`verdict: ${verdict} (replay with --seed ${options.seed})\n`);
 }
 
+// No --mode: power cuts and recorded crash states both, one VM boot each, and the fault classes
+// the run covered.
+async function defaultRun(o: CliOptions, options: RunOptions): Promise<number> {
+  checkModeBuilt('log-writes');
+  const { mode: _mode, trials: _trials, ...base } = options;
+  const reporter = new ConsoleReporter();
+  const names: Record<string, string> = { flakey: 'power cuts (dm-flakey)', 'log-writes': 'recorded crash states (dm-log-writes)' };
+  const result = await runDefaultChecks({ ...base, ...(o.trials !== undefined ? { trials: o.trials } : {}), forceVm: o.vm ?? false, onCheck: (check, trials) => process.stderr.write(`crashtest: ${names[check]}, ${trials} trials per strategy\n`) }, reporter);
+  for (const c of result.checks) {
+    process.stdout.write(`\n== ${names[c.check]}: ${c.verdict} (${(c.durationMs / 60_000).toFixed(1)} min)`);
+    printResults(c.results, { ...options, mode: c.check });
+  }
+  process.stdout.write(`\nfault classes this run covered:\n${formatCoverage(result.coverage).join('\n')}\n`);
+  const verdict = result.verdict === 'held' ? 'the contract held in every check' : result.verdict === 'violated' ? 'the contract was VIOLATED' : 'the crash was not real';
+  process.stdout.write(`verdict (all checks, ${(result.durationMs / 60_000).toFixed(1)} min): ${verdict} (replay with --seed ${options.seed})\n`);
+  if (o.json) writeFileSync(o.json, `${JSON.stringify(result, null, 2)}\n`);
+  return exitCodeOf(result.verdict);
+}
+
 async function crashtest(o: CliOptions, argv: readonly string[]): Promise<number> {
   const options = toRunOptions(o, argv);
   checkModeBuilt(options.mode);
   requireRoot();
+  if (o.mode === undefined && !o.inVm) {
+    if (options.onlyTrial !== undefined) throw new CrashError('BAD_OPTION', '--trial replays one trial of one check: give --mode flakey or --mode log-writes');
+    process.stderr.write(`crashtest: ${options.strategies.join(', ')}${options.groupCommit ? ' with group commit' : ''}, scenario ${options.scenarioName}, ${options.fs}, seed ${options.seed}: power cuts and recorded crash states\n`);
+    return defaultRun(o, options);
+  }
   if (o.inVm) {
     // Inside the VM: run, write the results for the host, report through the console protocol.
     const results = await runMode(options, new ProtocolReporter(), true);
@@ -155,12 +186,12 @@ async function main(argv: string[]): Promise<number> {
     .option('--group-commit', 'group commit (fsync, fdatasync, dsync, direct)')
     .addOption(new Option('--scenario <name>', 'crash scenario; all = take them in turn').choices([...SCENARIO_NAMES, 'all']).default('all'))
     .addOption(new Option('--fs <fs>', 'filesystem under the WAL').choices(['ext4', 'xfs', 'btrfs']).default('ext4'))
-    .option('--trials <n>', 'trials per strategy', positiveInt('--trials', 1), 20)
+    .option('--trials <n>', `trials per strategy (with --mode: default ${DEFAULT_TRIALS}; without: one per scenario of each check)`, positiveInt('--trials', 1))
     .option('--seed <s>', 'run seed (default: random, printed); the same seed replays the same trials', positiveInt('--seed', 0))
     .option('--trial <i>', 'replay only trial i of the seeded run (0-based)', positiveInt('--trial', 0))
     .option('--vm', 'run in the microVM even if this kernel has dm-flakey')
     .option('--json <file>', 'write the full results as JSON')
-    .addOption(new Option('--mode <mode>', 'how the crash is made').choices(['flakey', 'log-writes']).default('flakey'))
+    .addOption(new Option('--mode <mode>', 'only this check (default: both, power cuts then recorded crash states)').choices(['flakey', 'log-writes']))
     .option('--artifacts <dir>', 'where violated trials are saved (default: results/crashtest)')
     .addOption(new Option('--in-vm').hideHelp())
     .addOption(new Option('--results-file <file>').hideHelp())

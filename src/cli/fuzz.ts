@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PROJECT_ROOT } from '../project-root.js';
 import { CrashError } from '../crash/index.js';
-import { checkOneState, checkRecording, findRecordings, REGRESSIONS_DIR, runFuzz, type CheckReport } from '../crash/explore/index.js';
+import { againstExpectation, asExpected, checkOneState, checkRecording, findRecordings, REGRESSIONS_DIR, runFuzz, type CheckReport } from '../crash/explore/index.js';
 import { DeviceError } from '../dm/index.js';
 import { parseStrategyList, STRATEGIES, type Strategy } from '../strategy/index.js';
 import { exitWith, parseArgs } from './parse-args.js';
@@ -48,7 +48,14 @@ function printReport(r: CheckReport): void {
   const t = r.timings;
   out.write(`  ${r.checked} states in ${(t.totalMs / 1000).toFixed(1)} s = ${r.statesPerSecond.toFixed(1)} states/s (materialise ${(t.materialiseMs / 1000).toFixed(1)} s, mount+umount ${(t.mountMs / 1000).toFixed(1)} s, recover ${(t.recoverMs / 1000).toFixed(1)} s, judge ${(t.judgeMs / 1000).toFixed(1)} s); replay ${(r.replayBytes / 2 ** 20).toFixed(1)} MiB at ${r.replayMBps.toFixed(0)} MB/s\n`);
   if (r.unmountableStates > 0) out.write(`  ${r.unmountableStates} states the filesystem refused to mount (first ${r.unmountable[0]?.id})\n`);
-  out.write(`  ${r.violatedStates === 0 ? 'held in every state' : `VIOLATED in ${r.violatedStates} states`}\n`);
+  const outcome = againstExpectation(r.meta, r.violatedStates > 0);
+  const verdictLine = {
+    held: 'held in every state',
+    violated: `VIOLATED in ${r.violatedStates} states`,
+    'caught-as-expected': `violated in ${r.violatedStates} states, AS EXPECTED (${r.meta.expected?.why ?? ''})`,
+    missed: `MISSED: meant to be caught (${r.meta.expected?.why ?? ''}) but held in every state`,
+  }[outcome.status];
+  out.write(`  ${verdictLine}\n`);
   for (const v of r.violations.slice(0, 5)) out.write(`    ${v.id} (${v.lastMark ?? 'no mark'} visible): ${v.reasons.join('; ')}\n`);
 }
 
@@ -60,13 +67,15 @@ async function fuzz(o: Opts): Promise<number> {
     return r.status === 'violated' ? 1 : 0;
   }
   if (o.check !== undefined) {
-    let violated = false;
+    // Exit 1 on any surprise: a violation of a recording that must hold, or a recording meant to
+    // be caught (meta.expected) that held.
+    let surprise = false;
     for (const dir of findRecordings(path.resolve(o.check))) {
       const report = await checkRecording(dir);
       printReport(report);
-      violated ||= report.violatedStates > 0;
+      surprise ||= !asExpected(againstExpectation(report.meta, report.violatedStates > 0));
     }
-    return violated ? 1 : 0;
+    return surprise ? 1 : 0;
   }
   const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
   process.stderr.write(`fuzz: seed ${seed}, ${o.from ? `recordings under ${o.from}` : `${o.recordings} recordings (${o.strategy.join(', ')}, ${o.fs})`}, ${o.runs} crash states\n`);
@@ -81,8 +90,13 @@ async function fuzz(o: Opts): Promise<number> {
     regressionsDir: o.save ? REGRESSIONS_DIR : null,
     log: (line) => process.stderr.write(`${line}\n`),
   });
+  if (result.status === 'missed') {
+    for (const e of result.expected.filter((x) => !asExpected(x.outcome))) process.stdout.write(`fuzz: MISSED ${e.recording}: meant to be caught but held in every persistence point\n`);
+    return 1;
+  }
   if (result.status === 'held') {
-    process.stdout.write(`fuzz: held in ${result.runs} crash states over ${result.recordings.length} recordings (${result.unmountable} unmountable), ${result.statesPerSecond.toFixed(1)} states/s (seed ${seed})\n`);
+    const caught = result.expected.length > 0 ? `; ${result.expected.length} recording(s) meant to be caught were caught as expected` : '';
+    process.stdout.write(`fuzz: held in ${result.runs} crash states over ${result.recordings.length} recordings (${result.unmountable} unmountable), ${result.statesPerSecond.toFixed(1)} states/s (seed ${seed})${caught}\n`);
     return 0;
   }
   process.stdout.write(

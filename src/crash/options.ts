@@ -25,6 +25,12 @@ export interface RunOptions {
   command: string;
   /** The bundled writer to use (the host builds it before starting the VM). */
   writerBundle: string | undefined;
+  /**
+   * log-writes: how many crash states per epoch are checked. 'lean' (the default run, which must
+   * fit its time budget): the empty and full subsets, 2 random ones and 2 tears per epoch;
+   * 'by-length' (default): full for recordings of RECORD_ENTRIES appends, lean for longer ones.
+   */
+  stateBudget?: 'lean' | 'by-length';
 }
 
 /** The trial indices a run executes. */

@@ -60,6 +60,11 @@ export class LogWritesDevice {
 // The harness's workbench: makes image files, loop devices, filesystems, mounts and dm devices,
 // registering each on its cleanup stack before it exists, and applies the safety rule (only our
 // own images and what we built on them, unless a real device was adopted with consent).
+/** An image file name the lab accepts: letters, digits, `.`, `_` and `-` (no path, no shell word). */
+export function checkImageName(name: string): void {
+  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new DeviceError('BAD_ARGUMENT', `image name ${JSON.stringify(name)}: letters, digits, . _ -`);
+}
+
 export class DeviceLab {
   readonly dir: string;
   readonly stack: CleanupStack;
@@ -91,7 +96,7 @@ export class DeviceLab {
   // Creates an image file of `bytes` in the lab directory. 'sparse' (ftruncate) is instant;
   // 'zero' writes every byte, so later writes overwrite allocated blocks as on a real disk.
   async image(name: string, bytes: number, fill: 'sparse' | 'zero' = 'sparse'): Promise<string> {
-    if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new DeviceError('BAD_ARGUMENT', `image name ${JSON.stringify(name)}: letters, digits, . _ -`);
+    checkImageName(name);
     if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % 512 !== 0) throw new DeviceError('BAD_ARGUMENT', `image size ${bytes} must be a positive multiple of 512`);
     const path = join(this.dir, name);
     this.stack.add({ kind: 'file', path });

@@ -125,6 +125,25 @@ async function suspended(name: string, work: () => Promise<void>): Promise<void>
 
 export type FaultMode = 'drop_writes' | 'error_writes';
 
+// A table whose `bad` ranges are dm-error and the rest pass-through flakey. dm-error, not flakey
+// error_writes: flakey also fails the empty flush bios dm sends to every target that asks for
+// them, so a region of error_writes would fail every fdatasync on the device. The error target
+// asks for no flushes, so only writes (and reads) of the bad sectors fail and a flush succeeds:
+// exactly the "write failed once, the device works again" that a retried fdatasync then hides.
+export function regionFaultTable(device: string, sectors: number, bad: readonly { start: number; length: number }[]): DmTableLine[] {
+  const lines: DmTableLine[] = [];
+  let at = 0;
+  for (const r of bad) {
+    checkInt('bad range start', r.start, at, sectors - 1);
+    checkInt('bad range length', r.length, 1, sectors - r.start);
+    if (r.start > at) lines.push({ start: at, length: r.start - at, target: 'flakey', args: [device, at, 1, 0] });
+    lines.push({ start: r.start, length: r.length, target: 'error', args: [] });
+    at = r.start + r.length;
+  }
+  if (at < sectors) lines.push({ start: at, length: sectors - at, target: 'flakey', args: [device, at, 1, 0] });
+  return lines;
+}
+
 // A flakey device: the only power-cut and restore API of the project. Table swaps cost a dmsetup
 // process each (about a second under TCG), so a cut can be split: preloadCut() loads the fault
 // table into the inactive slot while the workload runs (a load changes nothing until a resume),
@@ -170,6 +189,15 @@ export class FlakeyDevice {
     }
     await dmLoad(this.name, this.table('pass-through'));
     await dmResume(this.name);
+  }
+
+  /**
+   * Writes to the `bad` sector ranges (sorted, disjoint) fail with EIO; the rest of the device and
+   * every flush keep working (regionFaultTable). restore() makes the whole device good again.
+   */
+  async loadRegionFault(bad: readonly { start: number; length: number }[]): Promise<void> {
+    this.preloaded = null;
+    await swapFlakeyTable(this.name, regionFaultTable(this.underlying, this.sectors, bad));
   }
 
   /** Any other flakey table over the same device (up/down intervals, corrupt_bio_byte, ...). */

@@ -70,6 +70,14 @@ export function strategyLabel(strategy: Strategy, groupCommit: boolean): string 
   return groupCommit ? `${strategy}+group` : strategy;
 }
 
+/**
+ * The same label as a file or device name can carry it (`fdatasync-group`): image and dm names
+ * allow letters, digits, `.`, `_` and `-` only, so the `+` of strategyLabel cannot go there.
+ */
+export function strategyFileLabel(strategy: Strategy, groupCommit: boolean): string {
+  return groupCommit ? `${strategy}-group` : strategy;
+}
+
 /** Parse a command line's strategy list (`a,b,c` or `all`); the error names the choices. */
 export function parseStrategyList(value: string): { ok: true; strategies: Strategy[] } | { ok: false; message: string } {
   if (value.trim() === 'all') return { ok: true, strategies: [...STRATEGIES] };

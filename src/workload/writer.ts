@@ -47,9 +47,12 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Run the workload against the WAL in config.dir until maxEntries or maxMs (or SIGKILL). */
-export async function runWriter(config: WriterConfig, emit: EventSink): Promise<WriterExit> {
-  const wal = await Wal.open(config.dir, walOptions(config));
+/**
+ * Run the workload against the WAL in config.dir until maxEntries or maxMs (or SIGKILL).
+ * `walExtra`: WAL options the workload does not describe (a recording's publishMarks).
+ */
+export async function runWriter(config: WriterConfig, emit: EventSink, walExtra: Pick<WalOptions, 'publishMarks'> = {}): Promise<WriterExit> {
+  const wal = await Wal.open(config.dir, { ...walOptions(config), ...walExtra });
   emit({
     type: 'started',
     strategy: config.announceStrategy ?? config.strategy,

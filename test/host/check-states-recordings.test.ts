@@ -40,6 +40,17 @@ describe.skipIf(why !== undefined)(`crash states of real recordings${why ? ` (sk
     expect(again.status).toBe('violated');
   }, 120_000);
 
+  it('states get a second life (recover, append with fdatasync, remount, recover again) and a correct WAL holds in it', async () => {
+    const lives: string[] = [];
+    const report = await checkRecording(join(fixtures, 'ext4-fdatasync'), { maxStates: 30, onState: (s) => s.status !== 'unmountable' && s.secondLife && lives.push(s.secondLife) });
+    expect(report.secondLives).toBeGreaterThan(0);
+    expect(lives.length).toBe(report.secondLives);
+    expect(lives.every((l) => l === 'held')).toBe(true);
+    expect(report.violations).toEqual([]);
+    const off = await checkRecording(join(fixtures, 'ext4-fdatasync'), { maxStates: 5, secondLife: 'off' });
+    expect(off.secondLives).toBe(0);
+  }, 180_000);
+
   it('periodic holds: nothing below a marked durable watermark is lost', async () => {
     const report = await checkRecording(join(fixtures, 'ext4-periodic'), { enumerate: { prefixOnly: true } });
     expect(report.checked).toBeGreaterThan(5);

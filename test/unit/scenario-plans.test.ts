@@ -64,11 +64,47 @@ describe('scenarios', () => {
   });
 });
 
+describe('scenarios that reach the missed bug classes', () => {
+  it('recycled-segment: equal entries tile a segment, so stale and new boundaries line up; enough appends to recycle', () => {
+    for (const seed of SEEDS) {
+      const plan = findScenario('recycled-segment')!.plan(seededRandom(seed), { strategy: 'fdatasync', groupCommit: false });
+      const w = plan.workload;
+      expect(w.minPayload).toBe(w.maxPayload);
+      const perSegment = (w.segmentSize! - SEGMENT_HEADER_BYTES) / entrySpan(w.maxPayload!);
+      expect(Number.isInteger(perSegment)).toBe(true);
+      // A truncate keeping at most 4 at least every 20 acks frees each segment before the third
+      // one after it is needed: the recording runs into recycled files.
+      expect(w.truncateKeep!).toBeLessThanOrEqual(4);
+      expect(plan.recordEntries!).toBeGreaterThanOrEqual(4 * perSegment);
+    }
+  });
+
+  it('busy-sync: several writers, a short period and hundreds of appends per recording', () => {
+    const plan = findScenario('busy-sync')!.plan(seededRandom(1), { strategy: 'periodic', groupCommit: false });
+    expect(plan.workload.writers!).toBeGreaterThanOrEqual(4);
+    expect(plan.workload.periodMs!).toBeLessThanOrEqual(8);
+    expect(plan.recordEntries!).toBeGreaterThanOrEqual(400);
+  });
+
+  it('transient-eio faults the WAL blocks, heals, and keeps the writer offering appends', () => {
+    const plan = findScenario('transient-eio')!.plan(seededRandom(1), { strategy: 'fdatasync', groupCommit: false });
+    expect(plan.steps.map((s) => s.kind)).toEqual(['wait', 'fail-wal-blocks', 'wait', 'pause', 'heal', 'pause']);
+    expect(plan.workload.continueAfterFailure).toBe(true);
+  });
+
+  it('second-life restarts once between two waits', () => {
+    const plan = findScenario('second-life')!.plan(seededRandom(1), { strategy: 'fdatasync', groupCommit: false });
+    expect(plan.steps.filter((s) => s.kind === 'restart')).toHaveLength(1);
+    expect(plan.steps.at(-1)?.kind).toBe('wait');
+  });
+});
+
 describe('trial plans', () => {
   it('cycle through the selected scenarios and replay exactly from the run seed', () => {
-    const plans = Array.from({ length: 8 }, (_, i) => planTrial(99, i, 'fsync', false, SCENARIOS));
+    const n = 2 * SCENARIOS.length;
+    const plans = Array.from({ length: n }, (_, i) => planTrial(99, i, 'fsync', false, SCENARIOS));
     expect(plans.map((p) => p.scenario)).toEqual([...SCENARIOS, ...SCENARIOS].map((s) => s.name));
-    expect(Array.from({ length: 8 }, (_, i) => planTrial(99, i, 'fsync', false, SCENARIOS))).toEqual(plans);
+    expect(Array.from({ length: n }, (_, i) => planTrial(99, i, 'fsync', false, SCENARIOS))).toEqual(plans);
     expect(planTrial(100, 0, 'fsync', false, SCENARIOS)).not.toEqual(plans[0]);
   });
 

@@ -1,10 +1,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { CleanupStack, mount, type FsType } from '../../dm/index.js';
+import { CleanupStack, mount, umount, type FsType } from '../../dm/index.js';
 import { enumerateStates, StateMaterialiser, visibleMarks, type Coverage, type CrashState, type EnumerateOptions, closeLog, LogIndex, openLog, replayToImage } from '../../dm/log-writes/index.js';
-import { historyAtCrash, judgeCrash, type CrashVerdict } from '../../oracle/index.js';
+import { historyAtCrash, judgeCrash, secondLifeHistory, type CrashVerdict } from '../../oracle/index.js';
 import { parseEvents, type WorkloadEvent } from '../../workload/events.js';
+import { runWriter } from '../../workload/writer.js';
+import { parseWriterConfig } from '../../workload/writer-config.js';
 import { recoverWal, type Recovery } from '../writer/recover.js';
 import { readRecordingMeta, type RecordingMeta } from '../record/session.js';
 import { reasonsOf } from '../verdict-reasons.js';
@@ -28,6 +30,18 @@ interface StateFacts {
 }
 
 /**
+ * Which states also get a second life (recover, append, unmount, mount, recover again):
+ * 'sampled' = every other state whose recovery cut a torn tail or repaired corruption (where a
+ * tail counted but not cut shows), and every SECOND_LIFE_EVERY-th of the rest; 'off' = none.
+ * A second life costs about a state's own check again, so it is sampled rather than given to all.
+ */
+export type SecondLifePolicy = 'sampled' | 'off';
+
+/** Appends of a state's second life: enough to cover a torn tail and cross into what lies after it. */
+const SECOND_LIFE_APPENDS = 6;
+const SECOND_LIFE_EVERY = 10;
+
+/**
  * One checked state. `unmountable`: the filesystem itself refused the image (say a superblock
  * write torn at 512 bytes, which a disk with 4 KiB atomic sectors would not produce): there is no
  * WAL to judge, and it is counted apart, neither a WAL violation nor a pass.
@@ -38,6 +52,8 @@ export type StateResult =
       reasons: string[];
       verdict: CrashVerdict;
       recovery: { status: Recovery['status']; entries: number; code?: string; corruption: string | null };
+      /** The state's second life, when it had one: its verdict decides when the first life held. */
+      secondLife?: 'held' | 'violated';
     })
   | (StateFacts & { status: 'unmountable'; reasons: string[] });
 
@@ -60,6 +76,8 @@ export interface CheckReport {
   unmountableStates: number;
   /** The first unmountable states (at most 20). */
   unmountable: StateResult[];
+  /** States that were also given a second life (SecondLifePolicy). */
+  secondLives: number;
   /** The first violated states (at most 20), in enumeration order. */
   violations: JudgedState[];
   /**
@@ -122,10 +140,15 @@ export class StateChecker {
   private readonly image: string;
   private readonly mountPoint: string;
   readonly timings: CheckTimings = { materialiseMs: 0, mountMs: 0, recoverMs: 0, judgeMs: 0, totalMs: 0 };
+  private judged = 0;
+  private cutStates = 0;
+  /** States that were given a second life. */
+  secondLives = 0;
 
   constructor(
     private readonly rec: OpenRecording,
     private readonly stack: CleanupStack,
+    private readonly secondLifePolicy: SecondLifePolicy = 'sampled',
   ) {
     this.materialiser = new StateMaterialiser(rec.index, rec.meta.deviceBytes, rec.workDir);
     this.image = path.join(rec.workDir, 'state.img');
@@ -144,7 +167,13 @@ export class StateChecker {
     const marks = visibleMarks(rec.index, state);
     const facts: StateFacts = { id: state.id, kind: state.kind, marksVisible: marks.length, lastMark: marks[marks.length - 1] ?? null };
     const reg = this.stack.add({ kind: 'mount', mountPoint: this.mountPoint });
+    const w = rec.meta.writer;
+    const walDir = path.join(this.mountPoint, rec.meta.walDir);
+    const walOptions = { strategy: w.strategy, segmentSize: w.segmentSize, preallocate: w.preallocate };
+    const history = historyAtCrash(rec.history, marks);
     let recovery: Recovery;
+    let first: JudgedState;
+    let second: { verdict: CrashVerdict; failed: Extract<Recovery, { status: 'failed' }> | null } | null = null;
     try {
       try {
         // -o loop: mount attaches a loop device with autoclear, so umount frees it.
@@ -157,33 +186,64 @@ export class StateChecker {
       }
       const t2 = process.hrtime.bigint();
       this.timings.mountMs += Number(t2 - t1) / 1e6;
-      const w = rec.meta.writer;
-      recovery = await recoverWal(path.join(this.mountPoint, rec.meta.walDir), { strategy: w.strategy, segmentSize: w.segmentSize, preallocate: w.preallocate });
+      recovery = await recoverWal(walDir, walOptions);
       this.timings.recoverMs += ms(t2);
+      first = judged(facts, history, recovery);
+      this.judged++;
+      if (first.status === 'held' && recovery.status === 'recovered' && this.wantsSecondLife(recovery)) {
+        this.secondLives++;
+        second = await this.secondLife(walDir, walOptions, history, recovery);
+      }
     } finally {
       const t3 = process.hrtime.bigint();
       await this.stack.release(reg);
       this.timings.mountMs += ms(t3);
     }
     const t4 = process.hrtime.bigint();
-    const history = historyAtCrash(rec.history, marks);
-    const verdict = judgeCrash({ history, recovered: recovery.status === 'recovered' ? recovery.entries : [], syncFailureCodes: SYNC_FAILURE_CODES });
-    const failed = recovery.status === 'failed' ? recovery : null;
-    const result: JudgedState = {
-      ...facts,
-      status: verdict.status === 'violated' || failed !== null ? 'violated' : 'held',
-      reasons: reasonsOf(verdict, failed),
-      verdict,
-      recovery: {
-        status: recovery.status,
-        entries: recovery.status === 'recovered' ? recovery.entries.length : 0,
-        ...(failed ? { code: failed.code } : {}),
-        corruption: recovery.corruption ? `${recovery.corruption.code}: ${recovery.corruption.message}` : null,
-      },
-    };
+    let result: JudgedState = first;
+    if (second !== null) {
+      const violated = second.verdict.status === 'violated' || second.failed !== null;
+      result = violated
+        ? { ...first, status: 'violated', verdict: second.verdict, reasons: reasonsOf(second.verdict, second.failed).map((r) => `second life: ${r}`), secondLife: 'violated' }
+        : { ...first, secondLife: 'held' };
+    }
     this.timings.judgeMs += ms(t4);
     this.timings.totalMs += ms(t0);
     return result;
+  }
+
+  private wantsSecondLife(recovery: Extract<Recovery, { status: 'recovered' }>): boolean {
+    if (this.secondLifePolicy === 'off') return false;
+    if (recovery.stats.tornBytes > 0 || recovery.corruption !== null) return this.cutStates++ % 2 === 0;
+    return this.judged % SECOND_LIFE_EVERY === 1;
+  }
+
+  // A second life on the crashed image, as a user would live it: the WAL recovered (done), a
+  // writer appends a few entries with fdatasync (whatever the recording's strategy: the on-disk
+  // format and its recovery are the same, and fdatasync makes every ack a promise), closes, the
+  // filesystem is unmounted and mounted again (its page cache is gone), and the WAL is recovered
+  // once more. The first recovery's entries and the second life's acks must all come back.
+  private async secondLife(
+    walDir: string,
+    walOptions: Parameters<typeof recoverWal>[1],
+    history: WorkloadEvent[],
+    recovery: Extract<Recovery, { status: 'recovered' }>,
+  ): Promise<{ verdict: CrashVerdict; failed: Extract<Recovery, { status: 'failed' }> | null }> {
+    const w = this.rec.meta.writer;
+    const events: WorkloadEvent[] = [];
+    const config = parseWriterConfig({ ...w, dir: walDir, strategy: 'fdatasync', groupCommit: false, writers: 1, maxEntries: SECOND_LIFE_APPENDS, maxMs: 30_000, truncateEvery: 0, continueAfterFailure: false, announceStrategy: null, seed: w.seed + 1 });
+    let openFailure: Extract<Recovery, { status: 'failed' }> | null = null;
+    try {
+      await runWriter(config, (e) => events.push(e));
+    } catch (error) {
+      openFailure = { status: 'failed', code: (error as { code?: string }).code ?? 'UNEXPECTED', message: `second life: ${(error as Error).message}`, corruption: null };
+    }
+    await umount(this.mountPoint);
+    await mount(this.image, this.mountPoint, { fs: this.rec.meta.spec.fs as FsType, options: ['loop'] });
+    const again = openFailure ?? (await recoverWal(walDir, walOptions));
+    const lives = secondLifeHistory(history, recovery.entries, events);
+    const verdict = judgeCrash({ history: lives, recovered: again.status === 'recovered' ? again.entries : [], syncFailureCodes: SYNC_FAILURE_CODES });
+    return { verdict, failed: again.status === 'failed' ? again : null };
   }
 
   close(): void {
@@ -191,11 +251,30 @@ export class StateChecker {
   }
 }
 
+function judged(facts: StateFacts, history: WorkloadEvent[], recovery: Recovery): JudgedState {
+  const verdict = judgeCrash({ history, recovered: recovery.status === 'recovered' ? recovery.entries : [], syncFailureCodes: SYNC_FAILURE_CODES });
+  const failed = recovery.status === 'failed' ? recovery : null;
+  return {
+    ...facts,
+    status: verdict.status === 'violated' || failed !== null ? 'violated' : 'held',
+    reasons: reasonsOf(verdict, failed),
+    verdict,
+    recovery: {
+      status: recovery.status,
+      entries: recovery.status === 'recovered' ? recovery.entries.length : 0,
+      ...(failed ? { code: failed.code } : {}),
+      corruption: recovery.corruption ? `${recovery.corruption.code}: ${recovery.corruption.message}` : null,
+    },
+  };
+}
+
 export interface CheckOptions {
   enumerate?: EnumerateOptions;
   /** Stop after this many states (a quick look); default: all. */
   maxStates?: number;
   onState?: (result: StateResult, checked: number) => void;
+  /** Second lives on states (default 'sampled'). */
+  secondLife?: SecondLifePolicy;
 }
 
 function speaksLouder(a: JudgedState, b: JudgedState): boolean {
@@ -210,7 +289,7 @@ export async function checkRecording(dir: string, options: CheckOptions = {}): P
   const stack = new CleanupStack();
   const rec = new OpenRecording(dir, stack);
   const replay = measureReplay(rec);
-  const checker = new StateChecker(rec, stack);
+  const checker = new StateChecker(rec, stack, options.secondLife ?? 'sampled');
   const started = process.hrtime.bigint();
   let checked = 0;
   let violatedStates = 0;
@@ -247,6 +326,7 @@ export async function checkRecording(dir: string, options: CheckOptions = {}): P
     coverage: options.maxStates === undefined ? enumeration.coverage : null,
     checked,
     violatedStates,
+    secondLives: checker.secondLives,
     violations,
     unmountableStates,
     unmountable,

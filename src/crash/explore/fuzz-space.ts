@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { stateFromId, tearPoints, type CrashState, LogFlag, type LogIndex } from '../../dm/log-writes/index.js';
 import type { FsType } from '../../dm/index.js';
 import type { Strategy } from '../../workload/events.js';
+import { groupCommitApplies } from '../../strategy/index.js';
 import type { RecordSpec } from '../record/session.js';
 
 // What `pnpm fuzz` draws: workloads to record (few: each is a run in the microVM) and crash-state
@@ -11,6 +12,8 @@ import type { RecordSpec } from '../record/session.js';
 
 export interface WorkloadChoice {
   strategy: Strategy;
+  /** Group commit (drawn for the strategies it applies to; false for the others). */
+  groupCommit: boolean;
   writers: number;
   minPayload: number;
   payloadSpread: number;
@@ -27,6 +30,7 @@ export interface WorkloadChoice {
 export function workloadArb(strategies: readonly Strategy[]): fc.Arbitrary<WorkloadChoice> {
   return fc.record({
     strategy: fc.constantFrom(...strategies),
+    groupCommit: fc.boolean(),
     writers: fc.integer({ min: 1, max: 4 }),
     minPayload: fc.integer({ min: 0, max: 1024 }),
     payloadSpread: fc.integer({ min: 0, max: 6000 }),
@@ -37,7 +41,7 @@ export function workloadArb(strategies: readonly Strategy[]): fc.Arbitrary<Workl
     maxEntries: fc.integer({ min: 4, max: 40 }),
     periodMs: fc.integer({ min: 10, max: 200 }),
     seed: fc.nat({ max: 2 ** 31 - 1 }),
-  });
+  }).map((c) => ({ ...c, groupCommit: c.groupCommit && groupCommitApplies(c.strategy) }));
 }
 
 /** The recording spec of a drawn workload. */
@@ -45,12 +49,13 @@ export function specOf(choice: WorkloadChoice, name: string, fs: FsType): Record
   return {
     name,
     strategy: choice.strategy,
-    groupCommit: false,
+    groupCommit: choice.groupCommit,
     claimStrategy: null,
     fs,
     seed: choice.seed,
     scenario: 'fuzz',
     markMethod: 'ioctl',
+    publishMarks: true,
     workload: {
       writers: choice.writers,
       minPayload: choice.minPayload,

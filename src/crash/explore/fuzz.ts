@@ -5,11 +5,14 @@ import { stateFromId } from '../../dm/log-writes/index.js';
 import { CleanupStack, type FsType } from '../../dm/index.js';
 import type { Strategy } from '../../workload/events.js';
 import { PROJECT_ROOT } from '../bundle.js';
-import { OpenRecording, StateChecker, type StateResult } from './check-states.js';
+import { checkRecording, OpenRecording, StateChecker, type StateResult } from './check-states.js';
+import { againstExpectation, asExpected, type ExpectedOutcome } from './expected-verdict.js';
+import { readRecordingMeta } from '../record/session.js';
 import { stateCommands } from '../record/mode.js';
 import { recordAll } from '../record/record-all.js';
 import { resolveChoice, specOf, stateChoiceArb, stateSpace, workloadArb, type StateChoice, type StateSpace } from './fuzz-space.js';
 import { CrashError } from '../crash-error.js';
+import { strategyFileLabel } from '../../strategy/index.js';
 
 // `pnpm fuzz`: recording is the expensive step (a microVM run under TCG, ~20 s each), checking a
 // state the cheap one (one loop mount on the host, ~80 ms). So the fuzzer records a BOUNDED number
@@ -37,8 +40,16 @@ export interface FuzzOptions {
   log: (line: string) => void;
 }
 
+/** A recording meant to be caught (meta.expected), checked apart from the fuzzed ones. */
+export interface ExpectedCheck {
+  recording: string;
+  outcome: ExpectedOutcome;
+}
+
 export type FuzzResult =
-  | { status: 'held'; recordings: string[]; runs: number; unmountable: number; statesPerSecond: number }
+  | { status: 'held'; recordings: string[]; runs: number; unmountable: number; statesPerSecond: number; expected: ExpectedCheck[] }
+  /** A recording meant to be caught held in every persistence point: the checks lost their power. */
+  | { status: 'missed'; recordings: string[]; expected: ExpectedCheck[] }
   | {
       status: 'violated';
       recordings: string[];
@@ -63,7 +74,7 @@ export function findRecordings(root: string): string[] {
 async function makeRecordings(options: FuzzOptions): Promise<string[]> {
   if (options.from !== undefined) return findRecordings(path.resolve(options.from));
   const choices = fc.sample(workloadArb(options.strategies), { seed: options.seed, numRuns: options.recordings });
-  const specs = choices.map((c, i) => specOf(c, `fuzz-${options.seed}-${i}-${c.strategy}`, options.fs));
+  const specs = choices.map((c, i) => specOf(c, `fuzz-${options.seed}-${i}-${strategyFileLabel(c.strategy, c.groupCommit)}`, options.fs));
   options.log(`fuzz: recording ${specs.length} generated workloads (one microVM boot)`);
   const { outcomes, wallMs } = await recordAll(specs, options.outRoot, { onLine: (l) => options.log(`  recorded ${l}`) });
   const failed = outcomes.find((o) => o.status === 'failed');
@@ -78,10 +89,28 @@ interface Open {
   space: StateSpace;
 }
 
+// A recording meant to be caught would fail the property on its first state, and fast-check would
+// report that as the result: it is checked on its own instead (its persistence points, which is
+// where the committed one is caught), and must be caught.
+async function checkExpected(dirs: readonly string[], log: (line: string) => void): Promise<ExpectedCheck[]> {
+  const checks: ExpectedCheck[] = [];
+  for (const dir of dirs) {
+    const report = await checkRecording(dir, { enumerate: { prefixOnly: true } });
+    const outcome = againstExpectation(report.meta, report.violatedStates > 0);
+    log(`fuzz: ${dir} is meant to be caught (${report.meta.expected?.why ?? ''}): ${outcome.status} in ${report.violatedStates} of ${report.checked} persistence points`);
+    checks.push({ recording: dir, outcome });
+  }
+  return checks;
+}
+
 /** Run the fuzzer; never throws for a WAL verdict (that is the result), only for harness problems. */
 export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
-  const dirs = await makeRecordings(options);
-  if (dirs.length === 0) throw new CrashError('BAD_OPTION', 'no recordings to fuzz');
+  const all = await makeRecordings(options);
+  const meantToBeCaught = all.filter((dir) => readRecordingMeta(dir).expected !== undefined);
+  const dirs = all.filter((dir) => !meantToBeCaught.includes(dir));
+  const expected = await checkExpected(meantToBeCaught, options.log);
+  if (!expected.every((e) => asExpected(e.outcome))) return { status: 'missed', recordings: all, expected };
+  if (dirs.length === 0) throw new CrashError('BAD_OPTION', meantToBeCaught.length > 0 ? 'no recordings to fuzz besides those meant to be caught' : 'no recordings to fuzz');
   const stack = new CleanupStack();
   const open: Open[] = [];
   try {
@@ -109,7 +138,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       { seed: options.seed, numRuns: options.runs, endOnFailure: false },
     );
     if (!details.failed || details.counterexample === null) {
-      return { status: 'held', recordings: dirs, runs: checked, unmountable, statesPerSecond: checked / ((Date.now() - started) / 1000) };
+      return { status: 'held', recordings: dirs, runs: checked, unmountable, statesPerSecond: checked / ((Date.now() - started) / 1000), expected };
     }
     const [choice] = details.counterexample;
     const o = open[choice.recording % open.length] as Open;

@@ -1,6 +1,6 @@
-import { closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { formatTable, type DeviceLab, type FlakeyDevice, type FsType } from '../../dm/index.js';
+import { fileExtents, formatTable, mergeRanges, regionFaultTable, type DeviceLab, type FlakeyDevice, type FsType, type SectorRange } from '../../dm/index.js';
 
 // The device stack every trial of a run shares: one image file, one loop device, one flakey
 // device over it, one filesystem, one mount point. Under TCG making these costs seconds (mkfs,
@@ -18,7 +18,7 @@ const IMAGE_BYTES: Record<FsType, number> = {
 /** One table swap of a trial, kept for the artifact (dm-tables.txt). */
 export interface TableSwap {
   atMs: number;
-  what: 'pass-through' | 'drop_writes' | 'error_writes';
+  what: 'pass-through' | 'drop_writes' | 'error_writes' | 'wal-blocks-fail';
   table: string;
 }
 
@@ -57,7 +57,7 @@ export class DeviceStack {
     this.epoch = Date.now();
   }
 
-  private note(what: TableSwap['what']): void {
+  private note(what: Exclude<TableSwap['what'], 'wal-blocks-fail'>): void {
     this.swaps.push({ atMs: Date.now() - this.epoch, what, table: formatTable(this.flakey.table(what)) });
   }
 
@@ -94,6 +94,20 @@ export class DeviceStack {
   async failWrites(): Promise<void> {
     this.note('error_writes');
     await this.flakey.powerCut('error_writes');
+  }
+
+  /**
+   * Writes to the blocks that the files in `dir` occupy now fail; the rest of the device and
+   * flushes work. Returns the faulted ranges (none: the files have no blocks yet, nothing loaded).
+   */
+  async failBlocksOf(dir: string): Promise<SectorRange[]> {
+    const ranges: SectorRange[] = [];
+    for (const name of readdirSync(dir)) ranges.push(...(await fileExtents(path.join(dir, name))));
+    const bad = mergeRanges(ranges);
+    if (bad.length === 0) return bad;
+    this.swaps.push({ atMs: Date.now() - this.epoch, what: 'wal-blocks-fail', table: formatTable(regionFaultTable(this.flakey.underlying, this.flakey.sectors, bad)) });
+    await this.flakey.loadRegionFault(bad);
+    return bad;
   }
 
   /** Back to the pass-through table. */

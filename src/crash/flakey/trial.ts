@@ -1,14 +1,15 @@
 import { cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { judgeCrash, type RecoveredDigest } from '../../oracle/index.js';
+import { judgeCrash, secondLifeHistory, type CrashVerdict, type RecoveredDigest } from '../../oracle/index.js';
 import type { TimelineEntry, TrialOutcome } from '../outcome.js';
-import { parseEvents } from '../../workload/events.js';
+import { parseEvents, type WorkloadEvent } from '../../workload/events.js';
 import { WRITER_DEFAULTS, parseWriterConfig, type WriterConfig } from '../../workload/writer-config.js';
 import type { DeviceStack, TableSwap } from './device-stack.js';
 import { CrashError } from '../crash-error.js';
-import { recoverWal } from '../writer/recover.js';
+import { recoverWal, type Recovery } from '../writer/recover.js';
 import { reasonsOf } from '../verdict-reasons.js';
 import type { TrialPlan } from '../plan/trial-plan.js';
+import { changesDevice } from '../plan/scenario.js';
 import type { WriterLauncher } from '../writer/launcher.js';
 import { SYNC_FAILURE_CODES } from '../../strategy/index.js';
 
@@ -80,10 +81,33 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
     maxMs: 10 * 60_000,
   });
   mark(`writer start (${plan.scenario}, ${writer.writers} writers, payload ${writer.minPayload}-${writer.maxPayload} B, segment ${writer.segmentSize} B)`);
-  const { child, registration } = ctx.writers.launch(writer);
+  let { child, registration } = ctx.writers.launch(writer);
+  // The power cut, steps 1-4 of the header: the writer frozen, writes dropped, the writer killed,
+  // the filesystem remounted on the pass-through table (which drops its page cache).
+  const cutAndRemount = async (): Promise<void> => {
+    try {
+      await child.freeze();
+      mark(`writer stopped (appended ${child.progress.appended}, acked ${child.progress.acked}, durable ${child.progress.durable ?? '-'})`);
+      await devices.cutPower();
+      mark('POWER CUT: table drop_writes');
+    } finally {
+      await child.kill();
+      devices.lab.stack.forget(registration);
+    }
+    mark(`writer killed (exit ${child.exited?.code ?? '-'}, signal ${child.exited?.signal ?? '-'})`);
+  };
+  const remount = async (): Promise<void> => {
+    await devices.unmount();
+    await devices.heal();
+    await devices.mount();
+    mark('remounted on the pass-through table');
+  };
+  // A second life (a `restart` step): the first life's events and what its recovery returned.
+  let firstLife: { rawEvents: string; recovery: Recovery } | undefined;
   // The drop table goes into the inactive slot while the writer runs, once no later step loads
   // a table of its own (devices.preloadCut).
-  const lastTableStep = plan.steps.map((s) => s.kind === 'fail-writes' || s.kind === 'heal').lastIndexOf(true);
+  const lastTableStep = plan.steps.map(changesDevice).lastIndexOf(true);
+  let cut = false;
   try {
     for (const [i, step] of plan.steps.entries()) {
       if (i === lastTableStep + 1) {
@@ -105,14 +129,35 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
           await devices.failWrites();
           mark('table: error_writes');
           break;
+        case 'fail-wal-blocks': {
+          const bad = await devices.failBlocksOf(dir);
+          const sectors = bad.reduce((n, r) => n + r.length, 0);
+          mark(`table: writes to the WAL's ${bad.length} extents (${sectors} sectors) fail, flushes work`);
+          if (bad.length === 0) notes.push('the WAL files had no blocks on the device yet: no write was made to fail');
+          break;
+        }
         case 'heal':
           await devices.heal();
           mark('table: pass-through');
           break;
+        case 'restart': {
+          if (firstLife !== undefined) throw new CrashError('TRIAL_SETUP_FAILED', 'a scenario may give the WAL one second life, not more');
+          await cutAndRemount();
+          await remount();
+          const recovery = await recoverWal(dir, { strategy: plan.strategy, segmentSize: writer.segmentSize, preallocate: writer.preallocate });
+          firstLife = { rawEvents: child.rawEvents, recovery };
+          mark(recovery.status === 'recovered' ? `first life recovered ${recovery.entries.length} entries; second life starts` : `first life's recovery failed: ${recovery.code}`);
+          if (recovery.status === 'failed') {
+            cut = true;
+            break;
+          }
+          ({ child, registration } = ctx.writers.launch(writer));
+          break;
+        }
       }
-      if (child.exited !== undefined) break;
+      if (cut || child.exited !== undefined) break;
     }
-    if (child.exited !== undefined) {
+    if (!cut && child.exited !== undefined) {
       const exit = child.exited;
       const startedEvent = child.rawEvents.includes('"type":"started"');
       if (!startedEvent) {
@@ -123,21 +168,19 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
       }
       notes.push(`the writer exited by itself before the cut (code ${exit.code})`);
     }
-    await child.freeze();
-    mark(`writer stopped (appended ${child.progress.appended}, acked ${child.progress.acked}, durable ${child.progress.durable ?? '-'})`);
-    await devices.cutPower();
-    mark('POWER CUT: table drop_writes');
-  } finally {
+  } catch (error) {
     // Whatever happened above, the writer must not outlive the trial.
     await child.kill();
     devices.lab.stack.forget(registration);
+    throw error;
   }
-  mark(`writer killed (exit ${child.exited?.code ?? '-'}, signal ${child.exited?.signal ?? '-'})`);
-  if (ctx.warmNext) ctx.writers.warm();
-  await devices.unmount();
-  await devices.heal();
-  await devices.mount();
-  mark('remounted on the pass-through table');
+  if (!cut) {
+    await cutAndRemount();
+    if (ctx.warmNext) ctx.writers.warm();
+    await remount();
+  } else if (ctx.warmNext) {
+    ctx.writers.warm();
+  }
 
   const walCopy = path.join(ctx.scratchDir, `${name}-wal`);
   rmSync(walCopy, { recursive: true, force: true });
@@ -149,11 +192,11 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
   }
   mark(recovery.status === 'recovered' ? `recovered ${recovery.entries.length} entries${recovery.corruption ? ` after reported corruption (${recovery.corruption.code})` : ''}` : `recovery failed: ${recovery.code}`);
 
-  const rawEvents = child.rawEvents;
-  const history = parseEvents(rawEvents).events;
-  // A WAL that cannot be opened after a crash gives its user nothing back: judge it as such.
-  const verdict = judgeCrash({ history, recovered: recovery.status === 'recovered' ? recovery.entries : [], syncFailureCodes: SYNC_FAILURE_CODES });
-  const reasons = reasonsOf(verdict, recovery.status === 'failed' ? recovery : null);
+  const lastRaw = child.rawEvents;
+  const rawEvents = firstLife === undefined || cut ? (firstLife?.rawEvents ?? lastRaw) : firstLife.rawEvents + lastRaw;
+  const judged = judgeLives(firstLife, cut ? null : lastRaw, recovery);
+  const { verdict, history } = judged;
+  const reasons = reasonsOf(verdict, judged.failedRecovery).map((r) => `${judged.life}${r}`);
   const failures = history.filter((e) => e.type === 'failed');
   const firstFailure = failures[0];
   if (firstFailure?.type === 'failed') {
@@ -162,7 +205,7 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
     notes.push(`the WAL reported ${firstFailure.code}${firstFailure.seq !== undefined ? ` at seq ${firstFailure.seq}` : ''} (${failures.length} failed calls in all); acks after it: ${after}`);
   }
   if (recovery.status === 'recovered' && recovery.corruption) notes.push(`recovery reported ${recovery.corruption.code}: ${recovery.corruption.message}`);
-  const status = verdict.status === 'violated' || recovery.status === 'failed' ? 'violated' : 'held';
+  const status = verdict.status === 'violated' || judged.failedRecovery !== null ? 'violated' : 'held';
   rmSync(dir, { recursive: true, force: true });
   const r = recovery;
   const outcome: TrialOutcome = {
@@ -197,5 +240,33 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
       walCopy,
     },
   };
+}
 
+interface JudgedLives {
+  verdict: CrashVerdict;
+  history: WorkloadEvent[];
+  /** The recovery that failed (the WAL gave nothing back), or null. */
+  failedRecovery: Extract<Recovery, { status: 'failed' }> | null;
+  /** '' for a one-life trial; which life a reason is about otherwise. */
+  life: string;
+}
+
+// One life: the history against the final recovery. Two lives: the first life against its own
+// recovery (a violation there is reported as the first life's), then the second life against the
+// final recovery, with what the first recovery returned required to survive (secondLifeHistory).
+function judgeLives(firstLife: { rawEvents: string; recovery: Recovery } | undefined, secondRaw: string | null, final: Recovery): JudgedLives {
+  const judge = (history: WorkloadEvent[], recovery: Recovery) =>
+    judgeCrash({ history, recovered: recovery.status === 'recovered' ? recovery.entries : [], syncFailureCodes: SYNC_FAILURE_CODES });
+  const failed = (r: Recovery) => (r.status === 'failed' ? r : null);
+  if (firstLife === undefined) {
+    const history = parseEvents(secondRaw ?? '').events;
+    return { verdict: judge(history, final), history, failedRecovery: failed(final), life: '' };
+  }
+  const first = parseEvents(firstLife.rawEvents).events;
+  const firstVerdict = judge(first, firstLife.recovery);
+  if (secondRaw === null || firstVerdict.status === 'violated' || firstLife.recovery.status === 'failed') {
+    return { verdict: firstVerdict, history: first, failedRecovery: failed(firstLife.recovery), life: 'first life: ' };
+  }
+  const history = secondLifeHistory(first, firstLife.recovery.entries, parseEvents(secondRaw).events);
+  return { verdict: judge(history, final), history, failedRecovery: failed(final), life: 'second life: ' };
 }

@@ -26,6 +26,17 @@ export type ScenarioStep =
   | { kind: 'pause'; ms: number }
   /** From now on every write to the device fails with EIO (dm-flakey error_writes). */
   | { kind: 'fail-writes' }
+  /**
+   * Writes to the blocks the WAL's files occupy now fail with EIO, while the rest of the device
+   * and every flush work (a transient write error as the WAL sees it: the failed pages are clean
+   * afterwards and a retried fdatasync succeeds without them).
+   */
+  | { kind: 'fail-wal-blocks' }
+  /**
+   * A second life: power cut, remount, recovery, and a new writer on the same WAL directory,
+   * which recovers and appends more; the trial's final cut then judges both lives.
+   */
+  | { kind: 'restart' }
   /** Back to the pass-through table: the device works again. */
   | { kind: 'heal' };
 
@@ -34,6 +45,11 @@ export type WorkloadShape = Partial<Omit<WriterConfig, 'dir' | 'strategy' | 'gro
 
 export interface ScenarioPlan {
   workload: WorkloadShape;
+  /**
+   * Appends per dm-log-writes recording (default RECORD_ENTRIES there): enough to rotate and
+   * recycle segments, or to sync many times, where the scenario needs that.
+   */
+  recordEntries?: number;
   /** Run in order while the writer runs; the power cut follows the last one. */
   steps: ScenarioStep[];
   /**
@@ -46,6 +62,11 @@ export interface ScenarioPlan {
 export interface ScenarioContext {
   strategy: Strategy;
   groupCommit: boolean;
+}
+
+/** Steps that change the live device's table: only dm-flakey mode can carry them out. */
+export function changesDevice(step: ScenarioStep): boolean {
+  return step.kind === 'fail-writes' || step.kind === 'fail-wal-blocks' || step.kind === 'heal' || step.kind === 'restart';
 }
 
 /** A crash scenario: scenarios/<name>.ts exports one. */

@@ -15,6 +15,7 @@ export interface TrialPlan {
   workload: WorkloadShape;
   steps: ScenarioStep[];
   freshFilesystemAfter: boolean;
+  recordEntries: number | undefined;
 }
 
 // Trial i of run seed S is the same whatever the strategy, so the strategies of one run face the
@@ -45,5 +46,6 @@ export function planTrial(
     workload: plan.workload,
     steps: plan.steps,
     freshFilesystemAfter: plan.freshFilesystemAfter,
+    recordEntries: plan.recordEntries,
   };
 }

@@ -5,9 +5,17 @@ import { EVENT_FD, parseWriterConfig, WRITER_EXIT, WriterConfigError } from '../
 import { MARK_METHODS, openMarker, type MarkMethod } from './marker.js';
 
 // The writer child of a dm-log-writes recording: `node marked-writer.mjs '<config json>'`, the
-// workload writer (src/workload/writer.ts) with one addition: after reporting each event that makes
-// a promise (acked, durable, truncated) it puts the mark markLabel(event) into the log, so every
-// crash state knows which promises had been made before it (src/oracle/history-at-crash.ts).
+// workload writer (src/workload/writer.ts) with one addition: each event that makes a promise
+// (acked, durable, truncated) has the mark markLabel(event) in the log, so every crash state knows
+// which promises had been made before it (src/oracle/history-at-crash.ts).
+//
+// Where the mark comes from decides what a recording can show. A mark sent from here, after JS
+// learned of the promise, races the device: a WAL that acknowledges before its sync completes may
+// have the FLUSH logged before the mark, and no state then shows the early promise. With
+// `publishMarks` the native thread that publishes an acknowledgement or a durable watermark sends
+// its mark first (WAL option publishMarks: the DM_TARGET_MSG ioctl, before the promise is visible),
+// so a promise made before its sync always has a state between its mark and the FLUSH. The native
+// side publishes ack-<seq> and durable-<seq> only: truncated-<before> is still marked from here.
 //
 // `claimStrategy` makes a deliberately WRONG writer for the harness's own tests: the WAL runs the
 // configured strategy (say none) while the history claims another (say fsync). Its acks then
@@ -21,7 +29,12 @@ export interface RecordWriterOptions {
   claimStrategy: Strategy | null;
   /** Where the mark figures are written when the writer ends. */
   statsFile: string;
+  /** The native core marks acks and watermarks where it publishes them (WAL option publishMarks). */
+  publishMarks: boolean;
 }
+
+/** Events whose marks the native core sends itself when publishMarks is on. */
+const NATIVE_MARKED: ReadonlySet<WorkloadEvent['type']> = new Set(['acked', 'durable']);
 
 function parseRecordOptions(value: unknown): RecordWriterOptions {
   const r = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
@@ -29,7 +42,8 @@ function parseRecordOptions(value: unknown): RecordWriterOptions {
   if (!MARK_METHODS.includes(r.markMethod as MarkMethod)) throw new WriterConfigError(`record.markMethod must be ${MARK_METHODS.join(' or ')}`);
   if (r.claimStrategy !== null && !isStrategy(r.claimStrategy)) throw new WriterConfigError('record.claimStrategy must be a strategy or null');
   if (typeof r.statsFile !== 'string' || r.statsFile === '') throw new WriterConfigError('record.statsFile must be a path');
-  return { dmName: r.dmName, markMethod: r.markMethod as MarkMethod, claimStrategy: r.claimStrategy, statsFile: r.statsFile };
+  if (typeof r.publishMarks !== 'boolean') throw new WriterConfigError('record.publishMarks must be a boolean');
+  return { dmName: r.dmName, markMethod: r.markMethod as MarkMethod, claimStrategy: r.claimStrategy, statsFile: r.statsFile, publishMarks: r.publishMarks };
 }
 
 async function main(): Promise<number> {
@@ -52,11 +66,11 @@ async function main(): Promise<number> {
       event.type === 'started' && claim !== null ? { ...event, strategy: claim, groupCommit: false, periodMs: claim === 'periodic' ? (event.periodMs ?? 100) : null, workload: { ...event.workload, actualStrategy: event.strategy } } : event;
     writeEvent(EVENT_FD, reported);
     const label = markLabel(event);
-    if (label !== null) marker.mark(label);
+    if (label !== null && !(record.publishMarks && NATIVE_MARKED.has(event.type))) marker.mark(label);
   };
   let code: number;
   try {
-    const result = await runWriter(parsed, emit);
+    const result = await runWriter(parsed, emit, record.publishMarks ? { publishMarks: { dmName: record.dmName } } : {});
     code = result.status === 'done' ? WRITER_EXIT.done : WRITER_EXIT.seqMismatch;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -2,6 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../bundle.js';
 import { checkRecording, type CheckReport } from '../explore/check-states.js';
+import type { EnumerateOptions } from '../../dm/log-writes/index.js';
 import { CrashError } from '../crash-error.js';
 import { recordAll } from './record-all.js';
 import type { RecordSpec } from './session.js';
@@ -11,7 +12,8 @@ import { buildResults, type RunResults } from '../results.js';
 import type { TrialOutcome } from '../outcome.js';
 import { ARTIFACT_FILES, artifactName, saveRecordingArtifacts } from '../artifacts.js';
 import type { Scenario } from '../plan/scenario.js';
-import { strategyLabel } from '../../strategy/index.js';
+import { recordableScenarios } from '../plan/recordable.js';
+import { strategyFileLabel, strategyLabel } from '../../strategy/index.js';
 import { planTrial } from '../plan/trial-plan.js';
 
 // crashtest --mode log-writes: every trial is one RECORDING (the writer on a dm-log-writes device,
@@ -24,28 +26,33 @@ import { planTrial } from '../plan/trial-plan.js';
 /** Appends per recording: every ack is a mark and every state is mounted, so runs stay short. */
 export const RECORD_ENTRIES = 24;
 
-/** Scenarios that need a live device fault (dm-flakey error_writes) have no log-writes meaning. */
-function usableScenarios(options: RunOptions): Scenario[] {
-  const usable = options.scenarios.filter((s) => !planTrial(options.seed, 0, 'fdatasync', false, [s]).steps.some((step) => step.kind === 'fail-writes' || step.kind === 'heal'));
-  if (usable.length === 0) {
-    throw new CrashError('BAD_OPTION', `scenario ${options.scenarioName} fails writes on a live device: only --mode flakey can run it`);
-  }
-  return usable;
+// A recording of hundreds of appends has hundreds of epochs: the full enumeration (every subset
+// of small epochs, 64 random subsets and 64 tears per epoch) would mount tens of thousands of
+// states. Such a recording is there for what its length reaches (rotation into recycled segments,
+// many syncs under load), and per epoch the states that show a promise made too early or a stale
+// entry are few: the empty and full subsets (all or none of the cached writes), a few random
+// ones and a few tears. So long recordings get this leaner enumeration.
+const LONG_RECORDING_ENUMERATION: EnumerateOptions = { exhaustiveLimit: 2, randomSubsets: 2, tearsPerWrite: 2, tornPerEpoch: 2 };
+
+/** How the states of a recording of `entries` appends are enumerated. */
+export function enumerationFor(entries: number, budget: RunOptions['stateBudget'] = 'by-length'): EnumerateOptions {
+  return budget === 'lean' || entries > RECORD_ENTRIES ? LONG_RECORDING_ENUMERATION : {};
 }
 
 /** The spec of one trial's recording (the same seed gives the same workload). */
 export function trialSpec(options: RunOptions, strategy: RecordSpec['strategy'], index: number, scenarios: readonly Scenario[]): RecordSpec {
   const plan = planTrial(options.seed, index, strategy, options.groupCommit, scenarios);
   return {
-    name: `${strategyLabel(strategy, options.groupCommit)}-trial-${index}`,
+    name: `${strategyFileLabel(strategy, options.groupCommit)}-trial-${index}`,
     strategy,
     groupCommit: options.groupCommit,
     claimStrategy: null,
     fs: options.fs,
     seed: plan.trialSeed,
     scenario: plan.scenario,
-    workload: { ...plan.workload, maxEntries: RECORD_ENTRIES },
+    workload: { ...plan.workload, maxEntries: plan.recordEntries ?? RECORD_ENTRIES },
     markMethod: 'ioctl',
+    publishMarks: true,
   };
 }
 
@@ -60,7 +67,8 @@ function trialOutcome(spec: RecordSpec, index: number, trialSeed: number, report
   const cov = report.coverage;
   const notes = [
     `${report.checked} crash states checked at ${report.statesPerSecond.toFixed(1)} states/s` +
-      (cov ? ` (${cov.epochs} epochs, ${cov.prefixStates} prefix, ${cov.subsetStates} subset, ${cov.tornStates} torn, ${cov.duplicatesSkipped} duplicates skipped)` : ''),
+      (cov ? ` (${cov.epochs} epochs, ${cov.prefixStates} prefix, ${cov.subsetStates} subset, ${cov.tornStates} torn, ${cov.duplicatesSkipped} duplicates skipped)` : '') +
+      `, ${report.secondLives} with a second life`,
   ];
   if (report.unmountableStates > 0) notes.push(`${report.unmountableStates} states the ${spec.fs} filesystem itself refused to mount (first: ${report.unmountable[0]?.id})`);
   const first = report.violations[0];
@@ -91,7 +99,7 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const runId = `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`;
-  const scenarios = usableScenarios(options);
+  const scenarios = recordableScenarios(options);
   const indices = options.onlyTrial === undefined ? Array.from({ length: options.trials }, (_, i) => i) : [options.onlyTrial];
   const jobs = options.strategies.flatMap((strategy) => indices.map((index) => ({ index, spec: trialSpec(options, strategy, index, scenarios) })));
   const recordRoot = path.join(PROJECT_ROOT, 'results', 'crashtest', `.recordings-${runId}`);
@@ -100,7 +108,7 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
   let kernel = '';
   let recordedInVm = inVm;
   try {
-    reporter.note(`recording ${jobs.length} runs on dm-log-writes (one marked acknowledgement per append)`);
+    reporter.note(`recording ${jobs.length} runs on dm-log-writes (acks and watermarks marked by the native core where it publishes them)`);
     let recorded;
     try {
       recorded = await recordAll(
@@ -125,7 +133,7 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
       const dir = path.join(recordRoot, job.spec.name);
       let report: CheckReport;
       try {
-        report = await checkRecording(dir);
+        report = await checkRecording(dir, { enumerate: enumerationFor(job.spec.workload.maxEntries ?? RECORD_ENTRIES, options.stateBudget) });
       } catch (error) {
         if (error instanceof CrashError) throw new CrashError('TRIAL_SETUP_FAILED', error.message, { cause: error });
         throw error;

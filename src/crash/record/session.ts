@@ -35,7 +35,26 @@ export interface RecordSpec {
   seed: number;
   scenario: string;
   workload: WorkloadShape;
+  /** How the marks sent from JS reach the log (all of them, or only truncates under publishMarks). */
   markMethod: MarkMethod;
+  /**
+   * Acks and watermarks are marked by the native core where it publishes them (WAL option
+   * publishMarks), not from JS after the fact: promises made before their sync are caught
+   * deterministically. Absent in recordings made before the option existed (JS marks only).
+   */
+  publishMarks?: boolean;
+  /** What checking this recording must find when it is not `held` (a deliberately wrong writer). */
+  expected?: ExpectedVerdict;
+}
+
+/**
+ * A recording made to be caught (say a writer whose history claims fsync while the WAL runs none):
+ * checks report it as expected when they find the violation, and fail when they do not, because
+ * a check that no longer catches it has lost its power.
+ */
+export interface ExpectedVerdict {
+  verdict: 'violated';
+  why: string;
 }
 
 export interface RecordingMeta {
@@ -56,6 +75,8 @@ export interface RecordingMeta {
   writerStderr: string;
   recordedAt: string;
   durationMs: number;
+  /** Set when the recording is meant to be caught (see ExpectedVerdict); absent: it must hold. */
+  expected?: ExpectedVerdict;
 }
 
 /** Prefix of the recorder's one line per recording on stdout (the host picks these out). */
@@ -110,7 +131,7 @@ export async function recordOnce(lab: DeviceLab, spec: RecordSpec, writerScript:
   mkdirSync(out, { recursive: true });
   const statsFile = path.join(lab.dir, `${spec.name}-marks.json`);
   const writer = parseWriterConfig({ ...WRITER_DEFAULTS, ...spec.workload, dir: walDir, strategy: spec.strategy, groupCommit: spec.groupCommit, seed: spec.seed, maxMs: WRITER_LIMIT_MS });
-  const record: RecordWriterOptions = { dmName: lw.name, markMethod: spec.markMethod, claimStrategy: spec.claimStrategy, statsFile };
+  const record: RecordWriterOptions = { dmName: lw.name, markMethod: spec.markMethod, claimStrategy: spec.claimStrategy, statsFile, publishMarks: spec.publishMarks ?? false };
   // The child reads `record` next to the writer fields (parseWriterConfig ignores it).
   const child = WriterChild.spawn(writerScript, { ...writer, record } as WriterConfig);
   const registration = lab.trackProcess(child.pid, 'record-writer');
@@ -174,6 +195,7 @@ export async function recordOnce(lab: DeviceLab, spec: RecordSpec, writerScript:
     writerStderr: child.stderr.slice(-4000),
     recordedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
+    ...(spec.expected ? { expected: spec.expected } : {}),
   };
   writeFileSync(path.join(out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
   return meta;
@@ -189,6 +211,10 @@ export function readRecordingMeta(dir: string): RecordingMeta {
   }
   if (meta.format !== 'powercut-recording-v1' || !isStrategy(meta.writer?.strategy) || typeof meta.deviceBytes !== 'number') {
     throw new CrashError('BAD_RECORDING', `${dir}/meta.json is not a powercut-recording-v1 file`);
+  }
+  const e = meta.expected as unknown;
+  if (e !== undefined && (typeof e !== 'object' || e === null || (e as ExpectedVerdict).verdict !== 'violated' || typeof (e as ExpectedVerdict).why !== 'string')) {
+    throw new CrashError('BAD_RECORDING', `${dir}/meta.json: expected must be { verdict: 'violated', why: string }`);
   }
   return meta;
 }
