@@ -13,7 +13,7 @@ import type { TrialOutcome } from '../outcome.js';
 import { ARTIFACT_FILES, artifactName, saveRecordingArtifacts } from '../artifacts.js';
 import type { Scenario } from '../plan/scenario.js';
 import { recordableScenarios } from '../plan/recordable.js';
-import { strategyFileLabel, strategyLabel } from '../../strategy/index.js';
+import { strategyFileLabel } from '../../strategy/index.js';
 import { planTrial } from '../plan/trial-plan.js';
 
 // crashtest --mode log-writes: every trial is one RECORDING (the writer on a dm-log-writes device,
