@@ -150,6 +150,9 @@ void Committer::Run() {
         std::memcpy(&h, batch.data() + off, sizeof h);
         size_t span = EntrySpan(h.length);
         s = WriteEntries(batch.data() + off, span, seq);
+#ifdef POWERCUT_PLANT_ACK_BEFORE_SYNC
+        if (s.ok()) log_.Publish(seq, seq);  // PLANTED (class: acknowledgement before its sync returns)
+#endif
         if (s.ok()) s = SyncActive();
         if (s.ok()) log_.Publish(seq, seq);
         off += span;
@@ -205,11 +208,20 @@ void Committer::SyncerRun() {
       written = log_.written_seq_;
     }
     if (written <= log_.durable_.load()) continue;  // nothing new: an idle WAL costs no syncs
+#ifdef POWERCUT_PLANT_WATERMARK_BEFORE_SYNC
+    log_.Publish(0, written);  // PLANTED (class: durable watermark published before its sync)
+#endif
     Status s = SyncFile(seg->fd, false, seg->path);
     if (!s.ok()) {
       log_.Fail(s);
       break;
     }
+#ifdef POWERCUT_PLANT_WATERMARK_AFTER_SYNC
+    {  // PLANTED (class: watermark read after the sync, covering entries written during it)
+      std::lock_guard<std::mutex> g(log_.mu_);
+      written = log_.written_seq_;
+    }
+#endif
     log_.Publish(0, written);
   }
 }
@@ -290,6 +302,10 @@ Status Committer::SyncActive() {
     case Strategy::kFsync: return SyncFile(seg.wfd, true, seg.path);
     case Strategy::kFdatasync:
     case Strategy::kDirect:
+#ifdef POWERCUT_PLANT_DIRECT_NO_FLUSH
+      // PLANTED (class: O_DIRECT acknowledged without the flush of the device's cache)
+      if (log_.options_.strategy == Strategy::kDirect) return Status::Ok();
+#endif
       if (log_.options_.sync_file_range && seg.end > run_written_from_) {
         // Start write-out of just this range before the flush (a hint; fdatasync is the barrier).
         if (::sync_file_range(seg.wfd, static_cast<off_t>(run_written_from_),

@@ -107,8 +107,16 @@ void Committer::GroupRun() {
     if (end != LeadEnd::kSync) continue;
 
     // Outside the lead: this unit's sync overlaps the next leader's writes and other syncs.
+#ifdef POWERCUT_PLANT_GROUP_ACK_BEFORE_SYNC
+    log_.Publish(target, target);  // PLANTED (class: group-commit acknowledgement before its sync)
+#endif
     Status st;
-    if (strategy != Strategy::kDsync) {  // O_DSYNC made the write itself durable
+#ifdef POWERCUT_PLANT_DIRECT_NO_FLUSH
+    const bool flush = strategy != Strategy::kDsync && strategy != Strategy::kDirect;  // PLANTED (as above)
+#else
+    const bool flush = strategy != Strategy::kDsync;  // O_DSYNC made the write itself durable
+#endif
+    if (flush) {
       int fd = -1;
       st = handle.For(seg, &fd);
       if (st.ok()) st = SyncFile(fd, strategy == Strategy::kFsync, seg->path);

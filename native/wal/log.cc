@@ -345,8 +345,16 @@ Status Log::ReadRange(uint64_t from, size_t max_bytes, std::vector<uint8_t>* dat
     EntryHeader h{};
     const bool fits = pos + kEntryHeaderSize <= data->size();
     if (fits) std::memcpy(&h, data->data() + pos, sizeof h);
-    if (!fits || h.seq != seq || h.length > data->size() - pos - kEntryHeaderSize ||
-        EntryCrc(h.length, h.seq, data->data() + pos + kEntryHeaderSize) != h.crc) {
+#ifdef POWERCUT_PLANT_RECOVERY_SKIPS_CHECKSUM
+    const bool crc_ok = true;  // PLANTED (as in ScanSegment)
+#else
+    const bool crc_ok = fits && h.length <= data->size() - pos - kEntryHeaderSize &&
+                        EntryCrc(h.length, h.seq, data->data() + pos + kEntryHeaderSize) == h.crc;
+#endif
+#ifdef POWERCUT_PLANT_RECYCLED_STALE_ENTRY
+    if (fits && h.seq < seg->first_seq) h.seq = seq;  // PLANTED (as in ScanSegment)
+#endif
+    if (!fits || h.seq != seq || h.length > data->size() - pos - kEntryHeaderSize || !crc_ok) {
       // The bytes changed under us: truncate recycled the segment, or the file was damaged.
       std::lock_guard<std::mutex> lk(mu_);
       if (seq < first_seq_) {
