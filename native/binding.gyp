@@ -45,6 +45,7 @@
         "wal/segment.cc",
         "wal/first_seq.cc",
         "wal/spare_pool.cc",
+        "wal/staging.cc",
         "wal/recovery.cc",
         "wal/log.cc",
         "wal/committer.cc",
