@@ -1,9 +1,12 @@
 {
   # The WAL core (wal/, no N-API) and its node-addon-api glue (addon/). -O2, C++17.
   # Set POWERCUT_SANITIZE=1 (scripts/native-sanitize.sh does) to build with ASan + UBSan into
-  # native/build-asan.
+  # native/build-asan. POWERCUT_PLANT=<name> (scripts/build-planted.sh, never the shipped build)
+  # compiles in one planted bug of plants.json; an unknown name fails the build.
   "variables": {
-    "sanitize%": "<!(node -p \"process.env.POWERCUT_SANITIZE === '1' ? 1 : 0\")"
+    "sanitize%": "<!(node -p \"process.env.POWERCUT_SANITIZE === '1' ? 1 : 0\")",
+    "plant%": "<!(node -p \"const n = process.env.POWERCUT_PLANT || ''; if (n && !require('./plants.json').plants.some((p) => p.name === n)) throw new Error('POWERCUT_PLANT: unknown plant ' + n); n\")",
+    "plant_define%": "<!(node -p \"(process.env.POWERCUT_PLANT || '').toUpperCase().replace(/-/g, '_')\")"
   },
   "target_defaults": {
     "cflags!": ["-fno-exceptions", "-O3", "-Os"],
@@ -12,6 +15,9 @@
     "cflags_cc": ["-std=c++17", "-fexceptions"],
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
     "conditions": [
+      ["plant!=''", {
+        "defines": ["POWERCUT_PLANT_<(plant_define)", "POWERCUT_PLANT_NAME=\"<(plant)\""]
+      }],
       ["sanitize==1", {
         "cflags": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-fno-sanitize-recover=undefined"],
         "ldflags": ["-fsanitize=address,undefined"]
@@ -39,6 +45,7 @@
         "wal/segment.cc",
         "wal/first_seq.cc",
         "wal/spare_pool.cc",
+        "wal/staging.cc",
         "wal/recovery.cc",
         "wal/log.cc",
         "wal/committer.cc",

@@ -19,7 +19,7 @@ mkdir -p native/build-asan/src
 # Every source directory binding.gyp names (wal, addon, and any other addon sharing the file).
 for entry in native/*; do
   case "$(basename "$entry")" in
-    build | build-asan | build-test) ;;
+    build | build-asan | build-test | build-planted) ;;
     *) cp -r "$entry" native/build-asan/src/ ;;
   esac
 done

@@ -158,6 +158,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("attach", Napi::Function::New(env, Attach, "attach"));
   exports.Set("crc32c", Napi::Function::New(env, Crc32c, "crc32c"));
   exports.Set("crc32cImplementation", Napi::String::New(env, wal::Crc32cImplementation()));
+  // Which planted bug this build carries (native/plants.json), null for a real build.
+#ifdef POWERCUT_PLANT_NAME
+  exports.Set("planted", Napi::String::New(env, POWERCUT_PLANT_NAME));
+#else
+  exports.Set("planted", env.Null());
+#endif
   return exports;
 }
 

@@ -22,6 +22,7 @@
 #include "../wal/publish_hook.h"
 #include "../wal/recovery.h"
 #include "../wal/spare_pool.h"
+#include "../wal/staging.h"
 
 using namespace powercut::wal;
 
@@ -420,6 +421,50 @@ static void PublishHookFailureFailsTheLog() {
   std::printf("ok PublishHookFailureFailsTheLog\n");
 }
 
+// Staging on its own (issue 11): sequences, hold-back until Release, sync requests, refusals.
+static void StagingHandOff() {
+  Staging st(7, /*hold_back=*/true);
+  CHECK(st.Append("ab", 2, false).value == 7);
+  CHECK(st.Append("cde", 3, false).value == 8);
+  CHECK(!st.ready() && st.staged_bytes() == EntrySpan(2) + EntrySpan(3) && st.last_assigned() == 8);
+  st.Release();
+  CHECK(st.ready() && st.last_release_entries() == 2);
+  ByteBuffer batch;
+  {
+    std::unique_lock<std::mutex> lk(st.mutex());
+    CHECK(st.TakeLocked(batch) == 7);
+    CHECK(st.empty_locked() && !st.ready() && st.staged_bytes() == 0);
+  }
+  EntryHeader h;
+  std::memcpy(&h, batch.data() + EntrySpan(2), sizeof h);
+  CHECK(h.seq == 8 && h.length == 3 && batch.size() == EntrySpan(2) + EntrySpan(3));
+  // Group commit's prewrite takes unreleased entries; never released ones twice.
+  ByteBuffer early;
+  uint64_t first = 0;
+  CHECK(st.Append("f", 1, false).ok());
+  CHECK(st.TakeUnreleased(early, &first) && first == 9 && !st.TakeUnreleased(early, &first));
+  // A sync request releases what is held and is flagged once; none when durable covers it.
+  CHECK(st.Append("g", 1, false).ok());
+  CHECK(st.RequestSync(0) == 10 && st.ready() && st.sync_requested());
+  {
+    std::unique_lock<std::mutex> lk(st.mutex());
+    CHECK(st.TakeSyncRequestLocked() && !st.TakeSyncRequestLocked());
+  }
+  CHECK(st.RequestSync(10) == 10 && !st.sync_requested());
+  // Without hold-back every append is released at once.
+  Staging now(1, false);
+  CHECK(now.Append("x", 1, false).ok() && now.ready());
+  // Refusals: after a failure (naming it), after close.
+  st.Fail(Status::FromErrno(EIO, "fdatasync", "seg"));
+  auto refused = st.Append("h", 1, true);
+  CHECK(refused.status.code == Code::kFailed && refused.status.message.find("fdatasync") != std::string::npos);
+  now.Close();
+  CHECK(now.closing() && now.Append("y", 1, true).status.code == Code::kClosed);
+  Staging edge(kMaxSeq, false);
+  CHECK(edge.Append("z", 1, true).value == kMaxSeq && edge.Append("z", 1, true).status.code == Code::kOutOfRange);
+  std::printf("ok StagingHandOff\n");
+}
+
 int main() {
   Crc32cKnownAnswers();
   const struct {
@@ -442,6 +487,7 @@ int main() {
   CreateSegmentHeaderBeforeRename();
   SparePoolPreparesRecyclesAndCaps();
   DirectoryLockSurvivesLockFileRemoval();
+  StagingHandOff();
   PublishHookPrecedesVisibility(Strategy::kFdatasync, false, "fdatasync");
   PublishHookPrecedesVisibility(Strategy::kFdatasync, true, "fdatasync+group");
   PublishHookPrecedesVisibility(Strategy::kPeriodic, false, "periodic");

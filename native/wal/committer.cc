@@ -14,7 +14,15 @@
 
 namespace powercut::wal {
 
-Committer::Committer(Log& log) : log_(log) {}
+Committer::Committer(const Options& options, const std::string& dir, uint32_t direct_block, Staging& staging,
+                     SparePool& spares, CommitTarget& target, uint64_t written_seq)
+    : options_(options),
+      dir_(dir),
+      direct_block_(direct_block),
+      staging_(staging),
+      spares_(spares),
+      target_(target),
+      recovered_written_(written_seq) {}
 
 Committer::~Committer() {
   Join();
@@ -22,7 +30,7 @@ Committer::~Committer() {
 }
 
 bool Committer::SyncsEveryAck() const {
-  switch (log_.options_.strategy) {
+  switch (options_.strategy) {
     case Strategy::kFsync:
     case Strategy::kFdatasync:
     case Strategy::kDsync:
@@ -34,41 +42,32 @@ bool Committer::SyncsEveryAck() const {
 }
 
 void Committer::Start() {
-  if (SyncsEveryAck() && log_.options_.group_commit) {
-    group_written_ = group_covered_ = log_.written_seq_;
-    const uint32_t depth = std::max<uint32_t>(1, log_.options_.sync_depth);
+  staging_.SetWaker(this);
+  if (SyncsEveryAck() && options_.group_commit) {
+    group_written_ = group_covered_ = recovered_written_;
+    const uint32_t depth = std::max<uint32_t>(1, options_.sync_depth);
     for (uint32_t i = 0; i < depth; i++) group_threads_.emplace_back([this] { GroupRun(); });
     return;
   }
   thread_ = std::thread([this] { Run(); });
-  if (log_.options_.strategy == Strategy::kPeriodic) syncer_ = std::thread([this] { SyncerRun(); });
-}
-
-void Committer::SleepLocked(std::unique_lock<std::mutex>& lk) {
-  log_.committer_waiting_ = true;
-  log_.work_cv_.wait(lk);
-  log_.committer_waiting_ = false;
+  if (options_.strategy == Strategy::kPeriodic) syncer_ = std::thread([this] { SyncerRun(); });
 }
 
 bool Committer::DropAfterFailureLocked(std::unique_lock<std::mutex>& lk) {
   // Nothing more is written after a failure: drop what is staged and wait for Close.
-  log_.staging_.Clear();
-  log_.staged_bytes_.store(0);
-  log_.ready_.store(false);
-  log_.sync_requested_.store(false);
-  if (log_.closing_) return true;
-  SleepLocked(lk);
+  staging_.DropLocked();
+  if (staging_.closing_locked()) return true;
+  staging_.SleepLocked(lk);
   return false;
 }
 
-void Committer::WakeLocked() {
-  if (log_.committer_waiting_) log_.work_cv_.notify_one();
-  else if (!leader_taken_ && followers_waiting_ > 0) leader_cv_.notify_one();
+void Committer::WakeIdleLocked() {
+  if (!leader_taken_ && followers_waiting_ > 0) leader_cv_.notify_one();
 }
 
 void Committer::Join() {
   {
-    std::lock_guard<std::mutex> lk(log_.mu_);  // closing_ is set: followers wake to stop
+    std::lock_guard<std::mutex> lk(staging_.mutex());  // closing is set: followers wake to stop
   }
   leader_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -97,47 +96,29 @@ Status Committer::WriteBatch(ByteBuffer& batch, uint64_t first, uint64_t* last) 
   return s;
 }
 
-bool Committer::TakeUnreleased(ByteBuffer& batch, uint64_t* first) {
-  std::lock_guard<std::mutex> lk(log_.mu_);
-  if (log_.failed_ || log_.ready_.load() || log_.staging_.empty()) return false;
-  batch.Swap(log_.staging_);
-  log_.staging_.Clear();
-  *first = log_.staged_first_;
-  log_.staged_first_ = log_.next_seq_;
-  log_.staged_bytes_.store(0, std::memory_order_relaxed);
-  return true;
-}
-
 void Committer::Run() {
   ByteBuffer batch;
   const bool per_entry = SyncsEveryAck();
-  const auto spin = std::chrono::microseconds(log_.options_.spin_us);
+  const auto spin = std::chrono::microseconds(options_.spin_us);
   for (;;) {
     // Busy-wait briefly before sleeping: see Options::spin_us.
-    if (spin.count() > 0 && !log_.ready_.load(std::memory_order_acquire) &&
-        !log_.sync_requested_.load(std::memory_order_acquire)) {
+    if (spin.count() > 0 && !staging_.ready() && !staging_.sync_requested()) {
       SpinBudget budget(spin);
-      while (!log_.ready_.load(std::memory_order_acquire) && !log_.sync_requested_.load(std::memory_order_acquire) &&
-             !budget.Spent()) {
+      while (!staging_.ready() && !staging_.sync_requested() && !budget.Spent()) {
       }
     }
     uint64_t first = 0;
     bool sync_now = false;
     {
-      std::unique_lock<std::mutex> lk(log_.mu_);
-      while (!log_.ready_.load() && !log_.sync_requested_.load() && !log_.closing_) SleepLocked(lk);
-      if (log_.failed_) {
+      std::unique_lock<std::mutex> lk(staging_.mutex());
+      while (!staging_.ready() && !staging_.sync_requested() && !staging_.closing_locked()) staging_.SleepLocked(lk);
+      if (staging_.failed_locked()) {
         if (DropAfterFailureLocked(lk)) break;
         continue;
       }
-      if (log_.staging_.empty() && log_.closing_ && !log_.sync_requested_.load()) break;
-      batch.Swap(log_.staging_);
-      log_.staging_.Clear();
-      first = log_.staged_first_;
-      log_.staged_first_ = log_.next_seq_;
-      log_.staged_bytes_.store(0, std::memory_order_relaxed);
-      log_.ready_.store(false, std::memory_order_release);
-      sync_now = log_.sync_requested_.exchange(false);
+      if (staging_.empty_locked() && staging_.closing_locked() && !staging_.sync_requested()) break;
+      first = staging_.TakeLocked(batch);
+      sync_now = staging_.TakeSyncRequestLocked();
     }
 
     Status s;
@@ -150,8 +131,11 @@ void Committer::Run() {
         std::memcpy(&h, batch.data() + off, sizeof h);
         size_t span = EntrySpan(h.length);
         s = WriteEntries(batch.data() + off, span, seq);
+#ifdef POWERCUT_PLANT_ACK_BEFORE_SYNC
+        if (s.ok()) target_.Publish(seq, seq);  // PLANTED (class: acknowledgement before its sync returns)
+#endif
         if (s.ok()) s = SyncActive();
-        if (s.ok()) log_.Publish(seq, seq);
+        if (s.ok()) target_.Publish(seq, seq);
         off += span;
         seq++;
       }
@@ -159,65 +143,60 @@ void Committer::Run() {
     } else {
       uint64_t last = 0;
       s = WriteBatch(batch, first, &last);
-      if (s.ok() && last != 0) log_.Publish(last, 0);
+      if (s.ok() && last != 0) target_.Publish(last, 0);
     }
     if (s.ok() && sync_now && !SyncsEveryAck()) {
-      uint64_t written;
-      {
-        std::lock_guard<std::mutex> lk(log_.mu_);
-        written = log_.written_seq_;
-      }
+      std::shared_ptr<Segment> seg;
+      uint64_t written = 0;
+      target_.WriteSnapshot(&seg, &written);
       s = SyncFile(active_->fd, false, active_->path);
-      if (s.ok()) log_.Publish(0, written);
+      if (s.ok()) target_.Publish(0, written);
     }
-    if (!s.ok()) log_.Fail(s);
+    if (!s.ok()) target_.Fail(s);
   }
 
   // Closing: "none" and "periodic" make everything durable once, at close.
-  bool failed;
-  uint64_t written;
-  {
-    std::lock_guard<std::mutex> lk(log_.mu_);
-    failed = log_.failed_;
-    written = log_.written_seq_;
-  }
-  if (!failed && !SyncsEveryAck() && written > log_.durable_.load()) {
+  std::shared_ptr<Segment> seg;
+  uint64_t written = 0;
+  const bool failed = !target_.WriteSnapshot(&seg, &written);
+  if (!failed && !SyncsEveryAck() && written > target_.durable_seq()) {
     Status s = SyncFile(active_->fd, false, active_->path);
-    if (s.ok()) log_.Publish(0, written);
-    else log_.Fail(s);
+    if (s.ok()) target_.Publish(0, written);
+    else target_.Fail(s);
   }
 }
 
 void Committer::SyncerRun() {
-  const auto period = std::chrono::milliseconds(std::max<uint32_t>(1, log_.options_.period_ms));
+  const auto period = std::chrono::milliseconds(std::max<uint32_t>(1, options_.period_ms));
   std::unique_lock<std::mutex> lk(syncer_mu_);
   while (!syncer_stop_) {
     syncer_cv_.wait_for(lk, period, [this] { return syncer_stop_; });
     if (syncer_stop_) break;
+    // The segment being written and the seq written so far, read together: rotation syncs the
+    // previous segment before writing into the next, so syncing this one covers `written`.
     std::shared_ptr<Segment> seg;
-    uint64_t written;
-    {
-      std::lock_guard<std::mutex> g(log_.mu_);
-      if (log_.failed_ || log_.segments_.empty()) break;
-      // The segment being written and the seq written so far, read together: rotation syncs the
-      // previous segment before writing into the next, so syncing this one covers `written`.
-      seg = log_.segments_.back();
-      written = log_.written_seq_;
-    }
-    if (written <= log_.durable_.load()) continue;  // nothing new: an idle WAL costs no syncs
+    uint64_t written = 0;
+    if (!target_.WriteSnapshot(&seg, &written)) break;
+    if (written <= target_.durable_seq()) continue;  // nothing new: an idle WAL costs no syncs
+#ifdef POWERCUT_PLANT_WATERMARK_BEFORE_SYNC
+    target_.Publish(0, written);  // PLANTED (class: durable watermark published before its sync)
+#endif
     Status s = SyncFile(seg->fd, false, seg->path);
     if (!s.ok()) {
-      log_.Fail(s);
+      target_.Fail(s);
       break;
     }
-    log_.Publish(0, written);
+#ifdef POWERCUT_PLANT_WATERMARK_AFTER_SYNC
+    target_.WriteSnapshot(&seg, &written);  // PLANTED (class: watermark read after the sync, covers later writes)
+#endif
+    target_.Publish(0, written);
   }
 }
 
 Status Committer::WriteEntries(const uint8_t* data, size_t len, uint64_t seq) {
-  const bool direct = log_.options_.strategy == Strategy::kDirect;
+  const bool direct = options_.strategy == Strategy::kDirect;
   // Room a direct write needs for its trailing padding record.
-  const uint64_t reserve = direct ? log_.direct_block_ + kEntryHeaderSize : 0;
+  const uint64_t reserve = direct ? direct_block_ + kEntryHeaderSize : 0;
   size_t off = 0;
   while (off < len) {
     Segment& seg = *active_;
@@ -241,9 +220,7 @@ Status Committer::WriteEntries(const uint8_t* data, size_t len, uint64_t seq) {
     }
     Status s = WriteRun(data + run_start, off - run_start);
     if (!s.ok()) return s;
-    std::lock_guard<std::mutex> lk(log_.mu_);
-    seg.offsets.insert(seg.offsets.end(), run_offsets_.begin(), run_offsets_.end());
-    log_.written_seq_ = seq - 1;
+    target_.Written(seg, run_offsets_, seq - 1);
     (void)run_seq;
   }
   MaybeWantSpare();
@@ -253,7 +230,7 @@ Status Committer::WriteEntries(const uint8_t* data, size_t len, uint64_t seq) {
 Status Committer::WriteRun(const uint8_t* data, size_t len) {
   Segment& seg = *active_;
   run_written_from_ = seg.end;
-  if (log_.options_.strategy != Strategy::kDirect) {
+  if (options_.strategy != Strategy::kDirect) {
     Status s = PwriteAll(seg.wfd, data, len, seg.end, seg.path);
     if (!s.ok()) return s;
     seg.end += len;
@@ -261,7 +238,7 @@ Status Committer::WriteRun(const uint8_t* data, size_t len) {
   }
   // O_DIRECT: block-aligned offset (seg.end always is), length and memory. Pad the tail with a
   // padding record so the next write starts on a block boundary and readers skip the filler.
-  const size_t block = log_.direct_block_;
+  const size_t block = direct_block_;
   size_t padded = (len + block - 1) / block * block;
   if (padded - len != 0 && padded - len < kEntryHeaderSize) padded += block;
   if (bounce_cap_ < padded) {
@@ -283,14 +260,18 @@ Status Committer::WriteRun(const uint8_t* data, size_t len) {
 
 Status Committer::SyncActive() {
   Segment& seg = *active_;
-  switch (log_.options_.strategy) {
+  switch (options_.strategy) {
     case Strategy::kDsync:
     case Strategy::kPeriodic:
     case Strategy::kNone: return Status::Ok();
     case Strategy::kFsync: return SyncFile(seg.wfd, true, seg.path);
     case Strategy::kFdatasync:
     case Strategy::kDirect:
-      if (log_.options_.sync_file_range && seg.end > run_written_from_) {
+#ifdef POWERCUT_PLANT_DIRECT_NO_FLUSH
+      // PLANTED (class: O_DIRECT acknowledged without the flush of the device's cache)
+      if (options_.strategy == Strategy::kDirect) return Status::Ok();
+#endif
+      if (options_.sync_file_range && seg.end > run_written_from_) {
         // Start write-out of just this range before the flush (a hint; fdatasync is the barrier).
         if (::sync_file_range(seg.wfd, static_cast<off_t>(run_written_from_),
                               static_cast<off_t>(seg.end - run_written_from_), SYNC_FILE_RANGE_WRITE) != 0) {
@@ -308,19 +289,16 @@ Status Committer::Rotate(uint64_t next_seq) {
   std::shared_ptr<Segment> old = active_;
   Status s = SyncFile(old->fd, false, old->path);
   if (!s.ok()) return s;
-  log_.Publish(0, next_seq - 1);
+  target_.Publish(0, next_seq - 1);
 
   std::string spare;
-  s = log_.spares_->Take(&spare);
+  s = spares_.Take(&spare);
   if (!s.ok()) return s;
   std::shared_ptr<Segment> seg;
-  s = CreateSegment(log_.dir_, spare, next_seq, log_.options_.segment_size, log_.options_.preallocate,
-                    WriteFlagsFor(log_.options_.strategy), &seg);
+  s = CreateSegment(dir_, spare, next_seq, options_.segment_size, options_.preallocate,
+                    WriteFlagsFor(options_.strategy), &seg);
   if (!s.ok()) return s;
-  {
-    std::lock_guard<std::mutex> lk(log_.mu_);
-    log_.segments_.push_back(seg);
-  }
+  target_.Rotated(seg);
   active_ = seg;
   spare_asked_ = false;
   return Status::Ok();
@@ -333,7 +311,7 @@ void Committer::MaybeWantSpare() {
   // not pay for a segment it may never reach.
   if (spare_asked_ || active_->end < active_->size / 4) return;
   spare_asked_ = true;
-  log_.spares_->Want();
+  spares_.Want();
 }
 
 }  // namespace powercut::wal

@@ -25,6 +25,8 @@
 #include <vector>
 
 #include "log.h"
+#include "spare_pool.h"
+#include "staging.h"
 
 namespace powercut::wal {
 
@@ -54,25 +56,24 @@ class SpinBudget {
   uint32_t turns_ = 0;
 };
 
-class Committer {
+class Committer : StagingWaker {
  public:
-  explicit Committer(Log& log);
+  Committer(const Options& options, const std::string& dir, uint32_t direct_block, Staging& staging,
+            SparePool& spares, CommitTarget& target, uint64_t written_seq);
   ~Committer();
   void Start();
-  // Caller thread, log_.mu_ held: work arrived (staged, released, sync requested); wakes whichever
-  // committer thread should take it.
-  void WakeLocked();
-  // Log::Close has set closing_: drains, final sync, joins both threads.
+  // Staging::Close has been called: drains, final sync, joins every committer thread.
   void Join();
   // Segment the committer writes to; set before Start and then owned by the committer thread.
   void SetActive(std::shared_ptr<Segment> seg) { active_ = std::move(seg); }
 
  private:
+  // Staging mutex held: work arrived while the committer does not sleep on the staging's own
+  // condition variable: a waiting group-commit follower may take the lead.
+  void WakeIdleLocked() override;
   void Run();
   void SyncerRun();
-  // log_.mu_ held: sleeps on work_cv_ as the waiting committer (Log wakes it through WakeLocked).
-  void SleepLocked(std::unique_lock<std::mutex>& lk);
-  // log_.mu_ held, the log failed: drops staged work; true when closing (stop), else it has
+  // Staging mutex held, the log failed: drops staged work; true when closing (stop), else it has
   // slept once and the caller looks again.
   bool DropAfterFailureLocked(std::unique_lock<std::mutex>& lk);
   // ---- group commit (committer_group.cc) ----
@@ -84,15 +85,13 @@ class Committer {
   // The leader should close the unit it is writing: released or requested, or (no sync in
   // flight) enough written to be worth a sync of its own (see committer_group.cc).
   bool UnitReady() const;
-  // log_.mu_ held: a follower may take the lead.
+  // Staging mutex held: a follower may take the lead.
   bool FollowerMayLead() const;
   // A unit's sync ended: publishes acknowledgements in unit order, or fails the log.
   void Complete(uint64_t ticket, const Status& s);
   bool SyncsEveryAck() const;
   // Writes a staged batch (no sync); sets *last to its last seq. Clears the batch.
   Status WriteBatch(ByteBuffer& batch, uint64_t first, uint64_t* last);
-  // Group commit: takes entries staged but not yet released, if any.
-  bool TakeUnreleased(ByteBuffer& batch, uint64_t* first);
   // Writes entries [data, data+len) starting with `seq`, rotating segments as needed.
   Status WriteEntries(const uint8_t* data, size_t len, uint64_t seq);
   // One write of whole entries at active_->end (direct: through the aligned bounce buffer, padded).
@@ -102,7 +101,13 @@ class Committer {
   Status Rotate(uint64_t next_seq);
   void MaybeWantSpare();
 
-  Log& log_;
+  const Options& options_;
+  const std::string& dir_;
+  const uint32_t direct_block_;
+  Staging& staging_;
+  SparePool& spares_;
+  CommitTarget& target_;
+  const uint64_t recovered_written_;  // written seq at Start (group commit's starting point)
   std::shared_ptr<Segment> active_;
   uint64_t run_written_from_ = 0;  // offset where the current unit's writes began (sync_file_range)
   std::vector<uint32_t> run_offsets_;
@@ -125,7 +130,7 @@ class Committer {
   ByteBuffer group_batch_;        // the leader's
   uint64_t group_written_ = 0;    // the leader's: highest seq written
   uint64_t group_covered_ = 0;    // the leader's: highest seq a unit's sync covers
-  // Guarded by log_.mu_:
+  // Guarded by the staging mutex (every event that moves the lead is a staging event):
   bool leader_taken_ = false;
   bool group_stop_ = false;
   uint32_t followers_waiting_ = 0;

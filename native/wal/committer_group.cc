@@ -63,11 +63,11 @@ class SyncHandle {
 
 void Committer::GroupRun() {
   SyncHandle handle;
-  const Strategy strategy = log_.options_.strategy;
+  const Strategy strategy = options_.strategy;
   bool hot = false;  // this thread just finished a sync: its caller is about to append again
   for (;;) {
     {
-      std::unique_lock<std::mutex> lk(log_.mu_);
+      std::unique_lock<std::mutex> lk(staging_.mutex());
       // A thread back from its sync takes a free lead at once and spins for the appends its
       // acknowledgements are about to cause; a sleeping follower is woken only for work.
       if (!(hot && !leader_taken_) && !group_stop_) {
@@ -85,7 +85,7 @@ void Committer::GroupRun() {
     uint64_t ticket = 0;
     bool wake_follower = false;
     {
-      std::lock_guard<std::mutex> lk(log_.mu_);
+      std::lock_guard<std::mutex> lk(staging_.mutex());
       leader_taken_ = false;
       if (end == LeadEnd::kStop) group_stop_ = true;
       if (s.ok() && end == LeadEnd::kSync) {
@@ -99,7 +99,7 @@ void Committer::GroupRun() {
     if (end == LeadEnd::kStop) leader_cv_.notify_all();
     else if (wake_follower) leader_cv_.notify_one();
     if (!s.ok()) {
-      log_.Fail(s);
+      target_.Fail(s);
       hot = false;
       continue;
     }
@@ -107,8 +107,16 @@ void Committer::GroupRun() {
     if (end != LeadEnd::kSync) continue;
 
     // Outside the lead: this unit's sync overlaps the next leader's writes and other syncs.
+#ifdef POWERCUT_PLANT_GROUP_ACK_BEFORE_SYNC
+    target_.Publish(target, target);  // PLANTED (class: group-commit acknowledgement before its sync)
+#endif
     Status st;
-    if (strategy != Strategy::kDsync) {  // O_DSYNC made the write itself durable
+#ifdef POWERCUT_PLANT_DIRECT_NO_FLUSH
+    const bool flush = strategy != Strategy::kDsync && strategy != Strategy::kDirect;  // PLANTED (as above)
+#else
+    const bool flush = strategy != Strategy::kDsync;  // O_DSYNC made the write itself durable
+#endif
+    if (flush) {
       int fd = -1;
       st = handle.For(seg, &fd);
       if (st.ok()) st = SyncFile(fd, strategy == Strategy::kFsync, seg->path);
@@ -120,25 +128,25 @@ void Committer::GroupRun() {
 
 bool Committer::FollowerMayLead() const {
   if (leader_taken_) return false;
-  return log_.ready_.load() || log_.sync_requested_.load() || log_.staged_bytes_.load() != 0 || log_.closing_ ||
-         log_.failed_ || syncs_in_flight_.load() == 0;
+  return staging_.ready() || staging_.sync_requested() || staging_.staged_bytes() != 0 || staging_.closing_locked() ||
+         staging_.failed_locked() || syncs_in_flight_.load() == 0;
 }
 
 bool Committer::UnitReady() const {
-  if (log_.ready_.load(std::memory_order_acquire) || log_.sync_requested_.load(std::memory_order_acquire)) return true;
+  if (staging_.ready() || staging_.sync_requested()) return true;
   if (group_written_ <= group_covered_ || syncs_in_flight_.load(std::memory_order_acquire) != 0) return false;
   // Nothing syncing: the disk is idle. Start on the first half of what the caller appends per
   // turn (the last release's count) without waiting for the rest: the other half follows in a
   // unit of its own, and from then on two halves alternate, one syncing while the caller
   // acknowledges and refills the other. One writer: a unit of one entry, as before.
-  const uint64_t half = std::max<uint64_t>(1, log_.last_release_entries_.load(std::memory_order_relaxed) / 2);
+  const uint64_t half = std::max<uint64_t>(1, staging_.last_release_entries() / 2);
   return group_written_ - group_covered_ >= half;
 }
 
 Status Committer::Lead(uint64_t* target, std::shared_ptr<Segment>* seg, LeadEnd* end) {
   *target = 0;
   *end = LeadEnd::kIdle;
-  const auto spin = std::chrono::microseconds(log_.options_.spin_us);
+  const auto spin = std::chrono::microseconds(options_.spin_us);
   for (;;) {
     // Busy-wait briefly before sleeping (Options::spin_us), writing entries as they are staged so
     // the page-cache copy overlaps the caller's appending and only the sync is left at release.
@@ -147,7 +155,7 @@ Status Committer::Lead(uint64_t* target, std::shared_ptr<Segment>* seg, LeadEnd*
       SpinBudget budget(spin);
       while (!UnitReady()) {
         uint64_t first = 0;
-        if (log_.staged_bytes_.load(std::memory_order_relaxed) != 0 && TakeUnreleased(group_batch_, &first)) {
+        if (staging_.staged_bytes() != 0 && staging_.TakeUnreleased(group_batch_, &first)) {
           Status s = WriteBatch(group_batch_, first, &group_written_);
           if (!s.ok()) return s;
           budget.Renew();
@@ -159,34 +167,31 @@ Status Committer::Lead(uint64_t* target, std::shared_ptr<Segment>* seg, LeadEnd*
     uint64_t first = 0;
     bool closing = false;
     {
-      std::unique_lock<std::mutex> lk(log_.mu_);
-      if (!UnitReady() && !log_.closing_ && !log_.failed_ && log_.staged_bytes_.load() == 0 &&
+      std::unique_lock<std::mutex> lk(staging_.mutex());
+      if (!UnitReady() && !staging_.closing_locked() && !staging_.failed_locked() && staging_.staged_bytes() == 0 &&
           syncs_in_flight_.load() != 0) {
         // Nothing to do while other units sync: hand the lead back instead of sleeping on it;
         // the thread whose sync finishes first takes it, already running.
         return Status::Ok();
       }
       // Nothing syncing (or it would have handed the lead back): sleep until work arrives.
-      while (!UnitReady() && !log_.closing_ && !log_.failed_ && log_.staged_bytes_.load() == 0) SleepLocked(lk);
-      if (log_.failed_) {
+      while (!UnitReady() && !staging_.closing_locked() && !staging_.failed_locked() && staging_.staged_bytes() == 0) {
+        staging_.SleepLocked(lk);
+      }
+      if (staging_.failed_locked()) {
         if (!DropAfterFailureLocked(lk)) continue;
         *end = LeadEnd::kStop;
         return Status::Ok();
       }
-      closing = log_.closing_;
+      closing = staging_.closing_locked();
       if (!UnitReady() && !closing) continue;  // staged but not released: spin and write it
-      group_batch_.Swap(log_.staging_);
-      log_.staging_.Clear();
-      first = log_.staged_first_;
-      log_.staged_first_ = log_.next_seq_;
-      log_.staged_bytes_.store(0, std::memory_order_relaxed);
-      log_.ready_.store(false, std::memory_order_release);
-      log_.sync_requested_.store(false, std::memory_order_release);
+      first = staging_.TakeLocked(group_batch_);
+      staging_.TakeSyncRequestLocked();  // this unit's sync covers what the request asked for
     }
     Status s = WriteBatch(group_batch_, first, &group_written_);
     if (!s.ok()) return s;
     if (group_written_ > group_covered_) {
-      if (log_.options_.sync_file_range && log_.options_.strategy != Strategy::kDsync &&
+      if (options_.sync_file_range && options_.strategy != Strategy::kDsync &&
           active_->end > run_written_from_) {
         // Start write-out of just this range before the flush (a hint; fdatasync is the barrier).
         if (::sync_file_range(active_->wfd, static_cast<off_t>(run_written_from_),
@@ -213,7 +218,7 @@ void Committer::Complete(uint64_t ticket, const Status& s) {
   uint64_t publish = 0;
   Status failure;
   {
-    std::lock_guard<std::mutex> lk(log_.mu_);
+    std::lock_guard<std::mutex> lk(staging_.mutex());
     Ticket& t = tickets_[ticket - tickets_base_];
     t.done = true;
     t.status = s;
@@ -230,8 +235,8 @@ void Committer::Complete(uint64_t ticket, const Status& s) {
   }
   // Earlier units' acknowledgements first, then the failure; Publish refuses after a failure, so
   // a later unit that synced fine is never acknowledged past a failed one.
-  if (publish != 0) log_.Publish(publish, publish);
-  if (!failure.ok()) log_.Fail(failure);
+  if (publish != 0) target_.Publish(publish, publish);
+  if (!failure.ok()) target_.Fail(failure);
 }
 
 }  // namespace powercut::wal

@@ -1,9 +1,12 @@
-// The WAL: sequence numbers, the staging buffer, segments and rotation, recovery, read, truncate.
+// The WAL: the parts put together. Staging (staging.h) hands entries to the Committer
+// (committer.h), which writes and syncs them into segments (segment.h), rotating through the
+// SparePool (spare_pool.h); recovery (recovery.h) builds the starting state; Log keeps the segment
+// index, the published watermarks and the failure, and serves reads and truncate.
 //
 // Threads (who calls what):
 //  - caller threads (a JS thread of any worker that holds a handle): Append, RequestSync,
-//    GetProgress, Add/RemoveNotifier. Append only copies into the staging buffer under mu_ and
-//    never does I/O, so it is safe on an event loop.
+//    GetProgress, Add/RemoveNotifier. Append only copies into the staging buffer under the
+//    staging's lock and never does I/O, so it is safe on an event loop.
 //  - blocking-call threads (libuv's pool via the addon, or a test's own thread): Open, Read,
 //    ReadRange, Truncate, Close.
 //  - the committer thread (committer.cc): drains the staging buffer, writes, syncs per strategy,
@@ -24,8 +27,10 @@
 #include <thread>
 #include <vector>
 
+#include "commit_target.h"
 #include "publish_hook.h"
 #include "segment.h"
+#include "staging.h"
 #include "status.h"
 
 namespace powercut::wal {
@@ -83,26 +88,6 @@ class Notifier {
   virtual void Notify() = 0;
 };
 
-// A growable byte buffer without the zero-initialisation std::vector does on resize.
-class ByteBuffer {
- public:
-  ByteBuffer() = default;
-  ByteBuffer(const ByteBuffer&) = delete;
-  ByteBuffer& operator=(const ByteBuffer&) = delete;
-  ~ByteBuffer();
-  uint8_t* Extend(size_t n);  // grows by n bytes, returns a pointer to them
-  void Clear() { len_ = 0; }
-  void Swap(ByteBuffer& o) noexcept;
-  uint8_t* data() { return data_; }
-  size_t size() const { return len_; }
-  bool empty() const { return len_ == 0; }
-
- private:
-  uint8_t* data_ = nullptr;
-  size_t len_ = 0;
-  size_t cap_ = 0;
-};
-
 struct ReadEntry {
   uint64_t seq;
   size_t offset;  // of the payload in the returned buffer
@@ -114,7 +99,9 @@ class SparePool;
 class DirectoryLock;
 struct RecoveredLog;
 
-class Log {
+// Threads: see the top of this file. Log implements CommitTarget for its committer (privately:
+// only the committer calls those).
+class Log : CommitTarget {
  public:
   // Blocking. Recovers the directory (which must exist) and starts the threads.
   static Result<std::shared_ptr<Log>> Open(const std::string& dir, const Options& options);
@@ -159,15 +146,19 @@ class Log {
   Log& operator=(const Log&) = delete;
 
  private:
-  friend class Committer;
   Log(std::string dir, const Options& options);
   // Takes over what recovery found (Open, before any thread starts).
   void Adopt(RecoveredLog& rec);
 
-  void Publish(uint64_t acked, uint64_t durable);
+  // ---- CommitTarget (committer threads) ----
+  void Publish(uint64_t acked, uint64_t durable) override;
+  void Fail(const Status& s) override;
+  void Written(Segment& seg, const std::vector<uint32_t>& offsets, uint64_t last_seq) override;
+  void Rotated(std::shared_ptr<Segment> seg) override;
+  bool WriteSnapshot(std::shared_ptr<Segment>* seg, uint64_t* written) override;
+  uint64_t durable_seq() override { return durable_.load(); }
+
   void NotifyAll();
-  void Fail(const Status& s);
-  std::string PathOf(const std::string& name) const { return dir_ + "/" + name; }
 
   const std::string dir_;
   const Options options_;
@@ -175,20 +166,13 @@ class Log {
   uint32_t direct_block_ = 4096;  // O_DIRECT offset/length alignment of the filesystem
   std::unique_ptr<DirectoryLock> lock_;  // held from recovery until Close (recovery.h)
   std::unique_ptr<SparePool> spares_;    // spare segment files and their preparer thread
+  std::unique_ptr<Staging> staging_;     // the hand-off from callers to the committer (staging.h)
   RecoveryReport recovery_;
 
-  // ---- guarded by mu_ ----
+  // ---- guarded by mu_ (never held while taking the staging lock, nor the other way round) ----
   std::mutex mu_;
-  std::condition_variable work_cv_;  // committer waits for staged entries, sync requests, close
-  ByteBuffer staging_;
-  uint64_t staged_first_ = 1;        // seq of the first entry in staging_
-  uint64_t next_seq_ = 1;            // next seq Append hands out
-  uint64_t released_seq_ = 0;        // highest seq handed to the committer (Append / Release)
-  uint64_t first_seq_ = 1;           // first live seq (after truncate)
-  uint64_t written_seq_ = 0;         // highest seq written to a file
-  uint64_t sync_target_ = 0;         // RequestSync: durable should reach this
-  bool committer_waiting_ = false;
-  bool closing_ = false;
+  uint64_t first_seq_ = 1;    // first live seq (after truncate)
+  uint64_t written_seq_ = 0;  // highest seq written to a file
   bool closed_ = false;
   bool failed_ = false;
   Status failure_;
@@ -197,10 +181,6 @@ class Log {
   // ---- lock-free reads of progress ----
   std::atomic<uint64_t> acked_{0};
   std::atomic<uint64_t> durable_{0};
-  std::atomic<size_t> staged_bytes_{0};  // group commit's prewrite watches this
-  std::atomic<bool> ready_{false};  // staged entries were released; the committer's spin watches this
-  std::atomic<bool> sync_requested_{false};
-  std::atomic<uint64_t> last_release_entries_{0};  // entries the last Release handed over (group commit)
 
   std::mutex notify_mu_;
   std::vector<Notifier*> notifiers_;

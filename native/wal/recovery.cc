@@ -341,6 +341,12 @@ class Recovery {
     uint64_t nz_end = scan.end_offset;
     s = NonZeroExtentEnd(win, scan.end_offset, &nz_end);
     if (!s.ok() || nz_end <= scan.end_offset) return s;
+#ifdef POWERCUT_PLANT_TORN_TAIL_NOT_CUT
+    // PLANTED (class: torn tail counted but not cut): appends continue after the garbage.
+    out_.report.torn_bytes += nz_end - scan.end_offset;
+    seg.end = (nz_end + kEntryAlign - 1) / kEntryAlign * kEntryAlign;
+    return Status::Ok();
+#endif
     if (!options_.read_only) {  // read_only: cut in memory only (seg.end is where reads stop)
       s = ZeroRange(seg.fd, scan.end_offset, nz_end, seg.path);
       if (!s.ok()) return s;

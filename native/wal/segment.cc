@@ -54,6 +54,10 @@ Status SyncFile(int fd, bool full, const std::string& path) {
   int rc;
   do rc = full ? ::fsync(fd) : ::fdatasync(fd);
   while (rc != 0 && errno == EINTR);
+#ifdef POWERCUT_PLANT_FSYNCGATE_RETRY
+  // PLANTED (class: retry after a failed sync, fsyncgate): the retry "succeeds" for dropped pages.
+  if (rc != 0 && errno == EIO) rc = full ? ::fsync(fd) : ::fdatasync(fd);
+#endif
   if (rc != 0) return Status::FromErrno(errno, full ? "fsync" : "fdatasync", path);
   return Status::Ok();
 }
@@ -145,7 +149,7 @@ Status CreateSegment(const std::string& dir, const std::string& spare, uint64_t 
 #ifndef POWERCUT_PLANT_NO_DIR_FSYNC
   s = FsyncPath(dir, true);  // (5)
 #else
-  // planted bug (class: missing directory fsync): the rename may not survive a power cut.
+  // PLANTED (class: missing directory fsync): the new segment's name may not survive a power cut.
 #endif
   if (!s.ok()) return s;
   seg->size = std::max<uint64_t>(file_size, size);
@@ -347,7 +351,11 @@ Status ScanSegment(FileWindow& win, uint64_t first_seq, uint64_t live_from, Scan
       }
       s = win.Get(pos, kEntryHeaderSize + h.length, &p);
       if (!s.ok()) return s;
+#ifdef POWERCUT_PLANT_RECOVERY_SKIPS_CHECKSUM
+      if (false) {  // PLANTED (class: recovery trusts bytes it never verified)
+#else
       if (EntryCrc(h.length, h.seq, p + kEntryHeaderSize) != h.crc) {
+#endif
         out->end = ScanResult::End::kInvalid;
         out->reason = "checksum mismatch";
         unreadable = true;
@@ -357,6 +365,9 @@ Status ScanSegment(FileWindow& win, uint64_t first_seq, uint64_t live_from, Scan
         pos += EntrySpan(h.length);
         continue;
       }
+#ifdef POWERCUT_PLANT_RECYCLED_STALE_ENTRY
+      if (h.seq < first_seq) h.seq = seq;  // PLANTED (class: stale entry of a recycled file taken for new)
+#endif
       if (h.seq < first_seq) break;  // a stale entry from the file's life before it was recycled
       if (h.seq != seq) {
         out->end = ScanResult::End::kInvalid;

@@ -37,6 +37,8 @@ export interface NativeModule {
   attach(id: number): NativeWal;
   crc32c(bytes: Uint8Array): number;
   crc32cImplementation: string;
+  /** The planted bug this build carries (native/plants.json, scripts/build-planted.sh); null when real. */
+  planted: string | null;
 }
 
 let loaded: NativeModule | undefined;
