@@ -5,8 +5,8 @@ import { entrySpan, SEGMENT_HEADER_BYTES, type Scenario } from '../src/crash/pla
 // that takes a stale entry for a new one (its header and checksum are valid) returns old data
 // after the new. 64 KiB segments hold 30 entries of 2032-byte payloads; a truncate every 10-20
 // acknowledgements keeping at most 4 frees each segment soon after the next begins, and the cut
-// comes after the third to fifth truncate, in a recycled segment. A recording runs 150 appends:
-// five segments, three of them recycled.
+// comes after the third to fifth truncate, in a recycled segment. A recording runs 100 appends:
+// four segments, the third and fourth in recycled files.
 export const recycledSegment: Scenario = {
   name: 'recycled-segment',
   summary: 'power cut in a recycled segment whose stale entries line up with the new ones',
@@ -16,7 +16,7 @@ export const recycledSegment: Scenario = {
     if ((segmentSize - SEGMENT_HEADER_BYTES) % entrySpan(payload) !== 0) throw new RangeError('entries must tile the segment');
     return {
       workload: { segmentSize, writers: 1, minPayload: payload, maxPayload: payload, truncateEvery: random.int(10, 20), truncateKeep: random.int(0, 4) },
-      recordEntries: 150,
+      recordEntries: 100,
       steps: [{ kind: 'wait', until: { kind: 'truncating', count: random.int(3, 5), thenAppended: random.int(0, 30) } }],
       freshFilesystemAfter: false,
     };

@@ -8,6 +8,10 @@ import type { Reporter } from './reporter.js';
 import type { RunResults } from './results.js';
 import type { RowVerdict } from './summary.js';
 import { recordableScenarios } from './plan/recordable.js';
+import { SCENARIOS } from './plan/registry.js';
+import { PROJECT_ROOT } from '../project-root.js';
+import { strategyLabel, type Strategy } from '../strategy/index.js';
+import path from 'node:path';
 
 // What `crashtest --strategy S` runs without --mode: both checks, because each catches classes
 // the other cannot (docs/crash/detection.md). Power cuts (dm-flakey) reach write errors, a
@@ -43,6 +47,31 @@ export interface DefaultRunOptions extends Omit<RunOptions, 'mode' | 'trials'> {
   forceVm?: boolean;
   /** Called before each check starts (progress for a terminal or a self-test). */
   onCheck?: (check: CrashMode, trials: number) => void;
+}
+
+/**
+ * The options of `crashtest --strategy S [--group-commit]` with no --mode and no --trials, for a
+ * caller that runs the default checks itself (the self-test): every scenario, ext4, the seed given.
+ */
+export function defaultRunOptions(strategy: Strategy, opts: { groupCommit?: boolean; seed: number; artifactsRoot?: string }): DefaultRunOptions {
+  const groupCommit = opts.groupCommit ?? false;
+  return {
+    strategies: [strategy],
+    groupCommit,
+    scenarios: SCENARIOS,
+    scenarioName: 'all',
+    fs: 'ext4',
+    seed: opts.seed,
+    onlyTrial: undefined,
+    artifactsRoot: opts.artifactsRoot ?? path.join(PROJECT_ROOT, 'results', 'crashtest'),
+    command: `sudo pnpm crashtest --strategy ${strategy}${groupCommit ? ' --group-commit' : ''} --seed ${opts.seed}`,
+    writerBundle: undefined,
+  };
+}
+
+/** The label of a default run's strategy in its results (fdatasync+group under group commit). */
+export function defaultRunLabel(options: Pick<DefaultRunOptions, 'strategies' | 'groupCommit'>): string {
+  return options.strategies.map((s) => strategyLabel(s, options.groupCommit)).join(',');
 }
 
 /** Which checks a default run makes, and how many trials of each (one per usable scenario). */

@@ -20,6 +20,6 @@ export { runInMicroVm, innerArgs } from './vm-handoff.js';
 export { ConsoleReporter, ProtocolReporter, formatTrialLine, parseProtocolLine, PROTOCOL_MARK, type Reporter, type ProtocolMessage } from './reporter.js';
 export { recheck, type RecheckResult } from './recheck.js';
 export { bundleCrashtest, bundleEntries, removeBundles, useAddonSnapshot, siblingWriterBundle, PROJECT_ROOT, type Bundles, type BundleSpec, type BundleOutput } from './bundle.js';
-export { runDefaultChecks, defaultPlan, type DefaultRunOptions, type DefaultRunResult, type CheckOutcome } from './default-run.js';
+export { runDefaultChecks, defaultPlan, defaultRunOptions, defaultRunLabel, type DefaultRunOptions, type DefaultRunResult, type CheckOutcome } from './default-run.js';
 export { coverageOf, formatCoverage, FAULT_CLASSES, type FaultClass, type Coverage } from './coverage.js';
 export { recordableScenarios } from './plan/recordable.js';

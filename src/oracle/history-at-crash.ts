@@ -18,3 +18,32 @@ export function historyAtCrash(history: readonly WorkloadEvent[], visibleMarks: 
   });
   return history.filter((event, index) => index <= cut || markLabel(event) === null);
 }
+
+// Recordings whose acks and watermarks are marked by the native core where it publishes them
+// (WAL option publishMarks): `ack-N` says every seq <= N met its acknowledgement condition,
+// `durable-N` that every seq <= N is durable, and the mark is in the log before any caller could
+// learn of the promise. The writer's events cannot be cut by position then: the JS side learns of
+// watermarks late and coalesced (one `durable 4` for two published batches) and may report it
+// before the acks of earlier batches, so "everything written before the last visible event" would
+// hold a state to promises whose marks it does not show. Each promise event is kept exactly when
+// a visible mark covers it. Events still marked from JS (truncated-<before>) keep the position
+// rule's meaning for themselves: kept when their own mark is visible.
+
+/** The history cut to the promises covered by the visible native publish marks (publishMarks recordings). */
+export function historyAtPublishedMarks(history: readonly WorkloadEvent[], visibleMarks: Iterable<string>): WorkloadEvent[] {
+  let acked = -1;
+  let durable = -1;
+  const others = new Set<string>();
+  for (const label of visibleMarks) {
+    const m = /^(ack|durable)-(\d+)$/.exec(label);
+    if (m === null) others.add(label);
+    else if (m[1] === 'ack') acked = Math.max(acked, Number(m[2]));
+    else durable = Math.max(durable, Number(m[2]));
+  }
+  return history.filter((event) => {
+    if (event.type === 'acked') return event.seq <= acked;
+    if (event.type === 'durable') return event.seq <= durable;
+    const label = markLabel(event);
+    return label === null || others.has(label);
+  });
+}

@@ -8,5 +8,5 @@ export { checkExpectation, lossNumbers, type ExpectationVerdict, type LossNumber
 export { summariseTrials, type TrialSummary } from './trial-summary.js';
 export { toDigests, type RecoveredEntry, type RecoveredDigest } from './recovered.js';
 export { EVIDENCE_LIMIT, type CheckName, type CheckResult, type SeqList } from './verdict-types.js';
-export { historyAtCrash } from './history-at-crash.js';
+export { historyAtCrash, historyAtPublishedMarks } from './history-at-crash.js';
 export { secondLifeHistory } from './second-life.js';

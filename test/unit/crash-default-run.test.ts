@@ -40,3 +40,14 @@ describe('the default run', () => {
     expect(formatCoverage(coverage).some((l) => l.includes('NOT covered  crash-states'))).toBe(true);
   });
 });
+
+describe('defaultRunOptions (the self-test entry)', () => {
+  it('is what crashtest --strategy S runs without --mode: every scenario, both checks', async () => {
+    const { defaultRunOptions } = await import('../../src/crash/default-run.js');
+    const o = defaultRunOptions('periodic', { seed: 9 });
+    expect(o.scenarios).toBe(SCENARIOS);
+    expect(o.command).toBe('sudo pnpm crashtest --strategy periodic --seed 9');
+    expect(defaultPlan(o).map((p) => p.check)).toEqual(['flakey', 'log-writes']);
+    expect(defaultRunOptions('fdatasync', { seed: 1, groupCommit: true }).groupCommit).toBe(true);
+  });
+});

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { CleanupStack, mount, umount, type FsType } from '../../dm/index.js';
 import { enumerateStates, StateMaterialiser, visibleMarks, type Coverage, type CrashState, type EnumerateOptions, closeLog, LogIndex, openLog, replayToImage } from '../../dm/log-writes/index.js';
-import { historyAtCrash, judgeCrash, secondLifeHistory, type CrashVerdict } from '../../oracle/index.js';
+import { historyAtCrash, historyAtPublishedMarks, judgeCrash, secondLifeHistory, type CrashVerdict } from '../../oracle/index.js';
 import { parseEvents, type WorkloadEvent } from '../../workload/events.js';
 import { runWriter } from '../../workload/writer.js';
 import { parseWriterConfig } from '../../workload/writer-config.js';
@@ -170,7 +170,8 @@ export class StateChecker {
     const w = rec.meta.writer;
     const walDir = path.join(this.mountPoint, rec.meta.walDir);
     const walOptions = { strategy: w.strategy, segmentSize: w.segmentSize, preallocate: w.preallocate };
-    const history = historyAtCrash(rec.history, marks);
+    // Native publish marks cover promises by seq; JS marks by their place in the event stream.
+    const history = rec.meta.spec.publishMarks === true ? historyAtPublishedMarks(rec.history, marks) : historyAtCrash(rec.history, marks);
     let recovery: Recovery;
     let first: JudgedState;
     let second: { verdict: CrashVerdict; failed: Extract<Recovery, { status: 'failed' }> | null } | null = null;
