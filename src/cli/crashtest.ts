@@ -23,7 +23,9 @@ import {
 } from '../crash/index.js';
 import { DeviceError } from '../dm/index.js';
 import { groupCommitProblem, parseStrategyList, STRATEGIES, type Strategy } from '../strategy/index.js';
-import { exitWith, parseArgs } from './parse-args.js';
+import { exitWith, intOption, parseArgs } from './parse-args.js';
+import { reapEarlierRuns } from './reap-earlier-runs.js';
+import { pathOption, writableDir, writableFile } from './path-checks.js';
 
 // sudo pnpm crashtest --strategy <s[,s...]|all> [--group-commit] [--scenario NAME|all] [--fs ext4|xfs|btrfs]
 //                     [--trials N] [--seed S] [--trial I] [--vm] [--json FILE] [--mode flakey|log-writes]
@@ -31,13 +33,9 @@ import { exitWith, parseArgs } from './parse-args.js';
 // Exit: 0 the contract held in every trial; 1 violated (or none/periodic never lost anything: the
 // crash was not real); 2 usage or environment error, or a trial that could not be carried out.
 
-function positiveInt(what: string, min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}`);
-    return n;
-  };
-}
+// The seed is a 31-bit integer everywhere (a random default is drawn below 2^31 - 1).
+const MAX_SEED = 2 ** 31 - 1;
+const MAX_TRIALS = 100_000;
 
 function strategyList(value: string): Strategy[] {
   const parsed = parseStrategyList(value);
@@ -108,6 +106,8 @@ async function crashtest(o: CliOptions, argv: readonly string[]): Promise<number
   const options = toRunOptions(o, argv);
   checkModeBuilt(options.mode);
   requireRoot();
+  // Inside the VM nothing of an earlier run can exist: the guest's /run is new at every boot.
+  if (!o.inVm) await reapEarlierRuns('crashtest');
   if (o.inVm) {
     // Inside the VM: run, write the results for the host, report through the console protocol.
     const results = await runMode(options, new ProtocolReporter(), true);
@@ -149,13 +149,14 @@ async function main(argv: string[]): Promise<number> {
     .option('--group-commit', 'group commit (fsync, fdatasync, dsync, direct)')
     .addOption(new Option('--scenario <name>', 'crash scenario; all = take them in turn').choices([...SCENARIO_NAMES, 'all']).default('all'))
     .addOption(new Option('--fs <fs>', 'filesystem under the WAL').choices(['ext4', 'xfs', 'btrfs']).default('ext4'))
-    .option('--trials <n>', 'trials per strategy', positiveInt('--trials', 1), 20)
-    .option('--seed <s>', 'run seed (default: random, printed); the same seed replays the same trials', positiveInt('--seed', 0))
-    .option('--trial <i>', 'replay only trial i of the seeded run (0-based)', positiveInt('--trial', 0))
+    .option('--trials <n>', `trials per strategy (1-${MAX_TRIALS})`, intOption('--trials', 1, MAX_TRIALS), 20)
+    .option('--seed <s>', 'run seed (default: random, printed); the same seed replays the same trials', intOption('--seed', 0, MAX_SEED))
+    .option('--trial <i>', 'replay only trial i of the seeded run (0-based)', intOption('--trial', 0, MAX_TRIALS - 1))
     .option('--vm', 'run in the microVM even if this kernel has dm-flakey')
-    .option('--json <file>', 'write the full results as JSON')
+    // Checked now: a --json that cannot be written would lose the results of the whole run.
+    .option('--json <file>', 'write the full results as JSON', pathOption(writableFile, '--json'))
     .addOption(new Option('--mode <mode>', 'how the crash is made').choices(['flakey', 'log-writes']).default('flakey'))
-    .option('--artifacts <dir>', 'where violated trials are saved (default: results/crashtest)')
+    .option('--artifacts <dir>', 'where violated trials are saved (default: results/crashtest)', pathOption(writableDir, '--artifacts'))
     .addOption(new Option('--in-vm').hideHelp())
     .addOption(new Option('--results-file <file>').hideHelp())
     .addOption(new Option('--writer-bundle <file>').hideHelp())
