@@ -9,6 +9,7 @@ import { COLUMN_NOTES, formatReport, formatTargets } from '../bench/report.js';
 import { runSuite } from '../bench/suite.js';
 import { formatConsoleTable, TABLE_HEADER, tableRows } from '../bench/table.js';
 import { FILESYSTEMS, PEERS, PREALLOC_MODES, STRATEGIES } from '../bench/cell.js';
+import { watchLaunchers } from './launcher-watch.js';
 import { parseArgs } from './parse-args.js';
 import { writableDir } from './path-checks.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
@@ -33,6 +34,7 @@ const program = new Command('bench')
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 async function main(): Promise<number> {
+  watchLaunchers();
   const usage = parseArgs(program, process.argv.slice(2));
   if (usage !== undefined) return usage;
   const raw = program.opts<RawBenchOptions>();

@@ -23,6 +23,7 @@ import {
 } from '../crash/index.js';
 import { DeviceError } from '../dm/index.js';
 import { groupCommitProblem, parseStrategyList, STRATEGIES, type Strategy } from '../strategy/index.js';
+import { watchLaunchers } from './launcher-watch.js';
 import { exitWith, intOption, parseArgs } from './parse-args.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
 import { pathOption, writableDir, writableFile } from './path-checks.js';
@@ -142,6 +143,7 @@ async function recheckCommand(dir: string): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  watchLaunchers();
   let run: Promise<number> | undefined;
   const program = new Command('crashtest')
     .description('pull the plug on a live WAL (dm-flakey power cuts), bring it back, and check each strategy kept its promise')

@@ -6,6 +6,7 @@ import { CrashError } from '../crash/index.js';
 import { checkOneState, checkRecording, findRecordings, REGRESSIONS_DIR, runFuzz, type CheckReport } from '../crash/explore/index.js';
 import { DeviceError } from '../dm/index.js';
 import { parseStrategyList, STRATEGIES, type Strategy } from '../strategy/index.js';
+import { watchLaunchers } from './launcher-watch.js';
 import { exitWith, intOption, parseArgs } from './parse-args.js';
 import { existingDir } from './path-checks.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
@@ -110,6 +111,7 @@ async function fuzz(o: Opts): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  watchLaunchers();
   let run: Promise<number> | undefined;
   const program = new Command('fuzz')
     .description('record a bounded set of generated WAL workloads on dm-log-writes, then fuzz crash states over them (fast-check, shrinking)')

@@ -6,6 +6,7 @@ import { closeLog, flagNames, iterateEntries, LogIndex, LogWritesError, openLog,
 import { parseArgs, parseInteger } from './parse-args.js';
 import { existingFile, pathOption, writableFile } from './path-checks.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
+import { watchLaunchers } from './launcher-watch.js';
 
 // pnpm replay --log FILE --to <entry N|mark NAME|flush N|fua N|end|state ID> --out IMAGE [--list] [--states]
 // The counterpart of xfstests' replay-log: materialise a recorded device at one point of its
@@ -223,6 +224,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     if (error.code === 'EPIPE') process.exit(0);
     throw error;
   });
+  watchLaunchers();
   const io: Output = { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) };
   const prepared = reported(io, () => prepare(io, process.argv));
   if (typeof prepared === 'number') process.exitCode = prepared;

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { DeviceError } from '../dm/device-error.js';
 import { prepareVm, readManifest, runInVm, vmCacheDir, VmError } from '../vm/index.js';
+import { watchLaunchers } from './launcher-watch.js';
 import { parseArgs, secondsOption } from './parse-args.js';
 import { existingDir, pathOption } from './path-checks.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
@@ -19,6 +20,7 @@ function collect(value: string, previous: string[]): string[] {
 }
 
 async function main(argv: string[]): Promise<number> {
+  watchLaunchers();
   const program = new Command('vm')
     .description('run a command inside the powercut microVM (qemu, TCG) with real device-mapper')
     .argument('[command...]', 'the command and its arguments (put -- before it)')
