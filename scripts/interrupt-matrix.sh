@@ -26,20 +26,15 @@ argv_of() {
 }
 max_delay() { case $1 in crashtest) echo 50 ;; fuzz) echo 20 ;; bench) echo 8 ;; esac; }
 
-# What a run of this project can leave: its processes (by the worktree path), loop devices over
-# powercut files, mounts of powercut directories, powercut files in /dev/shm, bundles in dist/,
-# postgres servers of ours, and ledgers of dead runs.
+# What a run left: of the resources its ledger ever listed (copied while it ran), those still
+# present; plus dist bundles and /dev/shm files of this run that no ledger named.
+ledgers=$log/ledgers
+export POWERCUT_LEDGER_DIR=$ledgers
 snapshot() {
-  local procs loops mounts shm dist pg ledgers
-  # qemu's command line names the project too (it is shared into the guest).
-  procs=$(pgrep -f "$root" | wc -l)
-  loops=$(losetup -a | grep -c "$root\|powercut" || true)
-  mounts=$(grep -c "powercut" /proc/self/mountinfo || true)
-  shm=$(find /dev/shm -maxdepth 1 -name 'powercut-*' -newer "$log/start" 2>/dev/null | wc -l)
+  local own dist
+  own=$(node --import tsx scripts/interrupt-leftovers.ts "$log/seen")
   dist=$(find dist -maxdepth 1 \( -name 'crashtest-*' -o -name 'record-*' \) -newer "$log/start" 2>/dev/null | wc -l)
-  pg=$(pgrep -f "postgres -D $root" | wc -l)
-  ledgers=$(ls /run/powercut/stacks 2>/dev/null | while read -r f; do pid=${f%%-*}; [ -d /proc/"$pid" ] || echo "$f"; done | wc -l)
-  echo "procs=$procs loops=$loops mounts=$mounts shm=$shm dist=$dist pg=$pg dead-ledgers=$ledgers"
+  echo "$own; dist=$dist"
 }
 
 printf 'command\tsignal\tafter_s\texit\tleft_behind\tafter_next_command\n'
@@ -51,18 +46,21 @@ for ((r = 0; r < rounds; r++)); do
       # Its own process group, like a terminal job or a supervised service.
       setsid bash -c "exec $(argv_of "$cmd")" >"$log/$cmd-$sig-$r.out" 2>&1 &
       top=$!
-      sleep "$delay"
+      rm -rf "$log/seen"; mkdir -p "$log/seen"
+      for ((i = 0; i < delay * 5; i++)); do cp "$ledgers"/*.json "$log/seen/" 2>/dev/null; sleep 0.2; done
       case $sig in
         INT) kill -INT -- "-$top" 2>/dev/null ;;
         TERM-top) kill -TERM "$top" 2>/dev/null ;;
-        # The harness itself (the tsx child running src/cli), as the OOM killer would.
-        KILL) kill -KILL "$(pgrep -f "preflight.cjs.*src/cli/$cmd.ts" | head -1)" 2>/dev/null ;;
+        # The harness itself (the tsx child running src/cli), as the OOM killer would; looked up in
+        # this run's own process group only (other work on the machine runs the same commands).
+        KILL) victim=$(pgrep -g "$top" -f "preflight.cjs.*src/cli/$cmd.ts" | head -1); [ -n "$victim" ] && kill -KILL "$victim" ;;
       esac
       # Wait for the whole group to be gone (a harness unwinding takes seconds), at most 60 s.
       for ((i = 0; i < 600; i++)); do pgrep -g "$top" >/dev/null || break; sleep 0.1; done
       wait "$top" 2>/dev/null
       status=$?
       sleep 1
+      cp "$ledgers"/*.json "$log/seen/" 2>/dev/null
       left=$(snapshot)
       node --import tsx src/cli/replay.ts --log "$synthetic" --list >/dev/null 2>>"$log/next.err"
       after=$(snapshot)

@@ -47,14 +47,22 @@ function readProc(pid: number): (Proc & { ppid: number }) | undefined {
  * run directly, or inside the VM), where a signal reaches us without help.
  */
 export function launcherChain(from: number = process.ppid): Proc[] {
+  return walk(from).chain;
+}
+
+function walk(from: number): { chain: Proc[]; orphaned: boolean } {
   const chain: Proc[] = [];
   let pid = from;
   for (let depth = 0; depth < 16 && pid > 1; depth++) {
     const p = readProc(pid);
-    if (p === undefined || !CHAIN.has(p.comm)) break;
+    if (p === undefined || !CHAIN.has(p.comm)) return { chain: runnerChain(chain), orphaned: false };
     chain.push({ pid: p.pid, startTime: p.startTime, comm: p.comm, runner: p.runner });
     pid = p.ppid;
   }
+  return { chain: runnerChain(chain), orphaned: pid === 1 };
+}
+
+function runnerChain(chain: Proc[]): Proc[] {
   let top = -1;
   chain.forEach((p, i) => {
     if (p.runner) top = i;
@@ -69,7 +77,15 @@ let watching: NodeJS.Timeout | undefined;
 // Starts watching the launcher chain (once per process); its loss is delivered as SIGTERM.
 export function watchLaunchers(): void {
   if (watching !== undefined) return;
-  const chain = launcherChain();
+  const { chain, orphaned } = walk(process.ppid);
+  // Started by a package runner's script (pnpm sets npm_lifecycle_event) whose chain already ends
+  // at init: the runner was signalled while we were still loading, before there was anything to
+  // watch (the interruption matrix hit this with a SIGTERM one second in).
+  if (chain.length === 0 && orphaned && process.env.npm_lifecycle_event !== undefined) {
+    log.warn('the package runner that launched this process is already gone: stopping as on SIGTERM');
+    process.kill(process.pid, 'SIGTERM');
+    return;
+  }
   if (chain.length === 0) return;
   watching = setInterval(() => {
     const gone = chain.find((p) => !processAlive(p.pid, p.startTime));
