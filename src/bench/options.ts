@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { parseInteger, parseSeconds, type Parsed } from '../cli/parse-args.js';
 import { BenchError } from './bench-error.js';
 import {
   FILESYSTEMS,
@@ -88,33 +89,14 @@ export function parseSize(text: string): number {
   return bytes;
 }
 
-function parseWriters(text: string): number[] {
-  return unique(
-    list('--writers', text).map((item) => {
-      if (!/^\d+$/.test(item)) bad(`--writers: ${JSON.stringify(item)} is not a whole number`);
-      const n = Number(item);
-      if (n < 1 || n > 4096) bad(`--writers: ${n} is out of range (1-4096)`);
-      return n;
-    }),
-  ).sort((a, b) => a - b);
+function value<T>(parsed: Parsed<T>): T {
+  if (!parsed.ok) bad(parsed.message);
+  return parsed.value;
 }
 
-function parseThreads(text: string): number[] {
-  return unique(
-    list('--writer-threads', text).map((item) => {
-      if (!/^\d+$/.test(item)) bad(`--writer-threads: ${JSON.stringify(item)} is not a whole number`);
-      const n = Number(item);
-      if (n > 64) bad(`--writer-threads: ${n} is out of range (0-64; 0 = the main event loop)`);
-      return n;
-    }),
-  ).sort((a, b) => a - b);
-}
-
-function parseSeconds(option: string, text: string, min: number, max: number): number {
-  if (!/^\d+(\.\d+)?$/.test(text.trim())) bad(`${option} ${JSON.stringify(text)}: expected seconds, e.g. 3 or 1.5`);
-  const s = Number(text);
-  if (s < min || s > max) bad(`${option} ${s}: must be between ${min} and ${max} seconds`);
-  return Math.round(s * 1000);
+// A comma list of whole numbers in [min, max], sorted, without repeats.
+function parseIntegers(option: string, text: string, min: number, max: number): number[] {
+  return unique(list(option, text).map((item) => value(parseInteger(option, item, min, max)))).sort((a, b) => a - b);
 }
 
 // A timestamped directory under results/, so runs never overwrite each other.
@@ -141,21 +123,18 @@ export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), 
       ? []
       : unique(list('--peers', raw.peers).flatMap((s) => oneOf('--peers', s, PEERS, { all: PEERS })));
   const backgroundIo = raw.backgroundIo === undefined ? 'none' : oneOf('--background-io', raw.backgroundIo, BACKGROUND_IO_CLASSES)[0] ?? 'none';
-  let rounds = 4;
-  if (raw.rounds !== undefined) {
-    if (!/^\d+$/.test(raw.rounds) || Number(raw.rounds) < 1 || Number(raw.rounds) > 20) bad(`--rounds ${JSON.stringify(raw.rounds)}: expected a whole number from 1 to 20`);
-    rounds = Number(raw.rounds);
-  }
-  const durationMs = raw.duration === undefined ? 3000 : parseSeconds('--duration', raw.duration, 0.1, 3600);
+  const rounds = raw.rounds === undefined ? 4 : value(parseInteger('--rounds', raw.rounds, 1, 20));
+  const durationMs = raw.duration === undefined ? 3000 : Math.round(value(parseSeconds('--duration', raw.duration.trim(), 0.1, 3600)) * 1000);
   if (durationMs / rounds < 100) bad(`--duration ${durationMs / 1000}s over ${rounds} rounds leaves under 100 ms per slice; raise --duration or lower --rounds`);
   return {
     full: raw.full === true,
     strategies,
-    writers: raw.writers === undefined ? null : parseWriters(raw.writers),
+    writers: raw.writers === undefined ? null : parseIntegers('--writers', raw.writers, 1, 4096),
     sizes: raw.size === undefined ? null : unique(list('--size', raw.size).map(parseSize)).sort((a, b) => a - b),
     filesystems,
     preallocs,
-    writerThreads: raw.writerThreads === undefined ? null : parseThreads(raw.writerThreads),
+    // 0 = the main event loop.
+    writerThreads: raw.writerThreads === undefined ? null : parseIntegers('--writer-threads', raw.writerThreads, 0, 64),
     peers,
     durationMs,
     rounds,

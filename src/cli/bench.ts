@@ -9,7 +9,10 @@ import { COLUMN_NOTES, formatReport, formatTargets } from '../bench/report.js';
 import { runSuite } from '../bench/suite.js';
 import { formatConsoleTable, TABLE_HEADER, tableRows } from '../bench/table.js';
 import { FILESYSTEMS, PEERS, PREALLOC_MODES, STRATEGIES } from '../bench/cell.js';
+import { watchLaunchers } from './launcher-watch.js';
 import { parseArgs } from './parse-args.js';
+import { writableDir } from './path-checks.js';
+import { reapEarlierRuns } from './reap-earlier-runs.js';
 
 const program = new Command('bench')
   .description('The throughput suite: every WAL durability strategy on real filesystems, side by side with real peers, in one run.')
@@ -31,10 +34,17 @@ const program = new Command('bench')
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 async function main(): Promise<number> {
+  watchLaunchers();
   const usage = parseArgs(program, process.argv.slice(2));
   if (usage !== undefined) return usage;
   const raw = program.opts<RawBenchOptions>();
   const sel = parseBenchOptions(raw);
+  // The results are written after the whole run (minutes; hours with --full): a directory that
+  // cannot take them must stop the run before it starts, not lose it at the end.
+  for (const check of [writableDir('--out', sel.outDir), writableDir('--work-dir', sel.workDir)]) {
+    if (!check.ok) throw new BenchError('BAD_OPTION', check.message);
+  }
+  await reapEarlierRuns('bench');
   const command = ['pnpm bench', ...process.argv.slice(2)].join(' ');
 
   const bar = new cliProgress.SingleBar(

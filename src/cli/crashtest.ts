@@ -25,7 +25,10 @@ import {
 } from '../crash/index.js';
 import { DeviceError } from '../dm/index.js';
 import { groupCommitProblem, parseStrategyList, STRATEGIES, type Strategy } from '../strategy/index.js';
-import { exitWith, parseArgs } from './parse-args.js';
+import { watchLaunchers } from './launcher-watch.js';
+import { exitWith, intOption, parseArgs } from './parse-args.js';
+import { reapEarlierRuns } from './reap-earlier-runs.js';
+import { pathOption, writableDir, writableFile } from './path-checks.js';
 
 // sudo pnpm crashtest --strategy <s[,s...]|all> [--group-commit] [--scenario NAME|all] [--fs ext4|xfs|btrfs]
 //                     [--trials N] [--seed S] [--trial I] [--vm] [--json FILE] [--mode flakey|log-writes]
@@ -34,13 +37,9 @@ import { exitWith, parseArgs } from './parse-args.js';
 // Exit: 0 the contract held in every trial; 1 violated (or none/periodic never lost anything: the
 // crash was not real); 2 usage or environment error, or a trial that could not be carried out.
 
-function positiveInt(what: string, min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}`);
-    return n;
-  };
-}
+// The seed is a 31-bit integer everywhere (a random default is drawn below 2^31 - 1).
+const MAX_SEED = 2 ** 31 - 1;
+const MAX_TRIALS = 100_000;
 
 function strategyList(value: string): Strategy[] {
   const parsed = parseStrategyList(value);
@@ -134,6 +133,8 @@ async function crashtest(o: CliOptions, argv: readonly string[]): Promise<number
   const options = toRunOptions(o, argv);
   checkModeBuilt(options.mode);
   requireRoot();
+  // Inside the VM nothing of an earlier run can exist: the guest's /run is new at every boot.
+  if (!o.inVm) await reapEarlierRuns('crashtest');
   if (o.mode === undefined && !o.inVm) {
     if (options.onlyTrial !== undefined) throw new CrashError('BAD_OPTION', '--trial replays one trial of one check: give --mode flakey or --mode log-writes');
     process.stderr.write(`crashtest: ${options.strategies.join(', ')}${options.groupCommit ? ' with group commit' : ''}, scenario ${options.scenarioName}, ${options.fs}, seed ${options.seed}: power cuts and recorded crash states\n`);
@@ -179,6 +180,7 @@ async function recheckCommand(dir: string): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  watchLaunchers();
   let run: Promise<number> | undefined;
   const program = new Command('crashtest')
     .description('pull the plug on a live WAL (dm-flakey power cuts), bring it back, and check each strategy kept its promise')
@@ -186,13 +188,14 @@ async function main(argv: string[]): Promise<number> {
     .option('--group-commit', 'group commit (fsync, fdatasync, dsync, direct)')
     .addOption(new Option('--scenario <name>', 'crash scenario; all = take them in turn').choices([...SCENARIO_NAMES, 'all']).default('all'))
     .addOption(new Option('--fs <fs>', 'filesystem under the WAL').choices(['ext4', 'xfs', 'btrfs']).default('ext4'))
-    .option('--trials <n>', `trials per strategy (with --mode: default ${DEFAULT_TRIALS}; without: one per scenario of each check)`, positiveInt('--trials', 1))
-    .option('--seed <s>', 'run seed (default: random, printed); the same seed replays the same trials', positiveInt('--seed', 0))
-    .option('--trial <i>', 'replay only trial i of the seeded run (0-based)', positiveInt('--trial', 0))
+    .option('--trials <n>', `trials per strategy, 1-${MAX_TRIALS} (with --mode: default ${DEFAULT_TRIALS}; without: one per scenario of each check)`, intOption('--trials', 1, MAX_TRIALS))
+    .option('--seed <s>', 'run seed (default: random, printed); the same seed replays the same trials', intOption('--seed', 0, MAX_SEED))
+    .option('--trial <i>', 'replay only trial i of the seeded run (0-based)', intOption('--trial', 0, MAX_TRIALS - 1))
     .option('--vm', 'run in the microVM even if this kernel has dm-flakey')
-    .option('--json <file>', 'write the full results as JSON')
+    // Checked now: a --json that cannot be written would lose the results of the whole run.
+    .option('--json <file>', 'write the full results as JSON', pathOption(writableFile, '--json'))
     .addOption(new Option('--mode <mode>', 'only this check (default: both, power cuts then recorded crash states)').choices(['flakey', 'log-writes']))
-    .option('--artifacts <dir>', 'where violated trials are saved (default: results/crashtest)')
+    .option('--artifacts <dir>', 'where violated trials are saved (default: results/crashtest)', pathOption(writableDir, '--artifacts'))
     .addOption(new Option('--in-vm').hideHelp())
     .addOption(new Option('--results-file <file>').hideHelp())
     .addOption(new Option('--writer-bundle <file>').hideHelp())

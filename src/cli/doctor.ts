@@ -5,6 +5,7 @@ import { ensureTargets, kernelHasDeviceMapper, findLeftovers, orphanLedgers, rea
 import { parseTargets } from '../dm/dmsetup.js';
 import { prepareVm, readManifest, runInVm, vmCacheDir, initramfsIsCurrent } from '../vm/index.js';
 import { PG_BIN_DIR } from '../bench/peers/pg-test-fsync.js';
+import { watchLaunchers } from './launcher-watch.js';
 import { parseArgs } from './parse-args.js';
 
 // pnpm doctor [--fix] [--quick]: is this machine ready for powercut's crash tests, and if not,
@@ -164,6 +165,7 @@ async function fix(list: readonly Check[]): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  watchLaunchers();
   const program = new Command('doctor')
     .description('check that this machine can run powercut (root, dmsetup, dm targets, mkfs tools, qemu, VM kernel cache)')
     .option('--fix', 'install missing apt packages, prepare the VM kernel cache, release leftovers of dead harnesses')

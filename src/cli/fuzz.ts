@@ -6,25 +6,40 @@ import { CrashError } from '../crash/index.js';
 import { againstExpectation, asExpected, checkOneState, checkRecording, findRecordings, REGRESSIONS_DIR, runFuzz, type CheckReport } from '../crash/explore/index.js';
 import { DeviceError } from '../dm/index.js';
 import { parseStrategyList, STRATEGIES, type Strategy } from '../strategy/index.js';
-import { exitWith, parseArgs } from './parse-args.js';
+import { watchLaunchers } from './launcher-watch.js';
+import { exitWith, intOption, parseArgs } from './parse-args.js';
+import { existingDir } from './path-checks.js';
+import { reapEarlierRuns } from './reap-earlier-runs.js';
 
 // sudo pnpm fuzz [--seed S] [--recordings N] [--runs M] [--strategy LIST] [--fs ext4|xfs|btrfs] [--from DIR] [--no-save]
 // sudo pnpm fuzz --check DIR                   every crash state of the recordings under DIR
 // sudo pnpm fuzz --recording DIR --state ID    one state again (the command a failure prints)
 // Exit: 0 held, 1 a state violated the contract, 2 usage or environment error.
 
-function count(what: string, min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min) throw new InvalidArgumentError(`${what} must be an integer >= ${min}`);
-    return n;
-  };
-}
+// Stated bounds: a recording costs about 20 s of microVM time, a checked state about 80 ms.
+const MAX_RECORDINGS = 1000;
+const MAX_RUNS = 10_000_000;
+const MAX_SEED = 2 ** 31 - 1;
 
 function strategies(value: string): Strategy[] {
   const parsed = parseStrategyList(value);
   if (!parsed.ok) throw new InvalidArgumentError(parsed.message);
   return parsed.strategies;
+}
+
+// A directory holding recordings, checked while the arguments are read: a mistyped path must not
+// pass as "nothing to check" (exit 0 in CI) or fail after the start banner.
+// `single`: the directory must be one recording itself, not a directory of them.
+function recordingsOption(option: string, single = false): (text: string) => string {
+  return (text) => {
+    const dir = existingDir(option, text);
+    if (!dir.ok) throw new InvalidArgumentError(dir.message);
+    const found = findRecordings(dir.value);
+    if (single ? found[0] !== dir.value : found.length === 0) {
+      throw new InvalidArgumentError(`${option}: ${single ? `${text} is not a recording` : `no recordings under ${text}`} (a recording is a directory with a meta.json)`);
+    }
+    return dir.value;
+  };
 }
 
 interface Opts {
@@ -60,9 +75,10 @@ function printReport(r: CheckReport): void {
 }
 
 async function fuzz(o: Opts): Promise<number> {
-  if (o.recording !== undefined || o.state !== undefined) {
-    if (o.recording === undefined || o.state === undefined) throw new CrashError('BAD_OPTION', '--recording and --state go together');
-    const r = await checkOneState(path.resolve(o.recording), o.state);
+  if ((o.recording === undefined) !== (o.state === undefined)) throw new CrashError('BAD_OPTION', '--recording and --state go together');
+  await reapEarlierRuns('fuzz');
+  if (o.recording !== undefined && o.state !== undefined) {
+    const r = await checkOneState(o.recording, o.state);
     process.stdout.write(`${o.state}: ${r.status}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''} (${r.lastMark ?? 'no mark'} visible)\n`);
     return r.status === 'violated' ? 1 : 0;
   }
@@ -70,7 +86,7 @@ async function fuzz(o: Opts): Promise<number> {
     // Exit 1 on any surprise: a violation of a recording that must hold, or a recording meant to
     // be caught (meta.expected) that held.
     let surprise = false;
-    for (const dir of findRecordings(path.resolve(o.check))) {
+    for (const dir of findRecordings(o.check)) {
       const report = await checkRecording(dir);
       printReport(report);
       surprise ||= !asExpected(againstExpectation(report.meta, report.violatedStates > 0));
@@ -109,18 +125,19 @@ async function fuzz(o: Opts): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  watchLaunchers();
   let run: Promise<number> | undefined;
   const program = new Command('fuzz')
     .description('record a bounded set of generated WAL workloads on dm-log-writes, then fuzz crash states over them (fast-check, shrinking)')
-    .option('--seed <n>', 'seed of workloads and state choices (default: random, printed)', count('--seed', 0))
-    .option('--recordings <n>', 'generated workloads to record (one microVM boot for all)', count('--recordings', 1), 3)
-    .option('--runs <n>', 'crash states to check', count('--runs', 1), 200)
+    .option('--seed <n>', 'seed of workloads and state choices (default: random, printed)', intOption('--seed', 0, MAX_SEED))
+    .option('--recordings <n>', `generated workloads to record, 1-${MAX_RECORDINGS} (one microVM boot for all)`, intOption('--recordings', 1, MAX_RECORDINGS), 3)
+    .option('--runs <n>', `crash states to check, 1-${MAX_RUNS}`, intOption('--runs', 1, MAX_RUNS), 200)
     .addOption(new Option('--strategy <list>', 'strategies the workloads draw from, or all').argParser(strategies).default([...STRATEGIES]))
     .addOption(new Option('--fs <fs>', 'filesystem').choices(['ext4', 'xfs', 'btrfs']).default('ext4'))
-    .option('--from <dir>', 'fuzz existing recordings (e.g. test/fixtures/recordings) instead of recording')
+    .option('--from <dir>', 'fuzz existing recordings (e.g. test/fixtures/recordings) instead of recording', recordingsOption('--from'))
     .option('--no-save', 'do not save a failing state as a regression fixture')
-    .option('--check <dir>', 'check every crash state of the recordings under dir, with coverage and states/s')
-    .option('--recording <dir>', 'with --state: check one state of this recording')
+    .option('--check <dir>', 'check every crash state of the recordings under dir, with coverage and states/s', recordingsOption('--check'))
+    .option('--recording <dir>', 'with --state: check one state of this recording', recordingsOption('--recording', true))
     .option('--state <id>', 'a state id (prefix@N, eK/subset/A,B, eK/torn/E@BYTES)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })

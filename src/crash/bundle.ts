@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { PROJECT_ROOT } from '../project-root.js';
+import type { CleanupStack } from '../dm/cleanup-stack.js';
 import { CrashError } from './crash-error.js';
 
 // Under TCG `node --import tsx` costs 6-8 s for the writer and 25-45 s for crashtest itself
@@ -32,6 +33,8 @@ export interface BundleSpec {
   entries: readonly string[];
   /** File names under <native build>/Release, e.g. powercut_wal.node. */
   addons: readonly string[];
+  /** Registers the directory the moment it exists, so Ctrl-C or a kill during esbuild leaves none. */
+  stack?: CleanupStack;
 }
 
 export interface BundleOutput {
@@ -50,11 +53,12 @@ export async function bundleEntries(spec: BundleSpec, root = PROJECT_ROOT): Prom
   }
   mkdirSync(path.join(root, 'dist'), { recursive: true });
   const outdir = mkdtempSync(path.join(root, 'dist', spec.prefix));
+  spec.stack?.add({ kind: 'dir', path: outdir });
   const nativeBuild = path.join(outdir, 'native');
   mkdirSync(path.join(nativeBuild, 'Release'), { recursive: true });
   for (const addon of spec.addons) copyFileSync(path.join(sourceBuild, 'Release', addon), path.join(nativeBuild, 'Release', addon));
   try {
-    await build({
+    const building = build({
       entryPoints: spec.entries.map((e) => path.join(root, e)),
       outdir,
       entryNames: '[name]',
@@ -70,6 +74,9 @@ export async function bundleEntries(spec: BundleSpec, root = PROJECT_ROOT): Prom
       external: ['*.node'],
       logLevel: 'silent',
     });
+    // An unwind waits for it: removing the directory while esbuild still writes into it would
+    // have esbuild create it again after the cleanup.
+    await (spec.stack ? spec.stack.track(building) : building);
   } catch (cause) {
     rmSync(outdir, { recursive: true, force: true });
     throw new CrashError('BUNDLE_FAILED', `cannot bundle ${spec.entries.join(', ')}: ${(cause as Error).message}`, { cause });
@@ -82,9 +89,9 @@ export async function bundleEntries(spec: BundleSpec, root = PROJECT_ROOT): Prom
  * Bundle the writer and the crashtest CLI. (The log-writes mode checks its crash states on the
  * host and never runs whole inside the VM, so it is not part of this bundle.)
  */
-export async function bundleCrashtest(root = PROJECT_ROOT): Promise<Bundles> {
+export async function bundleCrashtest(root = PROJECT_ROOT, stack?: CleanupStack): Promise<Bundles> {
   const entries = [path.join('src', 'workload', 'writer-main.ts'), path.join('src', 'cli', 'crashtest.ts')];
-  const out = await bundleEntries({ prefix: 'crashtest-', entries, addons: ['powercut_wal.node'] }, root);
+  const out = await bundleEntries({ prefix: 'crashtest-', entries, addons: ['powercut_wal.node'], ...(stack ? { stack } : {}) }, root);
   return { dir: out.dir, writer: out.files['writer-main'] as string, cli: out.files.crashtest as string, nativeBuild: out.nativeBuild };
 }
 

@@ -42,8 +42,7 @@ function within(parent: string, child: string): boolean {
 export async function runInMicroVm(options: RunOptions, reporter: Reporter): Promise<RunResults> {
   // On the cleanup stack, so that Ctrl-C removes them too (the stack's signal handler unwinds it).
   const stack = new CleanupStack();
-  const bundles = await bundleCrashtest();
-  stack.add({ kind: 'dir', path: bundles.dir });
+  const bundles = await bundleCrashtest(PROJECT_ROOT, stack);
   // POWERCUT_* variables reach the guest: the run inside loads the same addon snapshot.
   const restoreEnv = useAddonSnapshot(bundles);
   const scratchParent = path.join(PROJECT_ROOT, 'results', 'crashtest');

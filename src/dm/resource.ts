@@ -15,7 +15,12 @@ export type Resource =
   | { kind: 'loop'; backingFile: string }
   | { kind: 'dm'; name: string }
   | { kind: 'mount'; mountPoint: string }
-  | { kind: 'process'; pid: number; startTime: string; label: string };
+  | { kind: 'process'; pid: number; startTime: string; label: string }
+  // A daemon that detaches into a session of its own and names itself in a pid file (PostgreSQL's
+  // postmaster.pid): registered by that path before it starts, so a kill while it starts up leaks
+  // nothing. Released by killing the pid the file names, if that process's command line still
+  // contains `match` (a reused pid is left alone).
+  | { kind: 'daemon'; pidFile: string; match: string; label: string };
 
 export function describeResource(r: Resource): string {
   switch (r.kind) {
@@ -31,6 +36,8 @@ export function describeResource(r: Resource): string {
       return `mount ${r.mountPoint}`;
     case 'process':
       return `process ${r.pid} (${r.label})`;
+    case 'daemon':
+      return `${r.label} named in ${r.pidFile}`;
   }
 }
 
@@ -50,6 +57,31 @@ export function processStartTime(pid: number): string | undefined {
 
 export function processAlive(pid: number, startTime: string): boolean {
   return processStartTime(pid) === startTime;
+}
+
+// The live process a daemon's pid file names, or undefined (no file, no process, a reused pid).
+function daemonProcess(r: { pidFile: string; match: string }): { pid: number; startTime: string } | undefined {
+  try {
+    const pid = Number(readFileSync(r.pidFile, 'utf8').split('\n')[0]);
+    if (!Number.isSafeInteger(pid) || pid <= 1) return undefined;
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(r.match)) return undefined;
+    const startTime = processStartTime(pid);
+    return startTime === undefined ? undefined : { pid, startTime };
+  } catch {
+    return undefined;
+  }
+}
+
+async function killAndWait(pid: number, startTime: string): Promise<void> {
+  if (!processAlive(pid, startTime)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return; // already gone
+  }
+  // A process stuck in uninterruptible I/O on a device we are about to remove dies only
+  // when that I/O completes; wait a little so the umount after us does not hit EBUSY.
+  await waitGone(pid, startTime, 5000);
 }
 
 async function waitGone(pid: number, startTime: string, ms: number): Promise<boolean> {
@@ -92,15 +124,12 @@ export async function releaseResource(r: Resource): Promise<void> {
       await umount(r.mountPoint);
       return;
     case 'process':
-      if (!processAlive(r.pid, r.startTime)) return;
-      try {
-        process.kill(r.pid, 'SIGKILL');
-      } catch {
-        return; // already gone
-      }
-      // A process stuck in uninterruptible I/O on a device we are about to remove dies only
-      // when that I/O completes; wait a little so the umount after us does not hit EBUSY.
-      await waitGone(r.pid, r.startTime, 5000);
+      await killAndWait(r.pid, r.startTime);
       return;
+    case 'daemon': {
+      const daemon = daemonProcess(r);
+      if (daemon) await killAndWait(daemon.pid, daemon.startTime);
+      return;
+    }
   }
 }

@@ -15,7 +15,7 @@ function bench(...args: string[]): { status: number | null; stdout: string; stde
 // the validation itself is covered in bench-options.test.ts without a process per case.
 describe('pnpm bench option errors', () => {
   it.each([
-    [['--writers', '0'], /--writers: 0 is out of range/],
+    [['--writers', '0'], /--writers must be a whole number from 1 to 4096, got "0"/],
     [['--background-io', 'loud'], /argument 'loud' is invalid/],
     [['--no-such-option'], /unknown option '--no-such-option'/],
   ])('%j', (args, message) => {

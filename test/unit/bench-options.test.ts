@@ -47,9 +47,9 @@ describe('bench option validation', () => {
 
   it('rejects bad values with a message naming the option and what it accepts', () => {
     expect(badOption(() => parseBenchOptions({ strategy: 'fsync,turbo' }))).toMatch(/--strategy: unknown value "turbo" \(allowed: fsync, .*group/);
-    expect(badOption(() => parseBenchOptions({ writers: '0' }))).toMatch(/--writers: 0 is out of range/);
+    expect(badOption(() => parseBenchOptions({ writers: '0' }))).toMatch(/--writers must be a whole number from 1 to 4096, got "0"/);
     expect(badOption(() => parseBenchOptions({ writers: '1,,4' }))).toMatch(/no empty items/);
-    expect(badOption(() => parseBenchOptions({ writers: 'four' }))).toMatch(/not a whole number/);
+    expect(badOption(() => parseBenchOptions({ writers: 'four' }))).toMatch(/--writers must be a whole number/);
     expect(badOption(() => parseBenchOptions({ size: '4q' }))).toMatch(/--size "4q"/);
     expect(badOption(() => parseBenchOptions({ size: '64m' }))).toMatch(/between 1 byte and 4 MiB/);
     expect(badOption(() => parseBenchOptions({ fs: 'zfs' }))).toMatch(/--fs: unknown value "zfs"/);
@@ -95,7 +95,7 @@ describe('matrix building', () => {
   it('worker-thread counts multiply the WAL cells, never with more threads than writers', () => {
     const cells = buildMatrix({ ...base, strategies: ['group-fdatasync'], writers: [1, 64], preallocs: ['zero'], writerThreads: [0, 4], peers: [] });
     expect(cells.map((c) => c.id)).toEqual(['host/wal/group-fdatasync/zero/w1/4KiB', 'host/wal/group-fdatasync/zero/w64/4KiB', 'host/wal/group-fdatasync/zero/w64/4KiB/t4']);
-    expect(badOption(() => parseBenchOptions({ writerThreads: '65' }))).toMatch(/--writer-threads: 65 is out of range/);
+    expect(badOption(() => parseBenchOptions({ writerThreads: '65' }))).toMatch(/--writer-threads must be a whole number from 0 to 64/);
     expect(parseBenchOptions({ writerThreads: '4,0' }).writerThreads).toEqual([0, 4]);
   });
 

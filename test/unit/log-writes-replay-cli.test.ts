@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -47,20 +47,44 @@ describe('pnpm replay', () => {
   });
 
   it.each([
-    [['--log', join(dir, 'missing.log'), '--list'], /replay: cannot open log .*missing\.log/],
+    [['--log', join(dir, 'missing.log'), '--list'], /replay: .*--log .*missing\.log does not exist/],
     [['--log', logPath, '--to', 'flush', '9', '--out', join(dir, 'x.img')], /flush 9 is not in the log \(4 entries, 1 flushes, 0 FUAs\)/],
     [['--log', logPath, '--to', 'sideways', '--out', join(dir, 'x.img')], /bad replay point "sideways"/],
     [['--log', logPath, '--to', 'end'], /--to needs --out IMAGE/],
     [['--log', logPath], /nothing to do/],
     [['--log', logPath, '--to', 'state', 'e0/torn/0@100', '--out', join(dir, 'x.img')], /100 is not a 512-byte boundary inside entry 0/],
     [['--log', logPath, '--states', '--seed', 'x'], /--seed must be a whole number/],
-    [['--log', logPath, '--to', 'end', '--out', join(dir, 'x.img'), '--size', '12X'], /bad size "12X"/],
+    [['--log', logPath, '--to', 'end', '--out', join(dir, 'x.img'), '--size', '12X'], /--size "12X": expected bytes/],
     [['--log', logPath, '--bogus'], /unknown option '--bogus'/],
   ])('BadInputExits2WithAClearMessage: %j', (args, message) => {
     const result = replay(...(args as string[]));
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  // Issue 13: the existing image was replaced by a partial one before the replay failed.
+  it('FailedReplayKeepsTheExistingOutFile', () => {
+    const image = join(dir, 'kept.img');
+    writeFileSync(image, 'the image of an earlier, good replay');
+    const result = replay('--log', logPath, '--to', 'mark', 'nosuchmark', '--out', image);
+    expect(result.exitCode).toBe(2);
+    expect(readFileSync(image, 'utf8')).toBe('the image of an earlier, good replay');
+    expect(readdirSync(dir).filter((n) => n.includes('.partial-'))).toEqual([]);
+  });
+
+  // Issue 13: `--size 1` exited 0 and claimed "1 bytes" for a 2048-byte image.
+  it('SizeSmallerThanTheLogNeedsIsRefused', () => {
+    const result = replay('--log', logPath, '--to', 'end', '--out', join(dir, 'small.img'), '--size', '1');
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe('replay: --size 1 is smaller than the 2048 bytes the log writes to (leave --size out to use that)\n');
+  });
+
+  // Issue 13: a directory as --log failed with exit 1 and a raw EISDIR.
+  it('LogThatIsADirectoryIsAClearUsageError', () => {
+    const result = replay('--log', dir, '--list');
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^replay: .*--log .* is a directory, not a file\n$/);
   });
 
   it('SizeOptionSetsTheImageSize', () => {

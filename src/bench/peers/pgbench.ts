@@ -2,7 +2,6 @@ import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CleanupStack } from '../../dm/index.js';
-import { processStartTime } from '../../dm/index.js';
 import { run, RunError } from '../../run.js';
 import { BenchError } from '../bench-error.js';
 import type { PeerCell } from '../cell.js';
@@ -123,12 +122,12 @@ export class PgbenchDriver implements PeerDriver {
     await this.asServerUser(bin('initdb'), ['-D', this.dataDir, '-A', 'trust', '-U', SERVER_USER, '-E', 'UTF8', '--locale=C', '--no-sync']);
     appendFileSync(join(this.dataDir, 'postgresql.conf'), pgbenchServerConf(this.socketDir));
     const logFile = join(this.socketDir, 'server.log');
+    // pg_ctl detaches the server into a session of its own: no signal of ours reaches it. It is on
+    // the stack (and in its ledger) before it starts, so that neither Ctrl-C nor a SIGKILL of the
+    // suite leaves it running, holding a mount busy (the next command reaps it).
+    this.stack.add({ kind: 'daemon', pidFile: join(this.dataDir, 'postmaster.pid'), match: this.dataDir, label: 'postgres (pgbench peer)' });
     await this.asServerUser(bin('pg_ctl'), ['-D', this.dataDir, '-l', logFile, '-w', '-t', '60', 'start']);
     this.started = true;
-    const pid = Number(readFileSync(join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    // If the suite dies, the server must not outlive it holding a mount busy.
-    const startTime = processStartTime(pid);
-    if (startTime !== undefined) this.stack.add({ kind: 'process', pid, startTime, label: 'postgres (pgbench peer)' });
     await run(bin('psql'), ['-h', this.socketDir, '-U', SERVER_USER, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q', '-c',
       'CREATE TABLE log (seq bigserial PRIMARY KEY, payload text NOT NULL); ALTER TABLE log ALTER COLUMN payload SET STORAGE EXTERNAL;']);
     return { status: 'ready' };

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { run } from '../../run.js';
 import { runInVm, VmError } from '../../vm/index.js';
+import { CleanupStack } from '../../dm/cleanup-stack.js';
 import { bundleEntries, PROJECT_ROOT } from '../bundle.js';
 import { RECORD_LINE, type RecordOutcome, type RecordSpec } from './session.js';
 import { choosePlacement, type Placement } from '../placement.js';
@@ -21,8 +22,8 @@ export interface RecordRunResult {
 
 const ADDONS = ['powercut_wal.node', 'powercut_dm.node'];
 
-async function bundleRecorder(): Promise<{ dir: string; main: string; nativeBuild: string }> {
-  const out = await bundleEntries({ prefix: 'record-', entries: ['src/crash/record/recorder-main.ts', 'src/crash/record/marked-writer.ts'], addons: ADDONS });
+async function bundleRecorder(stack: CleanupStack): Promise<{ dir: string; main: string; nativeBuild: string }> {
+  const out = await bundleEntries({ prefix: 'record-', entries: ['src/crash/record/recorder-main.ts', 'src/crash/record/marked-writer.ts'], addons: ADDONS, stack });
   return { dir: out.dir, main: out.files['recorder-main']!, nativeBuild: out.nativeBuild };
 }
 
@@ -38,7 +39,13 @@ export async function recordAll(specs: readonly RecordSpec[], outRoot: string, o
   }
   mkdirSync(outRoot, { recursive: true });
   const started = Date.now();
-  const bundle = await bundleRecorder();
+  // On a cleanup stack (and so in its ledger): Ctrl-C or a SIGTERM removes the bundle, and after
+  // a SIGKILL the next command does.
+  const stack = new CleanupStack();
+  const bundle = await bundleRecorder(stack).catch(async (error: unknown) => {
+    await stack.unwind();
+    throw error;
+  });
   const env = { POWERCUT_NATIVE_BUILD: bundle.nativeBuild, POWERCUT_DM_NATIVE_BUILD: bundle.nativeBuild };
   const specsFile = path.join(bundle.dir, 'specs.json');
   writeFileSync(specsFile, JSON.stringify(specs));
@@ -81,6 +88,6 @@ export async function recordAll(specs: readonly RecordSpec[], outRoot: string, o
     const outcomes = JSON.parse(readFileSync(path.join(outRoot, 'index.json'), 'utf8')) as RecordOutcome[];
     return { outcomes, placement, wallMs: Date.now() - started };
   } finally {
-    rmSync(bundle.dir, { recursive: true, force: true });
+    await stack.unwind();
   }
 }
