@@ -4,9 +4,10 @@ import { entrySpan, SEGMENT_HEADER_BYTES, type Scenario } from '../src/crash/pla
 // the stale entries left in a recycled file start exactly where new entries start: a recovery
 // that takes a stale entry for a new one (its header and checksum are valid) returns old data
 // after the new. 64 KiB segments hold 30 entries of 2032-byte payloads; a truncate every 10-20
-// acknowledgements keeping at most 4 frees each segment soon after the next begins, and the cut
-// comes after the third to fifth truncate, in a recycled segment. A recording runs 100 appends:
-// four segments, the third and fourth in recycled files.
+// acknowledgements keeping at most 4 frees each segment soon after the next begins. The third
+// segment may still be a fresh spare (prepared before the first was freed): the fourth and fifth
+// (appends 91-150) are the recycled ones, so the cut comes at 95-145 appends and a recording runs
+// 150. (A cut after the third truncate, at 62 appends, was measured to miss the planted bug.)
 export const recycledSegment: Scenario = {
   name: 'recycled-segment',
   summary: 'power cut in a recycled segment whose stale entries line up with the new ones',
@@ -16,8 +17,8 @@ export const recycledSegment: Scenario = {
     if ((segmentSize - SEGMENT_HEADER_BYTES) % entrySpan(payload) !== 0) throw new RangeError('entries must tile the segment');
     return {
       workload: { segmentSize, writers: 1, minPayload: payload, maxPayload: payload, truncateEvery: random.int(10, 20), truncateKeep: random.int(0, 4) },
-      recordEntries: 100,
-      steps: [{ kind: 'wait', until: { kind: 'truncating', count: random.int(3, 5), thenAppended: random.int(0, 30) } }],
+      recordEntries: 150,
+      steps: [{ kind: 'wait', until: { kind: 'appended', count: random.int(95, 145) } }],
       freshFilesystemAfter: false,
     };
   },

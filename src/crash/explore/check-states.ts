@@ -31,7 +31,7 @@ interface StateFacts {
 
 /**
  * Which states also get a second life (recover, append, unmount, mount, recover again):
- * 'sampled' = every other state whose recovery cut a torn tail or repaired corruption (where a
+ * 'sampled' = every third state whose recovery cut a torn tail or repaired corruption (where a
  * tail counted but not cut shows), and every SECOND_LIFE_EVERY-th of the rest; 'off' = none.
  * A second life costs about a state's own check again, so it is sampled rather than given to all.
  */
@@ -40,6 +40,7 @@ export type SecondLifePolicy = 'sampled' | 'off';
 /** Appends of a state's second life: enough to cover a torn tail and cross into what lies after it. */
 const SECOND_LIFE_APPENDS = 6;
 const SECOND_LIFE_EVERY = 10;
+const SECOND_LIFE_CUT_EVERY = 3;
 
 /**
  * One checked state. `unmountable`: the filesystem itself refused the image (say a superblock
@@ -215,7 +216,7 @@ export class StateChecker {
 
   private wantsSecondLife(recovery: Extract<Recovery, { status: 'recovered' }>): boolean {
     if (this.secondLifePolicy === 'off') return false;
-    if (recovery.stats.tornBytes > 0 || recovery.corruption !== null) return this.cutStates++ % 2 === 0;
+    if (recovery.stats.tornBytes > 0 || recovery.corruption !== null) return this.cutStates++ % SECOND_LIFE_CUT_EVERY === 0;
     return this.judged % SECOND_LIFE_EVERY === 1;
   }
 
