@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (`pnpm test`): lint and types, the native core under AddressSanitizer/UBSan,
 # the host suites (unit, property, addon), then the integration suite inside the microVM on real
-# device-mapper. Ends with one line "N passed, N failed, N skipped" summed over every vitest run.
+# device-mapper, then the crash harness's self-test (every planted bug caught, the clean build
+# held: one test). Ends with one line "N passed, N failed, N skipped" summed over every report.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=.cache/test-results
@@ -20,6 +21,10 @@ pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$out/
 
 step "integration tests (microVM, real device-mapper)"
 POWERCUT_TEST_JSON="$out/integration.json" bash scripts/test-integration.sh || status=1
+
+step "crash harness self-test (planted bugs through the default crashtest, microVM)"
+# Writes a report with vitest's counters (one test), which test-summary.mjs sums with the others.
+pnpm -s crashtest --self-test --json "$out/self-test.json" || status=1
 
 node scripts/test-summary.mjs "$out" || status=1
 exit "$status"

@@ -29,11 +29,15 @@ import { watchLaunchers } from './launcher-watch.js';
 import { exitWith, intOption, parseArgs } from './parse-args.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
 import { pathOption, writableDir, writableFile } from './path-checks.js';
+import { runSelfTest } from '../crash/self-test/index.js';
 
 // sudo pnpm crashtest --strategy <s[,s...]|all> [--group-commit] [--scenario NAME|all] [--fs ext4|xfs|btrfs]
 //                     [--trials N] [--seed S] [--trial I] [--vm] [--json FILE] [--mode flakey|log-writes]
 // Without --mode: both checks (power cuts, then recorded crash states) and the fault classes covered.
 // sudo pnpm crashtest recheck DIR
+// sudo pnpm crashtest --self-test [--only plant,...] [--jobs N] [--seed S] [--json FILE]: every planted
+// bug (native/plants.json) through the default checks of its strategy, and the clean build; exit
+// 0 only when every plant is caught and the clean build holds (src/crash/self-test/).
 // Exit: 0 the contract held in every trial; 1 violated (or none/periodic never lost anything: the
 // crash was not real); 2 usage or environment error, or a trial that could not be carried out.
 
@@ -64,6 +68,9 @@ interface CliOptions {
   resultsFile?: string;
   writerBundle?: string;
   command?: string;
+  selfTest?: boolean;
+  only?: string[];
+  jobs?: number;
 }
 
 function toRunOptions(o: CliOptions, argv: readonly string[]): RunOptions {
@@ -162,6 +169,25 @@ async function crashtest(o: CliOptions, argv: readonly string[]): Promise<number
   return exitCodeOf(results.verdict);
 }
 
+// The self-test runs the default checks itself: the options that narrow or pick a check would
+// make it test less than `crashtest --strategy S` does, so they are refused with it.
+async function selfTestCommand(o: CliOptions): Promise<number> {
+  const given: [string, boolean][] = [
+    ['--strategy', o.strategy !== undefined],
+    ['--group-commit', o.groupCommit !== undefined],
+    ['--mode', o.mode !== undefined],
+    ['--scenario', o.scenario !== 'all'],
+    ['--fs', o.fs !== 'ext4'],
+    ['--trials', o.trials !== undefined],
+    ['--trial', o.trial !== undefined],
+    ['--vm', o.vm !== undefined],
+    ['--artifacts', o.artifacts !== undefined],
+  ];
+  const refused = given.filter(([, set]) => set).map(([flag]) => flag);
+  if (refused.length > 0) throw new CrashError('BAD_OPTION', `--self-test runs the default checks of each plant's strategy; it takes --only, --jobs, --seed and --json, not ${refused.join(', ')}`);
+  return runSelfTest({ only: o.only, seed: o.seed ?? randomInt(0, 2 ** 31 - 1), jobs: o.jobs ?? 2, json: o.json });
+}
+
 async function recheckCommand(dir: string): Promise<number> {
   const r = await recheck(path.resolve(dir));
   const source =
@@ -196,6 +222,9 @@ async function main(argv: string[]): Promise<number> {
     .option('--json <file>', 'write the full results as JSON', pathOption(writableFile, '--json'))
     .addOption(new Option('--mode <mode>', 'only this check (default: both, power cuts then recorded crash states)').choices(['flakey', 'log-writes']))
     .option('--artifacts <dir>', 'where violated trials are saved (default: results/crashtest)', pathOption(writableDir, '--artifacts'))
+    .option('--self-test', 'run every planted bug (native/plants.json) through the default checks of its strategy, and the clean build')
+    .option('--only <plants>', 'with --self-test: only these plants (comma-separated)', (v: string) => v.split(',').map((n) => n.trim()).filter((n) => n !== ''))
+    .option('--jobs <n>', 'with --self-test: builds checked at once (default 2)', intOption('--jobs', 1, 64))
     .addOption(new Option('--in-vm').hideHelp())
     .addOption(new Option('--results-file <file>').hideHelp())
     .addOption(new Option('--writer-bundle <file>').hideHelp())
@@ -203,7 +232,9 @@ async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .action((opts: CliOptions) => {
-      run = crashtest(opts, argv);
+      if (opts.selfTest) run = selfTestCommand(opts);
+      else if (opts.only !== undefined || opts.jobs !== undefined) run = Promise.reject(new CrashError('BAD_OPTION', '--only and --jobs go with --self-test'));
+      else run = crashtest(opts, argv);
     });
   program
     .command('recheck')

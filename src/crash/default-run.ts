@@ -36,6 +36,8 @@ export interface DefaultRunResult {
   /** violated if any check is; else crash-not-real if any is; else held. */
   verdict: RowVerdict;
   checks: CheckOutcome[];
+  /** Checks of the plan left out because an earlier one was violated (stopAtViolation). */
+  notRun: CrashMode[];
   coverage: Coverage;
   durationMs: number;
 }
@@ -47,6 +49,11 @@ export interface DefaultRunOptions extends Omit<RunOptions, 'mode' | 'trials'> {
   forceVm?: boolean;
   /** Called before each check starts (progress for a terminal or a self-test). */
   onCheck?: (check: CrashMode, trials: number) => void;
+  /**
+   * Skip the remaining checks once one is violated: the self-test only needs to know that a
+   * planted bug is caught, and by which check first. A user's run always makes every check.
+   */
+  stopAtViolation?: boolean;
 }
 
 /**
@@ -98,8 +105,13 @@ function worst(verdicts: readonly RowVerdict[]): RowVerdict {
 export async function runDefaultChecks(options: DefaultRunOptions, reporter: Reporter): Promise<DefaultRunResult> {
   const started = Date.now();
   const checks: CheckOutcome[] = [];
+  const notRun: CrashMode[] = [];
   for (const step of defaultPlan(options)) {
-    const { forceVm, onCheck, trials: _trials, ...base } = options;
+    if (options.stopAtViolation === true && checks.some((c) => c.verdict === 'violated')) {
+      notRun.push(step.check);
+      continue;
+    }
+    const { forceVm, onCheck, stopAtViolation: _stop, trials: _trials, ...base } = options;
     const runOptions: RunOptions = { ...base, mode: step.check, trials: step.trials, scenarios: step.scenarios, stateBudget: 'lean' };
     onCheck?.(step.check, step.trials);
     const t0 = Date.now();
@@ -120,5 +132,5 @@ export async function runDefaultChecks(options: DefaultRunOptions, reporter: Rep
     });
   }
   const coverage = coverageOf(checks.flatMap((c) => c.results.trials.map((t) => ({ mode: c.check, scenario: t.scenario }))));
-  return { verdict: worst(checks.map((c) => c.verdict)), checks, coverage, durationMs: Date.now() - started };
+  return { verdict: worst(checks.map((c) => c.verdict)), checks, notRun, coverage, durationMs: Date.now() - started };
 }
