@@ -54,5 +54,5 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export POWERCUT_PROPERTY_RUNS="${POWERCUT_PROPERTY_RUNS:-40}"
 export POWERCUT_HOSTILE_RUNS="${POWERCUT_HOSTILE_RUNS:-150}"
 LD_PRELOAD="$libasan $libubsan" node node_modules/vitest/vitest.mjs run \
-  test/property/wal-recovery.test.ts test/property/wal-hostile.test.ts test/unit/wal-recovery-reliability.test.ts \
-  test/unit/wal-edge-cases.test.ts test/native/wal-strategies.test.ts
+  test/property/wal-recovery.test.ts test/property/wal-hostile.test.ts test/addon/wal-recovery-reliability.test.ts \
+  test/addon/wal-edge-cases.test.ts test/addon/wal-strategies.test.ts

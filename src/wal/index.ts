@@ -26,8 +26,8 @@
 //     a worker calls `Wal.attach(token)` and uses the returned Wal like any other (append, sync, read, ...).
 //     Every handle feeds the same native log and committer thread, so group commit batches across workers too.
 //     A worker's close() waits for its own appends and detaches; the opener's close() closes the WAL.
-//     See test/native/wal-workers.test.ts and wal-worker-writer.ts for a complete example (a worker running
-//     TypeScript through tsx registers tsx's loader first: test/native/wal-worker-boot.mjs).
+//     See test/addon/wal-workers.test.ts and wal-worker-writer.ts for a complete example (a worker running
+//     TypeScript through tsx registers tsx's loader first: test/addon/wal-worker-boot.mjs).
 export { Wal } from './wal.js';
 export type { RecoveryReport, WalShareToken } from './wal.js';
 export { WalError } from './errors.js';

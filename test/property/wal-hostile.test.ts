@@ -14,7 +14,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Wal, WalError, type WalOptions } from '../../src/wal/index.js';
-import { cleanup, paddingRecords, parseSegment, payloadFor, segmentFiles, tempDir } from '../native/wal-fixture.js';
+import { cleanup, paddingRecords, parseSegment, payloadFor, segmentFiles, tempDir } from '../addon/wal-fixture.js';
 
 const RUNS = Number(process.env.POWERCUT_HOSTILE_RUNS ?? 300);
 const CAMPAIGN = Number(process.env.POWERCUT_HOSTILE_CASES ?? 0);

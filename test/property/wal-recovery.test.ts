@@ -9,7 +9,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Wal, WalError, type Preallocation } from '../../src/wal/index.js';
-import { cleanup, parseSegment, payloadFor, segmentFiles, SEGMENT_HEADER, tempDir } from '../native/wal-fixture.js';
+import { cleanup, parseSegment, payloadFor, segmentFiles, SEGMENT_HEADER, tempDir } from '../addon/wal-fixture.js';
 
 const RUNS = Number(process.env.POWERCUT_PROPERTY_RUNS ?? 60);
 const SEGMENT = 64 * 1024;

@@ -4,10 +4,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanup, tempDir } from './wal-fixture.js';
+import { cleanup, tempDir } from '../addon/wal-fixture.js';
 
 const hasStrace = spawnSync('strace', ['-V']).status === 0;
-const child = path.resolve(import.meta.dirname, 'wal-strace-child.ts');
+const child = path.resolve(import.meta.dirname, '..', 'addon', 'wal-strace-child.ts');
 const K = 40;
 const work = tempDir('wal-strace-');
 afterAll(() => cleanup(work));

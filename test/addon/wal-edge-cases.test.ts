@@ -2,7 +2,7 @@
 import { openSync, closeSync, readFileSync, writeSync, ftruncateSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Wal, WalError } from '../../src/wal/index.js';
-import { ENTRY_HEADER, SEGMENT_HEADER, allEntries, parseSegment, payloadFor, segmentFiles, spareFiles, staleEntriesAfter, tempDirs } from '../native/wal-fixture.js';
+import { ENTRY_HEADER, SEGMENT_HEADER, allEntries, parseSegment, payloadFor, segmentFiles, spareFiles, staleEntriesAfter, tempDirs } from './wal-fixture.js';
 
 const SMALL = { segmentSize: 64 * 1024 } as const;
 const dir = tempDirs();

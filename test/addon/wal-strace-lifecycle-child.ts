@@ -1,4 +1,4 @@
-// Child process for test/native/wal-syscalls-directory.test.ts, run under strace: a WAL with small
+// Child process for test/host/wal-syscalls-directory.test.ts, run under strace: a WAL with small
 // segments rotates several times, truncates (the first-seq file, segments removed or recycled),
 // appends into recycled segments, truncates again, and closes. After each truncate resolves it
 // stats a marker path, so the trace shows when the caller was told the truncate was done.

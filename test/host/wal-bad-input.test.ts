@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Wal, WalError, type WalErrorCode } from '../../src/wal/index.js';
-import { cleanup, isRoot, tempDirs } from '../native/wal-fixture.js';
+import { cleanup, isRoot, tempDirs } from '../addon/wal-fixture.js';
 
 const dir = tempDirs();
 const mounts: string[] = [];

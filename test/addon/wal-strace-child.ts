@@ -1,4 +1,4 @@
-// Child process for test/native/wal-syscalls.test.ts, run under strace: opens a WAL, marks the
+// Child process for test/host/wal-syscalls.test.ts, run under strace: opens a WAL, marks the
 // start and end of its appends with a stat of a marker path (visible in the trace), then closes.
 // argv: dir strategy groupCommit(0|1) appends writers periodMs gapMs syncDepth
 import { statSync } from 'node:fs';

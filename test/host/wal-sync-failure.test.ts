@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/run.js';
 import { Wal, WalError } from '../../src/wal/index.js';
-import { cleanup, isRoot, tempDir } from './wal-fixture.js';
+import { cleanup, isRoot, tempDir } from '../addon/wal-fixture.js';
 
 const undo: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -3,7 +3,7 @@
 // order, and the entries read back whole, with polling on, off, and past its outstanding limit.
 import { describe, expect, it } from 'vitest';
 import { Wal, WalError } from '../../src/wal/index.js';
-import { tempDirs } from '../native/wal-fixture.js';
+import { tempDirs } from './wal-fixture.js';
 
 const dir = tempDirs();
 

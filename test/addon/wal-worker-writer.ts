@@ -1,4 +1,4 @@
-// A worker_thread writer for test/native/wal-workers.test.ts: attaches to the WAL its parent
+// A worker_thread writer for test/addon/wal-workers.test.ts: attaches to the WAL its parent
 // opened (Wal.attach(token)), appends `count` entries with `inFlight` concurrent appends, posts the
 // sequences back, and detaches.
 import { parentPort, workerData } from 'node:worker_threads';

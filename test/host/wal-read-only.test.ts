@@ -5,7 +5,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync, appendFileSync } f
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Wal, WalError } from '../../src/wal/index.js';
-import { isRoot, payloadFor, segmentFiles, tempDirs } from './wal-fixture.js';
+import { isRoot, payloadFor, segmentFiles, tempDirs } from '../addon/wal-fixture.js';
 
 const dir = tempDirs();
 const SMALL = { segmentSize: 64 * 1024 } as const;

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Wal, WalError } from '../../src/wal/index.js';
-import { flipBit, paddingRecords, parseSegment, payloadFor, segmentFiles, segmentHeader, tempDirs } from '../native/wal-fixture.js';
+import { flipBit, paddingRecords, parseSegment, payloadFor, segmentFiles, segmentHeader, tempDirs } from './wal-fixture.js';
 
 const dir = tempDirs();
 const MIB = { segmentSize: 1 << 20 } as const;
