@@ -53,13 +53,16 @@ function errorMessage(error: unknown): string {
  */
 export async function runWriter(config: WriterConfig, emit: EventSink, walExtra: Pick<WalOptions, 'publishMarks'> = {}): Promise<WriterExit> {
   const wal = await Wal.open(config.dir, { ...walOptions(config), ...walExtra });
+  const announced = config.announceStrategy ?? config.strategy;
   emit({
     type: 'started',
-    strategy: config.announceStrategy ?? config.strategy,
-    groupCommit: config.groupCommit,
-    periodMs: (config.announceStrategy ?? config.strategy) === 'periodic' ? config.periodMs : null,
+    strategy: announced,
+    // A lying writer claims a plain strategy: group commit is not part of the claim.
+    groupCommit: config.announceStrategy === null ? config.groupCommit : false,
+    periodMs: announced === 'periodic' ? config.periodMs : null,
     pid: process.pid,
     workload: {
+      ...(config.announceStrategy !== null ? { actualStrategy: config.strategy } : {}),
       writers: config.writers,
       minPayload: config.minPayload,
       maxPayload: config.maxPayload,

@@ -19,7 +19,8 @@ import { MARK_METHODS, openMarker, type MarkMethod } from './marker.js';
 //
 // `claimStrategy` makes a deliberately WRONG writer for the harness's own tests: the WAL runs the
 // configured strategy (say none) while the history claims another (say fsync). Its acks then
-// promise a durability nobody provided, and the crash-state check must catch it.
+// promise a durability nobody provided, and the crash-state check must catch it. It is passed to
+// the workload writer as its announceStrategy, the one lying-writer knob of the project.
 
 /** The recording part of the child's configuration, next to the WriterConfig fields. */
 export interface RecordWriterOptions {
@@ -53,18 +54,16 @@ async function main(): Promise<number> {
     const raw = JSON.parse(process.argv[2] ?? 'null') as Record<string, unknown>;
     const { record: recordRaw, ...rest } = raw ?? {};
     record = parseRecordOptions(recordRaw);
-    parsed = parseWriterConfig(rest);
+    // The recording's lying-writer knob is the workload's own (announceStrategy): one knob.
+    parsed = parseWriterConfig(record.claimStrategy !== null ? { ...rest, announceStrategy: record.claimStrategy } : rest);
   } catch (error) {
     const message = error instanceof WriterConfigError || error instanceof SyntaxError ? error.message : String(error);
     process.stderr.write(`marked-writer: bad configuration: ${message}\n`);
     return WRITER_EXIT.badConfig;
   }
   const marker = openMarker(record.dmName, record.markMethod);
-  const claim = record.claimStrategy;
   const emit = (event: WorkloadEvent): void => {
-    const reported: WorkloadEvent =
-      event.type === 'started' && claim !== null ? { ...event, strategy: claim, groupCommit: false, periodMs: claim === 'periodic' ? (event.periodMs ?? 100) : null, workload: { ...event.workload, actualStrategy: event.strategy } } : event;
-    writeEvent(EVENT_FD, reported);
+    writeEvent(EVENT_FD, event);
     const label = markLabel(event);
     if (label !== null && !(record.publishMarks && NATIVE_MARKED.has(event.type))) marker.mark(label);
   };
