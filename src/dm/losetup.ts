@@ -53,8 +53,8 @@ export function parseLoopList(json: string): LoopDevice[] {
   const list = (parsed as { loopdevices?: unknown }).loopdevices;
   if (!Array.isArray(list)) throw new DeviceError('PARSE_FAILED', 'losetup --json has no loopdevices array');
   return list.map((row: Record<string, unknown>) => ({
-    device: String(row.name ?? ''),
-    backingFile: String(row['back-file'] ?? '').replace(/ \(deleted\)$/, ''),
+    device: typeof row.name === 'string' ? row.name : '',
+    backingFile: (typeof row['back-file'] === 'string' ? row['back-file'] : '').replace(/ \(deleted\)$/, ''),
   }));
 }
 

@@ -195,7 +195,7 @@ function toEvent(value: unknown): WorkloadEvent {
         type: 'started',
         strategy: obj.strategy,
         groupCommit: obj.groupCommit,
-        periodMs: periodMs as number | null,
+        periodMs: periodMs,
         pid: obj.pid,
         ...(workload !== undefined ? { workload: workload as Record<string, unknown> } : {}),
         ...optionalTime(obj),

@@ -40,7 +40,7 @@ export interface FoundEntry {
 export function parseSegment(file: string): { firstSeq: number; entries: FoundEntry[] } {
   const buf = readFileSync(file);
   const firstSeq = Number(buf.readBigUInt64LE(16));
-  const crc32c = nativeModule().crc32c;
+  const crc32c = (bytes: Uint8Array): number => nativeModule().crc32c(bytes);
   const entries: FoundEntry[] = [];
   let pos = SEGMENT_HEADER;
   let expect = firstSeq;
@@ -86,7 +86,7 @@ export function payloadFor(seed: number, length: number): Buffer {
 /** Valid entries with a sequence below `firstSeq` at aligned offsets from `from`: stale ones of a recycled file. */
 export function staleEntriesAfter(file: string, from: number): number[] {
   const buf = readFileSync(file);
-  const crc32c = nativeModule().crc32c;
+  const crc32c = (bytes: Uint8Array): number => nativeModule().crc32c(bytes);
   const { firstSeq } = parseSegment(file);
   const found: number[] = [];
   for (let pos = from; pos + ENTRY_HEADER <= buf.length; pos += 8) {
@@ -129,7 +129,7 @@ export function segmentHeader(firstSeq: bigint): Buffer {
 /** Padding records (seq 0) of a segment, valid ones only, in file order: { offset, span }. */
 export function paddingRecords(file: string): { offset: number; span: number }[] {
   const buf = readFileSync(file);
-  const crc32c = nativeModule().crc32c;
+  const crc32c = (bytes: Uint8Array): number => nativeModule().crc32c(bytes);
   const out: { offset: number; span: number }[] = [];
   let pos = SEGMENT_HEADER;
   while (pos + ENTRY_HEADER <= buf.length) {

@@ -127,7 +127,7 @@ describe.skipIf(why !== undefined)(`writer process${why ? ` (skipped: ${why})` :
   });
 
   it('exits with the bad-configuration status, not a stack trace, on a bad configuration', async () => {
-    const child = WriterChild.spawn(bundles.writer, { ...config('fsync'), writers: 0 } as WriterConfig);
+    const child = WriterChild.spawn(bundles.writer, { ...config('fsync'), writers: 0 });
     await child.ended();
     expect(child.exited?.code).toBe(WRITER_EXIT.badConfig);
     expect(child.stderr).toMatch(/writers must be an integer/);

@@ -154,8 +154,8 @@ describe('WAL bad input', () => {
     const wal = await Wal.open(walDir, { segmentSize: 4 * 1024 * 1024, preallocate: 'none', strategy: 'fdatasync' });
     const payload = Buffer.alloc(8192, 1);
     const results = await Promise.allSettled(Array.from({ length: 200 }, () => wal.append(payload)));
-    const acked = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<number>).value);
-    const failed = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as WalError);
+    const acked = results.filter((r) => r.status === 'fulfilled').map((r) => (r).value);
+    const failed = results.filter((r) => r.status === 'rejected').map((r) => (r).reason as WalError);
     expect(acked.length).toBeGreaterThan(10);
     expect(failed.length).toBeGreaterThan(0);
     expect(failed[0]!.code).toBe('WAL_NO_SPACE');

@@ -32,7 +32,7 @@ const ready = await hasLoop();
 // ext4 on a loop device backed by a file on a tmpfs with `spareKiB` left free.
 async function failingFilesystem(spareKiB: number): Promise<{ mnt: string; filler: string }> {
   const base = tempDir('wal-eio-');
-  undo.push(async () => cleanup(base));
+  undo.push(() => Promise.resolve(cleanup(base)));
   const backing = path.join(base, 'backing');
   const mnt = path.join(base, 'mnt');
   mkdirSync(backing);

@@ -32,7 +32,7 @@ function startHarness(mode: 'run' | 'suspend'): Harness {
   const events: Harness['events'] = [];
   const waiters: { event: string; resolve: () => void }[] = [];
   let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     buf += d.toString();
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {

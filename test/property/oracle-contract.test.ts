@@ -77,7 +77,7 @@ function allowed(c: Case, recovered: RecoveredEntry[]): boolean {
   return outcomes.some((run) => {
     if (run.length > 0 && first !== undefined && (run[0] as number) > Math.max(first, floor)) return false;
     if (!required.every((q) => run.includes(q))) return false;
-    return run.length === recovered.length && run.every((q, i) => recovered[i]?.seq === q && 'digest' in recovered[i]! && recovered[i]!.digest === digest(q));
+    return run.length === recovered.length && run.every((q, i) => recovered[i]?.seq === q && 'digest' in recovered[i] && recovered[i].digest === digest(q));
   });
 }
 

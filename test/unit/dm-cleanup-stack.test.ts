@@ -91,7 +91,7 @@ describe('CleanupStack', () => {
     const deadFile = join(dir, 'dead-image');
     writeFileSync(deadFile, 'x');
     // A pid that exited: spawnSync waits for it.
-    const dead = spawnSync('true').pid!;
+    const dead = spawnSync('true').pid;
     writeFileSync(join(ledgerDir, `${dead}-1.json`), JSON.stringify({ pid: dead, startTime: '1', resources: [{ kind: 'file', path: deadFile }] }));
     const liveFile = join(dir, 'live-image');
     writeFileSync(liveFile, 'x');

@@ -57,7 +57,7 @@ describe('pnpm replay', () => {
     [['--log', logPath, '--to', 'end', '--out', join(dir, 'x.img'), '--size', '12X'], /--size "12X": expected bytes/],
     [['--log', logPath, '--bogus'], /unknown option '--bogus'/],
   ])('BadInputExits2WithAClearMessage: %j', (args, message) => {
-    const result = replay(...(args as string[]));
+    const result = replay(...(args));
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toMatch(/\n\s+at /);

@@ -31,7 +31,7 @@ export function parseFioJson(text: string): FioResult {
   }
   const job = (doc as { jobs?: unknown[] }).jobs?.[0] as Record<string, unknown> | undefined;
   if (!job) throw new BenchError('PARSE_FAILED', 'fio JSON has no jobs');
-  if (job.error !== undefined && job.error !== 0) throw new BenchError('PEER_FAILED', `fio job failed with error ${String(job.error)}`);
+  if (job.error !== undefined && job.error !== 0) throw new BenchError('PEER_FAILED', `fio job failed with error ${JSON.stringify(job.error)}`);
   const write = job.write as Record<string, unknown> | undefined;
   const sync = (job.sync as { lat_ns?: Record<string, unknown> } | undefined)?.lat_ns;
   if (!write || !sync) throw new BenchError('PARSE_FAILED', 'fio JSON job has no write or sync.lat_ns section');

@@ -52,9 +52,9 @@ export class PgTestFsyncDriver implements PeerDriver {
   rows: PgTestFsyncRow[] = [];
   private readonly binary = join(PG_BIN_DIR, 'pg_test_fsync');
 
-  async prepare(): Promise<Readiness> {
-    if (!existsSync(this.binary)) return { status: 'skipped', reason: `${this.binary} not found (apt-get install postgresql-15)` };
-    return { status: 'ready' };
+  prepare(): Promise<Readiness> {
+    if (!existsSync(this.binary)) return Promise.resolve({ status: 'skipped', reason: `${this.binary} not found (apt-get install postgresql-15)` });
+    return Promise.resolve({ status: 'ready' });
   }
 
   async slice(_cell: PeerCell, ctx: SliceContext): Promise<Slice> {

@@ -17,7 +17,7 @@ export class SqliteDriver implements PeerDriver {
   private sqlite: SqliteModule | undefined;
 
   async prepare(): Promise<Readiness> {
-    const loaded = await loadPeerModule('better-sqlite3', async () => (await import('better-sqlite3')).default as unknown as SqliteModule);
+    const loaded = await loadPeerModule('better-sqlite3', async () => (await import('better-sqlite3')).default);
     if ('reason' in loaded) return { status: 'skipped', reason: loaded.reason };
     this.sqlite = loaded.module;
     return { status: 'ready' };

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { CleanupStack, mount, umount, type FsType } from '../../dm/index.js';
+import { CleanupStack, mount, umount } from '../../dm/index.js';
 import { enumerateStates, StateMaterialiser, visibleMarks, type Coverage, type CrashState, type EnumerateOptions, closeLog, LogIndex, openLog, replayToImage } from '../../dm/log-writes/index.js';
 import { historyAtCrash, historyAtPublishedMarks, judgeCrash, secondLifeHistory, type CrashVerdict } from '../../oracle/index.js';
 import { parseEvents, type WorkloadEvent } from '../../workload/events.js';
@@ -164,7 +164,7 @@ export class StateChecker {
     this.materialiser.materialise(state, this.image);
     const t1 = process.hrtime.bigint();
     this.timings.materialiseMs += Number(t1 - t0) / 1e6;
-    const fs = rec.meta.spec.fs as FsType;
+    const fs = rec.meta.spec.fs;
     const marks = visibleMarks(rec.index, state);
     const facts: StateFacts = { id: state.id, kind: state.kind, marksVisible: marks.length, lastMark: marks[marks.length - 1] ?? null };
     const reg = this.stack.add({ kind: 'mount', mountPoint: this.mountPoint });
@@ -241,7 +241,7 @@ export class StateChecker {
       openFailure = { status: 'failed', code: (error as { code?: string }).code ?? 'UNEXPECTED', message: `second life: ${(error as Error).message}`, corruption: null };
     }
     await umount(this.mountPoint);
-    await mount(this.image, this.mountPoint, { fs: this.rec.meta.spec.fs as FsType, options: ['loop'] });
+    await mount(this.image, this.mountPoint, { fs: this.rec.meta.spec.fs, options: ['loop'] });
     const again = openFailure ?? (await recoverWal(walDir, walOptions));
     const lives = secondLifeHistory(history, recovery.entries, events);
     const verdict = judgeCrash({ history: lives, recovered: again.status === 'recovered' ? again.entries : [], syncFailureCodes: SYNC_FAILURE_CODES });

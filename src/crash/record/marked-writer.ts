@@ -81,6 +81,6 @@ async function main(): Promise<number> {
   return code;
 }
 
-main().then((code) => {
+void main().then((code) => {
   process.exitCode = code;
 });
