@@ -36,5 +36,6 @@ const present = (r: Resource): boolean => {
 };
 const left = [...seen.values()].filter(present);
 const byKind = new Map<string, number>();
-for (const r of left) byKind.set(r.kind === 'process' ? `process:${r.label}` : r.kind, (byKind.get(r.kind === 'process' ? `process:${r.label}` : r.kind) ?? 0) + 1);
+for (const r of left)
+  byKind.set(r.kind === 'process' ? `process:${r.label}` : r.kind, (byKind.get(r.kind === 'process' ? `process:${r.label}` : r.kind) ?? 0) + 1);
 process.stdout.write(left.length === 0 ? `nothing (of ${seen.size})` : `${[...byKind].map(([k, n]) => `${n} ${k}`).join(', ')} (of ${seen.size})`);

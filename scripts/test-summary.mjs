@@ -7,7 +7,10 @@ import { join } from 'node:path';
 
 const dir = process.argv[2];
 const expected = ['host.json', 'integration.json', 'self-test.json'];
-let passed = 0, failed = 0, skipped = 0, missing = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0,
+  missing = 0;
 for (const name of expected) {
   const file = join(dir, name);
   if (!existsSync(file)) {

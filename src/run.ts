@@ -61,7 +61,9 @@ export async function run(command: string, args: readonly string[], options: Run
   if (result.failed) {
     const notFound = (result.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
     if (notFound) {
-      throw new RunError('COMMAND_NOT_FOUND', `${command}: command not found (is it installed? try 'pnpm doctor')`, line, undefined, '', { cause: result.cause });
+      throw new RunError('COMMAND_NOT_FOUND', `${command}: command not found (is it installed? try 'pnpm doctor')`, line, undefined, '', {
+        cause: result.cause,
+      });
     }
     if (result.timedOut) {
       throw new RunError('COMMAND_TIMEOUT', `${line}: timed out after ${options.timeoutMs} ms`, line, undefined, stderr);

@@ -42,7 +42,13 @@ export function throughputChart(r: Pick<BenchResults, 'cells'>): ChartSpec | nul
   const fs = mainFs(m);
   const size = mainSize(m);
   const rows = m
-    .filter((c) => c.fs === fs && c.size === (c.kind === 'peer' && c.peer === 'pg_test_fsync' ? c.size : size) && c.writers === 1 && (c.kind === 'peer' || (c.prealloc === 'zero' && c.threads === 0)))
+    .filter(
+      (c) =>
+        c.fs === fs &&
+        c.size === (c.kind === 'peer' && c.peer === 'pg_test_fsync' ? c.size : size) &&
+        c.writers === 1 &&
+        (c.kind === 'peer' || (c.prealloc === 'zero' && c.threads === 0)),
+    )
     .map((c) => ({ what: c.label, opsPerSec: Math.round(c.metrics.opsPerSec), kind: kindOf(c) }));
   if (rows.length === 0) return null;
   const base = 10 ** Math.floor(Math.log10(Math.max(1, Math.min(...rows.map((r) => r.opsPerSec)))));
@@ -51,7 +57,8 @@ export function throughputChart(r: Pick<BenchResults, 'cells'>): ChartSpec | nul
   return {
     name: 'throughput-per-strategy',
     title: `Commits per second at 1 writer (${fs}, ${size} B entries)`,
-    howToRead: 'One bar per WAL strategy and per peer, one writer, log scale. Grey bars acknowledge before the data is durable (periodic, none): their speed is not comparable with the others. The raw floor is the best a single writer can do with pwrite+fdatasync.',
+    howToRead:
+      'One bar per WAL strategy and per peer, one writer, log scale. Grey bars acknowledge before the data is durable (periodic, none): their speed is not comparable with the others. The raw floor is the best a single writer can do with pwrite+fdatasync.',
     spec: {
       $schema: SCHEMA,
       title: `Commits per second at 1 writer (${fs}, ${size} B entries, log scale)`,
@@ -66,7 +73,13 @@ export function throughputChart(r: Pick<BenchResults, 'cells'>): ChartSpec | nul
           mark: { type: 'bar', tooltip: true },
           encoding: {
             x2: { datum: base },
-            color: { field: 'kind', type: 'nominal', scale: { domain: ['WAL (durable ack)', 'WAL (ack not durable)', 'peer'], range: ['#1f77b4', '#bbbbbb', '#ff7f0e'] }, title: null, legend: { labelLimit: 300 } },
+            color: {
+              field: 'kind',
+              type: 'nominal',
+              scale: { domain: ['WAL (durable ack)', 'WAL (ack not durable)', 'peer'], range: ['#1f77b4', '#bbbbbb', '#ff7f0e'] },
+              title: null,
+              legend: { labelLimit: 300 },
+            },
           },
         },
         { mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 }, encoding: { text: { field: 'opsPerSec', type: 'quantitative', format: ',' } } },
@@ -86,13 +99,19 @@ export function latencyChart(r: Pick<BenchResults, 'cells'>): ChartSpec | null {
   const maxGroup = Math.max(0, ...onFs.filter((c) => c.kind === 'wal' && c.strategy.startsWith('group-')).map((c) => c.writers));
   const chosen = onFs.filter((c) => c.writers === 1 || (c.kind === 'wal' && c.strategy.startsWith('group-') && c.writers === maxGroup));
   const rows = chosen.flatMap((c) =>
-    (c.metrics.latency.curve ?? []).map((p) => ({ series: `${c.label} w${c.writers}`, kind: c.kind === 'wal' ? 'WAL' : 'peer', percentile: `p${p.percentile}`, us: Math.max(p.us, 0.1) })),
+    (c.metrics.latency.curve ?? []).map((p) => ({
+      series: `${c.label} w${c.writers}`,
+      kind: c.kind === 'wal' ? 'WAL' : 'peer',
+      percentile: `p${p.percentile}`,
+      us: Math.max(p.us, 0.1),
+    })),
   );
   if (rows.length === 0) return null;
   return {
     name: 'latency-distributions',
     title: `Commit latency distributions (${fs}, ${size} B)`,
-    howToRead: 'Each line is one cell: commit latency (append call to acknowledgement, log scale) at increasing percentiles, left to right from the fastest commit to the slowest. Flat and low is good; a line that shoots up at p99.9 has stalls. fio and pg_test_fsync are not drawn: fio reports only its own percentiles of fdatasync (they are in the table), pg_test_fsync only means.',
+    howToRead:
+      'Each line is one cell: commit latency (append call to acknowledgement, log scale) at increasing percentiles, left to right from the fastest commit to the slowest. Flat and low is good; a line that shoots up at p99.9 has stalls. fio and pg_test_fsync are not drawn: fio reports only its own percentiles of fdatasync (they are in the table), pg_test_fsync only means.',
     spec: {
       $schema: SCHEMA,
       title: `Commit latency by percentile (${fs}, ${size} B, log scale)`,
@@ -124,11 +143,18 @@ export function groupScalingChart(r: Pick<BenchResults, 'cells'>): ChartSpec | n
     .filter((c) => (counts.get(c.label)?.size ?? 0) > 1)
     .map((c) => ({ series: c.label, writers: c.writers, opsPerSec: Math.round(c.metrics.opsPerSec), p99Us: c.metrics.latency.p99Us }));
   if (rows.length === 0) return null;
-  const x = { field: 'writers', type: 'quantitative' as const, scale: { type: 'log' as const, base: 2 }, axis: { values: [...new Set(rows.map((r) => r.writers))] }, title: 'writers' };
+  const x = {
+    field: 'writers',
+    type: 'quantitative' as const,
+    scale: { type: 'log' as const, base: 2 },
+    axis: { values: [...new Set(rows.map((r) => r.writers))] },
+    title: 'writers',
+  };
   return {
     name: 'group-commit-scaling',
     title: `Scaling with writers (${fs}, ${size} B)`,
-    howToRead: 'Top: commits per second as writers are added (both axes log). Group commit should climb steeply, since one fdatasync covers every writer waiting; a flat line means each commit still pays its own sync. raw-floor is the disk\'s ceiling: N entries written and fdatasynced at once with no CPU spent around them, which no group commit can beat. Bottom: p99 commit latency; the target is at most 3x the 1-writer p99 at 64 writers.',
+    howToRead:
+      "Top: commits per second as writers are added (both axes log). Group commit should climb steeply, since one fdatasync covers every writer waiting; a flat line means each commit still pays its own sync. raw-floor is the disk's ceiling: N entries written and fdatasynced at once with no CPU spent around them, which no group commit can beat. Bottom: p99 commit latency; the target is at most 3x the 1-writer p99 at 64 writers.",
     spec: {
       $schema: SCHEMA,
       title: `Scaling with writers (${fs}, ${size} B)`,
@@ -136,13 +162,21 @@ export function groupScalingChart(r: Pick<BenchResults, 'cells'>): ChartSpec | n
       vconcat: [
         {
           mark: { type: 'line', point: true, tooltip: true },
-          encoding: { x, y: { field: 'opsPerSec', type: 'quantitative', scale: { type: 'log' }, title: 'commits per second' }, color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 400 } } },
+          encoding: {
+            x,
+            y: { field: 'opsPerSec', type: 'quantitative', scale: { type: 'log' }, title: 'commits per second' },
+            color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 400 } },
+          },
           width: 480,
           height: 240,
         },
         {
           mark: { type: 'line', point: true, tooltip: true },
-          encoding: { x, y: { field: 'p99Us', type: 'quantitative', scale: { type: 'log' }, title: 'p99 commit latency (us)' }, color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 400 } } },
+          encoding: {
+            x,
+            y: { field: 'p99Us', type: 'quantitative', scale: { type: 'log' }, title: 'p99 commit latency (us)' },
+            color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 400 } },
+          },
           width: 480,
           height: 200,
         },
@@ -162,7 +196,8 @@ export function fsMatrixChart(r: Pick<BenchResults, 'cells'>): ChartSpec | null 
   return {
     name: 'fs-strategy-matrix',
     title: `Filesystem x strategy (1 writer, ${size} B)`,
-    howToRead: 'WAL commits per second for each filesystem (row) and strategy (column), one writer. Compare across a column to see what the filesystem costs; ext4-nobarrier is fast because it sends no cache flushes and is not durable.',
+    howToRead:
+      'WAL commits per second for each filesystem (row) and strategy (column), one writer. Compare across a column to see what the filesystem costs; ext4-nobarrier is fast because it sends no cache flushes and is not durable.',
     spec: {
       $schema: SCHEMA,
       title: `WAL commits per second, filesystem x strategy (1 writer, ${size} B)`,
@@ -172,7 +207,10 @@ export function fsMatrixChart(r: Pick<BenchResults, 'cells'>): ChartSpec | null 
         y: { field: 'fs', type: 'nominal', title: null },
       },
       layer: [
-        { mark: 'rect', encoding: { color: { field: 'opsPerSec', type: 'quantitative', scale: { type: 'log', scheme: 'lighttealblue' }, title: 'commits/s' } } },
+        {
+          mark: 'rect',
+          encoding: { color: { field: 'opsPerSec', type: 'quantitative', scale: { type: 'log', scheme: 'lighttealblue' }, title: 'commits/s' } },
+        },
         { mark: { type: 'text', fontSize: 10 }, encoding: { text: { field: 'opsPerSec', type: 'quantitative', format: ',' } } },
       ],
       width: { step: 70 },
@@ -199,12 +237,15 @@ export function preallocChart(r: Pick<BenchResults, 'cells'>): ChartSpec | null 
   return {
     name: 'preallocation',
     title: `Preallocation modes (fdatasync, 1 writer, ${size} B)`,
-    howToRead: "Left: commits per second for each way of preparing segments. Middle and right: what each commit cost the device, from /proc/diskstats. Appending to a file that grows ('none') makes fdatasync also commit the file's new size through the filesystem's journal; zero-filled segments are overwritten in place and need no metadata. The difference in device writes (and, where the journal needs its own, flushes) per commit is that metadata, and explains the difference in speed.",
+    howToRead:
+      "Left: commits per second for each way of preparing segments. Middle and right: what each commit cost the device, from /proc/diskstats. Appending to a file that grows ('none') makes fdatasync also commit the file's new size through the filesystem's journal; zero-filled segments are overwritten in place and need no metadata. The difference in device writes (and, where the journal needs its own, flushes) per commit is that metadata, and explains the difference in speed.",
     spec: {
       $schema: SCHEMA,
       title: `Preallocation modes (fdatasync, 1 writer, ${size} B)`,
       data: { values: rows },
-      facet: { column: { field: 'measure', type: 'nominal', title: null, sort: ['commits per second', 'device writes per commit', 'device flushes per commit'] } },
+      facet: {
+        column: { field: 'measure', type: 'nominal', title: null, sort: ['commits per second', 'device writes per commit', 'device flushes per commit'] },
+      },
       spec: {
         mark: { type: 'bar', tooltip: true },
         encoding: {

@@ -222,7 +222,10 @@ async function syncComparison(args: Args, work: string): Promise<void> {
     walVsRawPerRound: vsRaw.map((x) => Number(x.toFixed(3))),
     walVsRawSameBytesMedian: Number(median(vsRawSameBytes).toFixed(3)),
     group: Object.fromEntries(
-      [...perWriters].map(([w, rs]) => [w, { perSecMedian: Math.round(median(rs.map((r) => r.perSec))), p99usMedian: Math.round(median(rs.map((r) => r.p99us))) }]),
+      [...perWriters].map(([w, rs]) => [
+        w,
+        { perSecMedian: Math.round(median(rs.map((r) => r.perSec))), p99usMedian: Math.round(median(rs.map((r) => r.p99us))) },
+      ]),
     ),
     group64VsGroup1Median: Number(median(groupRatio).toFixed(1)),
     group64P99VsGroup1P99Median: Number(median(p99Ratio).toFixed(2)),
@@ -283,8 +286,19 @@ async function main(): Promise<void> {
       scans.push(bytes / s / 1e9);
     }
     const scanGBps = Math.max(...scans);
-    console.log(`recovery scan, warm cache: best ${scanGBps.toFixed(2)} GB/s over ${(bytes / 2 ** 30).toFixed(2)} GiB, ${entries} entries of ${args.entry} B (runs: ${scans.map((x) => x.toFixed(2)).join(', ')})`);
-    console.log(JSON.stringify({ appendsPerSec: Math.round(appendsPerSec), appendSize: args.size, scanGBps: Number(scanGBps.toFixed(3)), scanBytes: bytes, scanEntries: entries, entrySize: args.entry }));
+    console.log(
+      `recovery scan, warm cache: best ${scanGBps.toFixed(2)} GB/s over ${(bytes / 2 ** 30).toFixed(2)} GiB, ${entries} entries of ${args.entry} B (runs: ${scans.map((x) => x.toFixed(2)).join(', ')})`,
+    );
+    console.log(
+      JSON.stringify({
+        appendsPerSec: Math.round(appendsPerSec),
+        appendSize: args.size,
+        scanGBps: Number(scanGBps.toFixed(3)),
+        scanBytes: bytes,
+        scanEntries: entries,
+        entrySize: args.entry,
+      }),
+    );
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -4,7 +4,18 @@ export { parseBenchOptions, parseSize, defaultOutDir, BACKGROUND_IO_CLASSES, typ
 export { buildMatrix, roundOrder, runsOnce, PG_TEST_FSYNC_SIZE } from './matrix.js';
 export * from './cell.js';
 export { BenchError, type BenchErrorCode } from './bench-error.js';
-export { RESULTS_SCHEMA, toMetrics, type BenchResults, type CellResult, type MeasuredCell, type Metrics, type TargetResult, type TargetStatus, type FsReport, type PeerReport } from './results.js';
+export {
+  RESULTS_SCHEMA,
+  toMetrics,
+  type BenchResults,
+  type CellResult,
+  type MeasuredCell,
+  type Metrics,
+  type TargetResult,
+  type TargetStatus,
+  type FsReport,
+  type PeerReport,
+} from './results.js';
 export { computeTargets, floorTargets, groupTargets, peerTargets, preallocTargets, flushPassThroughChecks, referenceWal } from './targets.js';
 export { parseDiskstats, counterDelta, perCommit, backingDevice, mountOf, type DiskCounters, type BlockDevice } from './diskstats.js';
 export { writeCharts, renderSvg, CHARTS, type ChartSpec, type WrittenChart } from './charts.js';

@@ -25,7 +25,8 @@ const SINGLE_WRITER_PEERS: ReadonlySet<PeerName> = new Set(['fio', 'sqlite', 'pg
 // pg_test_fsync has no size option: it always writes PostgreSQL's 8 kB WAL blocks.
 export const PG_TEST_FSYNC_SIZE = 8192;
 
-type Selection = Pick<BenchSelection, 'full' | 'strategies' | 'writers' | 'sizes' | 'filesystems' | 'preallocs' | 'peers'> & Partial<Pick<BenchSelection, 'writerThreads'>>;
+type Selection = Pick<BenchSelection, 'full' | 'strategies' | 'writers' | 'sizes' | 'filesystems' | 'preallocs' | 'peers'> &
+  Partial<Pick<BenchSelection, 'writerThreads'>>;
 
 // --full also spreads writers over 4 worker_threads (as many as a small server's pool).
 const FULL_THREADS = [0, 4];
@@ -51,7 +52,8 @@ export function buildMatrix(sel: Selection): Cell[] {
   const sizes: readonly number[] = sel.sizes ?? (sel.full ? ENTRY_SIZES : [4096]);
   const filesystems: readonly FsName[] = sel.filesystems ?? (sel.full ? FILESYSTEMS : ['host']);
   const writersFor = (s: StrategyName): readonly number[] => sel.writers ?? (sel.full || s.startsWith('group-') ? WRITER_COUNTS : [1]);
-  const preallocsFor = (s: StrategyName, writers: number): readonly PreallocMode[] => sel.preallocs ?? (sel.full ? PREALLOC_MODES : defaultPreallocs(s, writers));
+  const preallocsFor = (s: StrategyName, writers: number): readonly PreallocMode[] =>
+    sel.preallocs ?? (sel.full ? PREALLOC_MODES : defaultPreallocs(s, writers));
   // More threads than writers would leave threads idle: such combinations are not cells.
   const threadsFor = (writers: number): number[] => (sel.writerThreads ?? (sel.full ? FULL_THREADS : [0])).filter((t) => t <= writers);
 

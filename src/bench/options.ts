@@ -1,16 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseInteger, parseSeconds, type Parsed } from '../cli/parse-args.js';
 import { BenchError } from './bench-error.js';
-import {
-  FILESYSTEMS,
-  PEERS,
-  PREALLOC_MODES,
-  STRATEGIES,
-  type FsName,
-  type PeerName,
-  type PreallocMode,
-  type StrategyName,
-} from './cell.js';
+import { FILESYSTEMS, PEERS, PREALLOC_MODES, STRATEGIES, type FsName, type PeerName, type PreallocMode, type StrategyName } from './cell.js';
 
 export const BACKGROUND_IO_CLASSES = ['none', 'idle', 'best-effort', 'realtime'] as const;
 export type BackgroundIo = (typeof BACKGROUND_IO_CLASSES)[number];
@@ -101,31 +92,37 @@ function parseIntegers(option: string, text: string, min: number, max: number): 
 
 // A timestamped directory under results/, so runs never overwrite each other.
 export function defaultOutDir(now: Date, cwd: string): string {
-  const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
+  const stamp = now
+    .toISOString()
+    .replace(/[:.]/g, '-')
+    .replace(/-\d{3}Z$/, 'Z');
   return resolve(cwd, 'results', `bench-${stamp}`);
 }
 
 // Turns commander's raw strings into a validated selection, or throws BenchError('BAD_OPTION')
 // with a message that names the option and what it accepts.
 export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), cwd: string = process.cwd()): BenchSelection {
-  const strategies = raw.strategy === undefined
-    ? null
-    : unique(list('--strategy', raw.strategy).flatMap((s) => oneOf('--strategy', s, STRATEGIES, { all: STRATEGIES, group: ['group-fdatasync'] })));
-  const filesystems = raw.fs === undefined
-    ? null
-    : unique(list('--fs', raw.fs).flatMap((s) => oneOf('--fs', s, FILESYSTEMS, { all: FILESYSTEMS, ext4: ['ext4-ordered'] })));
-  const preallocs = raw.prealloc === undefined
-    ? null
-    : unique(list('--prealloc', raw.prealloc).flatMap((s) => oneOf('--prealloc', s, PREALLOC_MODES, { all: PREALLOC_MODES })));
-  const peers = raw.peers === undefined
-    ? [...PEERS]
-    : raw.peers === 'none'
-      ? []
-      : unique(list('--peers', raw.peers).flatMap((s) => oneOf('--peers', s, PEERS, { all: PEERS })));
-  const backgroundIo = raw.backgroundIo === undefined ? 'none' : oneOf('--background-io', raw.backgroundIo, BACKGROUND_IO_CLASSES)[0] ?? 'none';
+  const strategies =
+    raw.strategy === undefined
+      ? null
+      : unique(list('--strategy', raw.strategy).flatMap((s) => oneOf('--strategy', s, STRATEGIES, { all: STRATEGIES, group: ['group-fdatasync'] })));
+  const filesystems =
+    raw.fs === undefined ? null : unique(list('--fs', raw.fs).flatMap((s) => oneOf('--fs', s, FILESYSTEMS, { all: FILESYSTEMS, ext4: ['ext4-ordered'] })));
+  const preallocs =
+    raw.prealloc === undefined
+      ? null
+      : unique(list('--prealloc', raw.prealloc).flatMap((s) => oneOf('--prealloc', s, PREALLOC_MODES, { all: PREALLOC_MODES })));
+  const peers =
+    raw.peers === undefined
+      ? [...PEERS]
+      : raw.peers === 'none'
+        ? []
+        : unique(list('--peers', raw.peers).flatMap((s) => oneOf('--peers', s, PEERS, { all: PEERS })));
+  const backgroundIo = raw.backgroundIo === undefined ? 'none' : (oneOf('--background-io', raw.backgroundIo, BACKGROUND_IO_CLASSES)[0] ?? 'none');
   const rounds = raw.rounds === undefined ? 4 : value(parseInteger('--rounds', raw.rounds, 1, 20));
   const durationMs = raw.duration === undefined ? 3000 : Math.round(value(parseSeconds('--duration', raw.duration.trim(), 0.1, 3600)) * 1000);
-  if (durationMs / rounds < 100) bad(`--duration ${durationMs / 1000}s over ${rounds} rounds leaves under 100 ms per slice; raise --duration or lower --rounds`);
+  if (durationMs / rounds < 100)
+    bad(`--duration ${durationMs / 1000}s over ${rounds} rounds leaves under 100 ms per slice; raise --duration or lower --rounds`);
   return {
     full: raw.full === true,
     strategies,

@@ -14,9 +14,9 @@ export function formatTargets(targets: readonly TargetResult[]): string[] {
 export const COLUMN_NOTES = [
   'ops/s: acknowledged commits per second (sum over all writers); MB/s: payload bytes per second.',
   'p50/p99/p99.9/max: commit latency in microseconds, append call to acknowledgement, from an HDR histogram of every commit. "~" marks a tool\'s own mean (pg_test_fsync) where no distribution exists; fio\'s figures are its fdatasync latencies (median of each percentile over the slices).',
-  'wr/c, KiB/c, fl/c: device writes, KiB written and cache flushes per commit on the cell\'s own block device (/proc/diskstats columns 8, 10, 19). disk fl/c: flushes per commit on the disk under a loop image.',
-  'cpu us/op: CPU time per commit of this process (WAL, SQLite, LevelDB) or of the peer\'s process (fio, raw floor; 10 ms tick resolution); none for pgbench, whose server is not our child.',
-  'peer/WAL: the peer\'s commits per second divided by the WAL\'s at the same filesystem, writers and size (WAL fdatasync at 1 writer, group commit over fdatasync at more; recycling segments as the WAL ships when measured, else zero-filled); below 1 means the WAL is faster. For raw-floor at N writers it is how far the disk\'s ceiling is above the WAL.',
+  "wr/c, KiB/c, fl/c: device writes, KiB written and cache flushes per commit on the cell's own block device (/proc/diskstats columns 8, 10, 19). disk fl/c: flushes per commit on the disk under a loop image.",
+  "cpu us/op: CPU time per commit of this process (WAL, SQLite, LevelDB) or of the peer's process (fio, raw floor; 10 ms tick resolution); none for pgbench, whose server is not our child.",
+  "peer/WAL: the peer's commits per second divided by the WAL's at the same filesystem, writers and size (WAL fdatasync at 1 writer, group commit over fdatasync at more; recycling segments as the WAL ships when measured, else zero-filled); below 1 means the WAL is faster. For raw-floor at N writers it is how far the disk's ceiling is above the WAL.",
   '*: acknowledgement is not durability (periodic: durable within the sync interval; none: never synced; every cell on tmpfs: memory, where a sync costs nothing and nothing survives a power cut, so those cells price the code alone).',
 ];
 
@@ -25,16 +25,27 @@ export function formatReport(results: BenchResults, charts: readonly WrittenChar
   const lines: string[] = [];
   lines.push(`# powercut throughput report`, '');
   lines.push(`Run: \`${results.command}\`  `);
-  lines.push(`From ${results.startedAt} to ${results.finishedAt}; ${results.options.rounds} rounds, ${results.options.durationMs / 1000} s per cell in total${results.options.backgroundIo !== 'none' ? `, background I/O (${results.options.backgroundIo})` : ''}.  `);
+  lines.push(
+    `From ${results.startedAt} to ${results.finishedAt}; ${results.options.rounds} rounds, ${results.options.durationMs / 1000} s per cell in total${results.options.backgroundIo !== 'none' ? `, background I/O (${results.options.backgroundIo})` : ''}.  `,
+  );
   const h = results.host;
-  lines.push(`Host: Linux ${h.kernel}, ${h.cpus} CPUs, Node ${h.node}; disk ${h.disk ?? '?'} (write cache: ${h.writeCache ?? '?'}, scheduler: ${h.scheduler ?? '?'}); load average ${h.loadAvg[0].toFixed(1)} at the start, ${h.loadAvg[1].toFixed(1)} at the end (a load above the CPU count means other work competed with the cells: read ratios, not absolute rates).`, '');
+  lines.push(
+    `Host: Linux ${h.kernel}, ${h.cpus} CPUs, Node ${h.node}; disk ${h.disk ?? '?'} (write cache: ${h.writeCache ?? '?'}, scheduler: ${h.scheduler ?? '?'}); load average ${h.loadAvg[0].toFixed(1)} at the start, ${h.loadAvg[1].toFixed(1)} at the end (a load above the CPU count means other work competed with the cells: read ratios, not absolute rates).`,
+    '',
+  );
   if (results.options.backgroundIo !== 'none') {
-    lines.push(`With background I/O, the device counters per commit include the background writer's I/O on the same disk.${h.scheduler?.includes('[bfq]') ? '' : ' ionice classes only take effect under the bfq scheduler; this disk\'s active scheduler is the bracketed one above, so the class may change nothing.'}`, '');
+    lines.push(
+      `With background I/O, the device counters per commit include the background writer's I/O on the same disk.${h.scheduler?.includes('[bfq]') ? '' : " ionice classes only take effect under the bfq scheduler; this disk's active scheduler is the bracketed one above, so the class may change nothing."}`,
+      '',
+    );
   }
   lines.push('## Filesystems', '');
   for (const f of results.filesystems) {
     if (f.status === 'skipped') lines.push(`- ${f.name}: skipped: ${f.reason}`);
-    else lines.push(`- ${f.name}: ${f.fsType} (${f.mountOptions}) on ${f.device ?? 'no block device'}${f.loop ? `, loop device ${f.loop.device} (direct I/O ${f.loop.directIo ? 'on' : 'off'}) over an image on ${f.loop.disk ?? '?'}` : ''}`);
+    else
+      lines.push(
+        `- ${f.name}: ${f.fsType} (${f.mountOptions}) on ${f.device ?? 'no block device'}${f.loop ? `, loop device ${f.loop.device} (direct I/O ${f.loop.directIo ? 'on' : 'off'}) over an image on ${f.loop.disk ?? '?'}` : ''}`,
+      );
   }
   lines.push('', '## Peers', '');
   for (const p of results.peers) lines.push(`- ${p.peer} on ${p.fs}: ${p.status === 'ready' ? p.describe : `skipped: ${p.reason}`}`);

@@ -97,4 +97,3 @@ export function readCpu(): CpuReading {
   }
   return { selfUs: u.user + u.system, childrenUs };
 }
-

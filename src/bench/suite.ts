@@ -213,7 +213,14 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
       scheduler: disk ? ioScheduler(disk) : undefined,
       loadAvg: [loadAtStart, loadavg()[0] ?? 0],
     },
-    options: { full: sel.full, durationMs: sel.durationMs, rounds: sel.rounds, backgroundIo: sel.backgroundIo, walSegmentBytes: SEGMENT_BYTES, periodicMs: PERIOD_MS },
+    options: {
+      full: sel.full,
+      durationMs: sel.durationMs,
+      rounds: sel.rounds,
+      backgroundIo: sel.backgroundIo,
+      walSegmentBytes: SEGMENT_BYTES,
+      periodicMs: PERIOD_MS,
+    },
     filesystems: fsReports,
     peers: peerReports,
     cells: results,
@@ -222,10 +229,17 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
   };
 }
 
-function assemble(cell: Cell, filesystems: readonly FsTarget[], readiness: Map<string, Readiness>, failures: Map<string, string>, total: SliceTotal): CellResult {
+function assemble(
+  cell: Cell,
+  filesystems: readonly FsTarget[],
+  readiness: Map<string, Readiness>,
+  failures: Map<string, string>,
+  total: SliceTotal,
+): CellResult {
   const label = cellLabel(cell);
   const fs = filesystems.find((f) => f.name === cell.fs);
-  if (!fs || fs.status !== 'ready') return { ...cell, label, status: 'skipped', reason: `filesystem ${cell.fs} skipped: ${fs?.status === 'skipped' ? fs.reason : 'not prepared'}` };
+  if (!fs || fs.status !== 'ready')
+    return { ...cell, label, status: 'skipped', reason: `filesystem ${cell.fs} skipped: ${fs?.status === 'skipped' ? fs.reason : 'not prepared'}` };
   if (cell.kind === 'peer') {
     const r = readiness.get(`${cell.fs}/${cell.peer}`);
     if (r?.status === 'skipped') return { ...cell, label, status: 'skipped', reason: r.reason };

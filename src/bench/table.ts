@@ -2,7 +2,24 @@ import { formatSize } from './cell.js';
 import type { BenchResults, CellResult } from './results.js';
 import { referenceWal } from './targets.js';
 
-export const TABLE_HEADER = ['cell', 'fs', 'w', 'size', 'ops/s', 'MB/s', 'p50 us', 'p99 us', 'p99.9 us', 'max us', 'wr/c', 'KiB/c', 'fl/c', 'disk fl/c', 'cpu us/op', 'peer/WAL'];
+export const TABLE_HEADER = [
+  'cell',
+  'fs',
+  'w',
+  'size',
+  'ops/s',
+  'MB/s',
+  'p50 us',
+  'p99 us',
+  'p99.9 us',
+  'max us',
+  'wr/c',
+  'KiB/c',
+  'fl/c',
+  'disk fl/c',
+  'cpu us/op',
+  'peer/WAL',
+];
 
 const n0 = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : Math.round(v).toLocaleString('en-US'));
 const n1 = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : v >= 100 ? Math.round(v).toString() : v.toFixed(1));
@@ -22,7 +39,8 @@ export function tableRows(results: Pick<BenchResults, 'cells'>): string[][] {
     const p50 = lat.source === 'tool-mean' ? (lat.meanUs === null ? '-' : `~${n1(lat.meanUs)}`) : n1(lat.p50Us);
     let vsWal = '';
     if (c.kind === 'peer') {
-      const wal = referenceWal(results.cells, c.fs, c.writers, c.size) ?? (c.peer === 'pg_test_fsync' ? referenceWal(results.cells, c.fs, c.writers, 4096) : undefined);
+      const wal =
+        referenceWal(results.cells, c.fs, c.writers, c.size) ?? (c.peer === 'pg_test_fsync' ? referenceWal(results.cells, c.fs, c.writers, 4096) : undefined);
       vsWal = wal ? n2(m.opsPerSec / wal.metrics.opsPerSec) : '-';
     }
     return [
@@ -48,7 +66,14 @@ export function tableRows(results: Pick<BenchResults, 'cells'>): string[][] {
 export function formatConsoleTable(header: readonly string[], rows: readonly string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length === header.length).map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]): string =>
-    r.length === header.length ? r.map((cell, i) => (i < 4 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ') : r.slice(0, 4).map((cell, i) => cell.padEnd(widths[i]!)).join('  ') + '  ' + r.slice(4).join(' ');
+    r.length === header.length
+      ? r.map((cell, i) => (i < 4 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')
+      : r
+          .slice(0, 4)
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('  ') +
+        '  ' +
+        r.slice(4).join(' ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 

@@ -16,9 +16,19 @@ function measured(cells: readonly CellResult[]): MeasuredCell[] {
 
 type MeasuredWal = MeasuredCell & WalCell;
 
-function findWal(cells: readonly MeasuredCell[], fs: FsName, strategy: StrategyName, writers: number, size: number, prealloc = 'zero'): MeasuredWal | undefined {
+function findWal(
+  cells: readonly MeasuredCell[],
+  fs: FsName,
+  strategy: StrategyName,
+  writers: number,
+  size: number,
+  prealloc = 'zero',
+): MeasuredWal | undefined {
   // Targets are about writers on one event loop (threads === 0), the suite's primary mode.
-  return cells.find((c): c is MeasuredWal => c.kind === 'wal' && c.threads === 0 && c.fs === fs && c.strategy === strategy && c.writers === writers && c.size === size && c.prealloc === prealloc);
+  return cells.find(
+    (c): c is MeasuredWal =>
+      c.kind === 'wal' && c.threads === 0 && c.fs === fs && c.strategy === strategy && c.writers === writers && c.size === size && c.prealloc === prealloc,
+  );
 }
 
 // The WAL configuration a peer is compared with: what a user would run at that concurrency
@@ -59,17 +69,34 @@ function judgedPrealloc(cells: readonly MeasuredCell[], fs: FsName, strategy: St
 // WAL, 1 writer, 4 KiB, fdatasync vs the raw C loop on the same filesystem.
 export function floorTargets(cells: readonly CellResult[]): TargetResult[] {
   const m = measured(cells);
-  const inRun = (fs: FsName): boolean => cells.some((c) => c.fs === fs && c.size === 4096 && c.writers === 1 && ((c.kind === 'wal' && c.strategy === 'fdatasync') || (c.kind === 'peer' && c.peer === 'raw-floor')));
-  return fsList(cells).filter(inRun).map((fs) => {
-    const title = `${fs}: WAL 1 writer 4KiB fdatasync vs raw floor`;
-    const rule = `>= ${FLOOR_RATIO_MIN}`;
-    const prealloc = judgedPrealloc(m, fs, 'fdatasync', [1]);
-    const wal = findWal(m, fs, 'fdatasync', 1, 4096, prealloc);
-    const floor = m.find((c) => c.kind === 'peer' && c.peer === 'raw-floor' && c.fs === fs && c.writers === 1 && c.size === 4096);
-    if (!wal || !floor) return notMeasured('floor', title, rule, `${wal ? '' : 'WAL fdatasync 1 writer 4KiB '}${floor ? '' : 'raw floor '}not measured on ${fs}`.trim());
-    const r = wal.metrics.opsPerSec / floor.metrics.opsPerSec;
-    return verdict('floor', title, r, r >= FLOOR_RATIO_MIN, rule, `WAL (prealloc ${prealloc}) ${ops(wal.metrics.opsPerSec)} / floor ${ops(floor.metrics.opsPerSec)} = ${f2(r)}`);
-  });
+  const inRun = (fs: FsName): boolean =>
+    cells.some(
+      (c) =>
+        c.fs === fs &&
+        c.size === 4096 &&
+        c.writers === 1 &&
+        ((c.kind === 'wal' && c.strategy === 'fdatasync') || (c.kind === 'peer' && c.peer === 'raw-floor')),
+    );
+  return fsList(cells)
+    .filter(inRun)
+    .map((fs) => {
+      const title = `${fs}: WAL 1 writer 4KiB fdatasync vs raw floor`;
+      const rule = `>= ${FLOOR_RATIO_MIN}`;
+      const prealloc = judgedPrealloc(m, fs, 'fdatasync', [1]);
+      const wal = findWal(m, fs, 'fdatasync', 1, 4096, prealloc);
+      const floor = m.find((c) => c.kind === 'peer' && c.peer === 'raw-floor' && c.fs === fs && c.writers === 1 && c.size === 4096);
+      if (!wal || !floor)
+        return notMeasured('floor', title, rule, `${wal ? '' : 'WAL fdatasync 1 writer 4KiB '}${floor ? '' : 'raw floor '}not measured on ${fs}`.trim());
+      const r = wal.metrics.opsPerSec / floor.metrics.opsPerSec;
+      return verdict(
+        'floor',
+        title,
+        r,
+        r >= FLOOR_RATIO_MIN,
+        rule,
+        `WAL (prealloc ${prealloc}) ${ops(wal.metrics.opsPerSec)} / floor ${ops(floor.metrics.opsPerSec)} = ${f2(r)}`,
+      );
+    });
 }
 
 // Group commit at 64 writers vs 1 writer: throughput at least 30x, p99 at most 3x.
@@ -77,7 +104,8 @@ export function groupTargets(cells: readonly CellResult[]): TargetResult[] {
   const m = measured(cells);
   const out: TargetResult[] = [];
   // Only where the run asked for group commit at 64 writers: a target outside the selection is not news.
-  const inRun = (fs: FsName): boolean => cells.some((c) => c.kind === 'wal' && c.fs === fs && c.strategy === 'group-fdatasync' && c.writers === 64 && c.size === 4096);
+  const inRun = (fs: FsName): boolean =>
+    cells.some((c) => c.kind === 'wal' && c.fs === fs && c.strategy === 'group-fdatasync' && c.writers === 64 && c.size === 4096);
   for (const fs of fsList(cells).filter(inRun)) {
     const prealloc = judgedPrealloc(m, fs, 'group-fdatasync', [1, 64]);
     const one = findWal(m, fs, 'group-fdatasync', 1, 4096, prealloc) ?? findWal(m, fs, 'fdatasync', 1, 4096, prealloc);
@@ -98,15 +126,32 @@ export function groupTargets(cells: readonly CellResult[]): TargetResult[] {
       ? `; disk ceiling (raw floor, 64 entries per fdatasync) ${ops(ceiling.metrics.opsPerSec)} = ${f2(ceiling.metrics.opsPerSec / one.metrics.opsPerSec)}x, the WAL at ${Math.round((100 * many.metrics.opsPerSec) / ceiling.metrics.opsPerSec)}% of it`
       : '';
     const config = `${one.strategy}, prealloc ${prealloc}`;
-    out.push(verdict('group-throughput', t1, speedup, speedup >= GROUP_SPEEDUP_MIN, `>= ${GROUP_SPEEDUP_MIN}x`,
-      `64 writers ${ops(many.metrics.opsPerSec)} / 1 writer (${config}) ${ops(one.metrics.opsPerSec)} = ${f2(speedup)}x${ceilingNote}`));
+    out.push(
+      verdict(
+        'group-throughput',
+        t1,
+        speedup,
+        speedup >= GROUP_SPEEDUP_MIN,
+        `>= ${GROUP_SPEEDUP_MIN}x`,
+        `64 writers ${ops(many.metrics.opsPerSec)} / 1 writer (${config}) ${ops(one.metrics.opsPerSec)} = ${f2(speedup)}x${ceilingNote}`,
+      ),
+    );
     const p1 = one.metrics.latency.p99Us;
     const p64 = many.metrics.latency.p99Us;
     if (p1 === null || p64 === null || p1 === 0) {
       out.push(notMeasured('group-p99', t2, `<= ${GROUP_P99_RATIO_MAX}x`, 'no latency histogram'));
     } else {
       const r = p64 / p1;
-      out.push(verdict('group-p99', t2, r, r <= GROUP_P99_RATIO_MAX, `<= ${GROUP_P99_RATIO_MAX}x`, `p99 ${f2(p64)} us at 64 / ${f2(p1)} us at 1 (${config}) = ${f2(r)}x`));
+      out.push(
+        verdict(
+          'group-p99',
+          t2,
+          r,
+          r <= GROUP_P99_RATIO_MAX,
+          `<= ${GROUP_P99_RATIO_MAX}x`,
+          `p99 ${f2(p64)} us at 64 / ${f2(p1)} us at 1 (${config}) = ${f2(r)}x`,
+        ),
+      );
     }
   }
   return out;
@@ -137,7 +182,16 @@ export function peerTargets(cells: readonly CellResult[]): TargetResult[] {
       continue;
     }
     const r = p.metrics.opsPerSec / wal.metrics.opsPerSec;
-    out.push(verdict('peer', title, r, r < 1, rule, `${p.peer} ${ops(p.metrics.opsPerSec)} / WAL ${wal.strategy} (prealloc ${wal.prealloc}) ${ops(wal.metrics.opsPerSec)} = ${f2(r)}${note}`));
+    out.push(
+      verdict(
+        'peer',
+        title,
+        r,
+        r < 1,
+        rule,
+        `${p.peer} ${ops(p.metrics.opsPerSec)} / WAL ${wal.strategy} (prealloc ${wal.prealloc}) ${ops(wal.metrics.opsPerSec)} = ${f2(r)}${note}`,
+      ),
+    );
   }
   return out;
 }
@@ -152,17 +206,25 @@ function ioPerCommit(c: MeasuredCell): string {
 // device I/Os per commit of both are in the detail, because they are the explanation.
 export function preallocTargets(cells: readonly CellResult[], filesystems: readonly FsReport[]): TargetResult[] {
   const m = measured(cells);
-  const inRun = (fs: FsName): boolean => cells.some((c) => c.kind === 'wal' && c.fs === fs && c.strategy === 'fdatasync' && c.writers === 1 && c.size === 4096 && c.prealloc === 'none');
+  const inRun = (fs: FsName): boolean =>
+    cells.some((c) => c.kind === 'wal' && c.fs === fs && c.strategy === 'fdatasync' && c.writers === 1 && c.size === 4096 && c.prealloc === 'none');
   const ext4 = filesystems.filter((f) => f.status === 'ready' && f.fsType === 'ext4' && f.name !== 'ext4-nobarrier' && inRun(f.name)).map((f) => f.name);
   return ext4.map((fs) => {
     const title = `${fs} (ext4): zero-filled preallocation vs none, 4KiB fdatasync`;
     const rule = `>= ${PREALLOC_SPEEDUP_MIN}x`;
     const zero = findWal(m, fs, 'fdatasync', 1, 4096, 'zero');
     const none = findWal(m, fs, 'fdatasync', 1, 4096, 'none');
-    if (!zero || !none) return notMeasured('prealloc', title, rule, `fdatasync 1 writer 4KiB with prealloc ${zero ? '' : 'zero '}${none ? '' : 'none '}not measured`.trim());
+    if (!zero || !none)
+      return notMeasured('prealloc', title, rule, `fdatasync 1 writer 4KiB with prealloc ${zero ? '' : 'zero '}${none ? '' : 'none '}not measured`.trim());
     const r = zero.metrics.opsPerSec / none.metrics.opsPerSec;
-    return verdict('prealloc', title, r, r >= PREALLOC_SPEEDUP_MIN, rule,
-      `zero ${ops(zero.metrics.opsPerSec)} [${ioPerCommit(zero)}] / none ${ops(none.metrics.opsPerSec)} [${ioPerCommit(none)}] = ${f2(r)}x`);
+    return verdict(
+      'prealloc',
+      title,
+      r,
+      r >= PREALLOC_SPEEDUP_MIN,
+      rule,
+      `zero ${ops(zero.metrics.opsPerSec)} [${ioPerCommit(zero)}] / none ${ops(none.metrics.opsPerSec)} [${ioPerCommit(none)}] = ${f2(r)}x`,
+    );
   });
 }
 
@@ -198,7 +260,9 @@ export function flushPassThroughChecks(cells: readonly CellResult[], filesystems
       // barrier=0 sends no flushes: the check inverts, and a zero here is the expected (unsafe) result.
       out.push(verdict('flush-pass-through', title, loopFlushes, loopFlushes === 0, rule, detail));
     } else {
-      out.push(verdict('flush-pass-through', title, loopFlushes === 0 ? 0 : diskFlushes / loopFlushes, loopFlushes > 0 && diskFlushes >= loopFlushes, rule, detail));
+      out.push(
+        verdict('flush-pass-through', title, loopFlushes === 0 ? 0 : diskFlushes / loopFlushes, loopFlushes > 0 && diskFlushes >= loopFlushes, rule, detail),
+      );
     }
   }
   return out;
@@ -206,5 +270,11 @@ export function flushPassThroughChecks(cells: readonly CellResult[], filesystems
 
 // Every target and check, in the order the report prints them.
 export function computeTargets(cells: readonly CellResult[], filesystems: readonly FsReport[]): TargetResult[] {
-  return [...floorTargets(cells), ...groupTargets(cells), ...peerTargets(cells), ...preallocTargets(cells, filesystems), ...flushPassThroughChecks(cells, filesystems)];
+  return [
+    ...floorTargets(cells),
+    ...groupTargets(cells),
+    ...peerTargets(cells),
+    ...preallocTargets(cells, filesystems),
+    ...flushPassThroughChecks(cells, filesystems),
+  ];
 }

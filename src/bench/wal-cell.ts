@@ -84,7 +84,12 @@ async function startThreads(wal: Wal, cell: WalCell): Promise<{ go(endNs: bigint
     for (let t = 0; t < cell.threads; t++) {
       // Writer loops spread as evenly as possible over the threads.
       const loops = Math.floor(cell.writers / cell.threads) + (t < cell.writers % cell.threads ? 1 : 0);
-      const data: ThreadWriterData = { token, loops, size: cell.size, recyclePerSegment: cell.prealloc === 'recycle' && t === 0 ? entriesPerSegment(cell.size) : null };
+      const data: ThreadWriterData = {
+        token,
+        loops,
+        size: cell.size,
+        recyclePerSegment: cell.prealloc === 'recycle' && t === 0 ? entriesPerSegment(cell.size) : null,
+      };
       workers.push(new Worker(THREAD_BOOT, { workerData: data }));
     }
     const ready = await Promise.all(workers.map(nextMessage));

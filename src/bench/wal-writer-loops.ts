@@ -12,7 +12,14 @@ export interface Recycler {
 // Runs `loops` concurrent append loops until the monotonic clock passes `endNs`, each awaiting its
 // own append before the next, recording append-to-acknowledgement latency in nanoseconds.
 // Returns the number of acknowledged appends. Used on the main event loop and in worker_threads.
-export async function runWriterLoops(wal: Wal, payload: Uint8Array, loops: number, endNs: bigint, hist: LatencyHistogram, recycler?: Recycler): Promise<number> {
+export async function runWriterLoops(
+  wal: Wal,
+  payload: Uint8Array,
+  loops: number,
+  endNs: bigint,
+  hist: LatencyHistogram,
+  recycler?: Recycler,
+): Promise<number> {
   let ops = 0;
   const writer = async (): Promise<void> => {
     while (process.hrtime.bigint() < endNs) {

@@ -22,7 +22,10 @@ const program = new Command('bench')
   .option('--size <list>', 'comma list of entry sizes, e.g. 256,1k,4k,1m')
   .option('--fs <list>', `comma list of: ${FILESYSTEMS.join(', ')}, ext4 (= ext4-ordered), all; loop images need root`)
   .option('--prealloc <list>', `comma list of: ${PREALLOC_MODES.join(', ')}, all`)
-  .option('--writer-threads <list>', 'comma list: 0 = all writer loops on the main event loop, T = spread over T worker_threads sharing the WAL (default 0; --full: 0,4)')
+  .option(
+    '--writer-threads <list>',
+    'comma list: 0 = all writer loops on the main event loop, T = spread over T worker_threads sharing the WAL (default 0; --full: 0,4)',
+  )
   .option('--peers <list>', `comma list of: ${PEERS.join(', ')}, all, none`)
   .option('--duration <seconds>', 'measured seconds per cell, split over the rounds', '3')
   .option('--rounds <n>', 'slices per cell, interleaved with the other cells', '4')
@@ -49,7 +52,15 @@ async function main(): Promise<number> {
 
   const bar = new cliProgress.SingleBar(
     // Without a terminal (CI logs), a progress line every 10 s instead of a redrawn bar.
-    { stream: process.stderr, format: '{bar} {value}/{total} slices | {eta_formatted} left | {what}', hideCursor: true, clearOnComplete: true, etaBuffer: 20, noTTYOutput: true, notTTYSchedule: 10_000 },
+    {
+      stream: process.stderr,
+      format: '{bar} {value}/{total} slices | {eta_formatted} left | {what}',
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 20,
+      noTTYOutput: true,
+      notTTYSchedule: 10_000,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

@@ -112,8 +112,10 @@ function printResults(results: RunResults, options: RunOptions): void {
     }
   }
   const violated = results.trials.filter((t) => t.status === 'violated');
-  for (const t of violated) process.stdout.write(`VIOLATED ${t.strategy} trial ${t.index} (${t.scenario}): ${t.reasons.join('; ')}\n    artifacts: ${t.artifactDir ?? '-'}\n`);
-  const verdict = results.verdict === 'held' ? 'the contract held in every trial' : results.verdict === 'violated' ? 'the contract was VIOLATED' : 'the crash was not real';
+  for (const t of violated)
+    process.stdout.write(`VIOLATED ${t.strategy} trial ${t.index} (${t.scenario}): ${t.reasons.join('; ')}\n    artifacts: ${t.artifactDir ?? '-'}\n`);
+  const verdict =
+    results.verdict === 'held' ? 'the contract held in every trial' : results.verdict === 'violated' ? 'the contract was VIOLATED' : 'the crash was not real';
   process.stdout.write(`verdict: ${verdict} (replay with --seed ${options.seed})\n`);
 }
 
@@ -124,13 +126,22 @@ async function defaultRun(o: CliOptions, options: RunOptions): Promise<number> {
   const { mode: _mode, trials: _trials, ...base } = options;
   const reporter = new ConsoleReporter();
   const names: Record<string, string> = { flakey: 'power cuts (dm-flakey)', 'log-writes': 'recorded crash states (dm-log-writes)' };
-  const result = await runDefaultChecks({ ...base, ...(o.trials !== undefined ? { trials: o.trials } : {}), forceVm: o.vm ?? false, onCheck: (check, trials) => process.stderr.write(`crashtest: ${names[check]}, ${trials} trials per strategy\n`) }, reporter);
+  const result = await runDefaultChecks(
+    {
+      ...base,
+      ...(o.trials !== undefined ? { trials: o.trials } : {}),
+      forceVm: o.vm ?? false,
+      onCheck: (check, trials) => process.stderr.write(`crashtest: ${names[check]}, ${trials} trials per strategy\n`),
+    },
+    reporter,
+  );
   for (const c of result.checks) {
     process.stdout.write(`\n== ${names[c.check]}: ${c.verdict} (${(c.durationMs / 60_000).toFixed(1)} min)`);
     printResults(c.results, { ...options, mode: c.check });
   }
   process.stdout.write(`\nfault classes this run covered:\n${formatCoverage(result.coverage).join('\n')}\n`);
-  const verdict = result.verdict === 'held' ? 'the contract held in every check' : result.verdict === 'violated' ? 'the contract was VIOLATED' : 'the crash was not real';
+  const verdict =
+    result.verdict === 'held' ? 'the contract held in every check' : result.verdict === 'violated' ? 'the contract was VIOLATED' : 'the crash was not real';
   process.stdout.write(`verdict (all checks, ${(result.durationMs / 60_000).toFixed(1)} min): ${verdict} (replay with --seed ${options.seed})\n`);
   if (o.json) writeFileSync(o.json, `${JSON.stringify(result, null, 2)}\n`);
   return exitCodeOf(result.verdict);
@@ -144,7 +155,9 @@ async function crashtest(o: CliOptions, argv: readonly string[]): Promise<number
   if (!o.inVm) await reapEarlierRuns('crashtest');
   if (o.mode === undefined && !o.inVm) {
     if (options.onlyTrial !== undefined) throw new CrashError('BAD_OPTION', '--trial replays one trial of one check: give --mode flakey or --mode log-writes');
-    process.stderr.write(`crashtest: ${options.strategies.join(', ')}${options.groupCommit ? ' with group commit' : ''}, scenario ${options.scenarioName}, ${options.fs}, seed ${options.seed}: power cuts and recorded crash states\n`);
+    process.stderr.write(
+      `crashtest: ${options.strategies.join(', ')}${options.groupCommit ? ' with group commit' : ''}, scenario ${options.scenarioName}, ${options.fs}, seed ${options.seed}: power cuts and recorded crash states\n`,
+    );
     return defaultRun(o, options);
   }
   if (o.inVm) {
@@ -184,7 +197,11 @@ async function selfTestCommand(o: CliOptions): Promise<number> {
     ['--artifacts', o.artifacts !== undefined],
   ];
   const refused = given.filter(([, set]) => set).map(([flag]) => flag);
-  if (refused.length > 0) throw new CrashError('BAD_OPTION', `--self-test runs the default checks of each plant's strategy; it takes --only, --jobs, --seed and --json, not ${refused.join(', ')}`);
+  if (refused.length > 0)
+    throw new CrashError(
+      'BAD_OPTION',
+      `--self-test runs the default checks of each plant's strategy; it takes --only, --jobs, --seed and --json, not ${refused.join(', ')}`,
+    );
   return runSelfTest({ only: o.only, seed: o.seed ?? randomInt(0, 2 ** 31 - 1), jobs: o.jobs ?? 2, json: o.json });
 }
 
@@ -197,10 +214,13 @@ async function recheckCommand(dir: string): Promise<number> {
         ? `the saved WAL reopened${r.matchesSavedList === false ? ' (it now returns something else than the trial saw)' : ''}`
         : `the saved recovered list (${r.reopenProblem ?? 'WAL not reopened'})`;
   process.stdout.write(`recheck ${dir}: judged ${source}\n`);
-  for (const state of r.states ?? []) process.stdout.write(`  state ${state.id}: ${state.status}${state.reasons.length > 0 ? ` (${state.reasons.join('; ')})` : ''}\n`);
+  for (const state of r.states ?? [])
+    process.stdout.write(`  state ${state.id}: ${state.status}${state.reasons.length > 0 ? ` (${state.reasons.join('; ')})` : ''}\n`);
   for (const reason of r.reasons) process.stdout.write(`  ${reason}\n`);
   const loss = r.verdict.loss;
-  process.stdout.write(`  appended ${loss.appended}, acked ${loss.acked}, recovered ${loss.recovered}, lost ${loss.lost} (acked ${loss.ackedButLost}, beyond contract ${loss.lostBeyondContract})\n`);
+  process.stdout.write(
+    `  appended ${loss.appended}, acked ${loss.acked}, recovered ${loss.recovered}, lost ${loss.lost} (acked ${loss.ackedButLost}, beyond contract ${loss.lostBeyondContract})\n`,
+  );
   process.stdout.write(`verdict: ${r.status === 'held' ? 'held' : 'VIOLATED'} (the trial said: ${r.savedStatus ?? 'unknown'})\n`);
   return r.status === 'held' ? 0 : 1;
 }
@@ -214,7 +234,11 @@ async function main(argv: string[]): Promise<number> {
     .option('--group-commit', 'group commit (fsync, fdatasync, dsync, direct)')
     .addOption(new Option('--scenario <name>', 'crash scenario; all = take them in turn').choices([...SCENARIO_NAMES, 'all']).default('all'))
     .addOption(new Option('--fs <fs>', 'filesystem under the WAL').choices(['ext4', 'xfs', 'btrfs']).default('ext4'))
-    .option('--trials <n>', `trials per strategy, 1-${MAX_TRIALS} (with --mode: default ${DEFAULT_TRIALS}; without: one per scenario of each check)`, intOption('--trials', 1, MAX_TRIALS))
+    .option(
+      '--trials <n>',
+      `trials per strategy, 1-${MAX_TRIALS} (with --mode: default ${DEFAULT_TRIALS}; without: one per scenario of each check)`,
+      intOption('--trials', 1, MAX_TRIALS),
+    )
     .option('--seed <s>', 'run seed (default: random, printed); the same seed replays the same trials', intOption('--seed', 0, MAX_SEED))
     .option('--trial <i>', 'replay only trial i of the seeded run (0-based)', intOption('--trial', 0, MAX_TRIALS - 1))
     .option('--vm', 'run in the microVM even if this kernel has dm-flakey')
@@ -223,7 +247,12 @@ async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--mode <mode>', 'only this check (default: both, power cuts then recorded crash states)').choices(['flakey', 'log-writes']))
     .option('--artifacts <dir>', 'where violated trials are saved (default: results/crashtest)', pathOption(writableDir, '--artifacts'))
     .option('--self-test', 'run every planted bug (native/plants.json) through the default checks of its strategy, and the clean build')
-    .option('--only <plants>', 'with --self-test: only these plants (comma-separated)', (v: string) => v.split(',').map((n) => n.trim()).filter((n) => n !== ''))
+    .option('--only <plants>', 'with --self-test: only these plants (comma-separated)', (v: string) =>
+      v
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n !== ''),
+    )
     .option('--jobs <n>', 'with --self-test: builds checked at once (default 2)', intOption('--jobs', 1, 64))
     .addOption(new Option('--in-vm').hideHelp())
     .addOption(new Option('--results-file <file>').hideHelp())

@@ -76,11 +76,23 @@ async function vmBootCheck(): Promise<Check> {
     const targets = parseTargets(r.output);
     const missing = TARGETS.filter((t) => !targets.some((x) => x.name === t));
     if (r.exitCode !== 0 || missing.length > 0) {
-      return { name, status: 'missing', detail: `in the VM: ${fmtTargets(targets)} (dmsetup exit ${r.exitCode})`, hint: 'pnpm vm --prepare --refresh', prepareVm: true };
+      return {
+        name,
+        status: 'missing',
+        detail: `in the VM: ${fmtTargets(targets)} (dmsetup exit ${r.exitCode})`,
+        hint: 'pnpm vm --prepare --refresh',
+        prepareVm: true,
+      };
     }
     return { name, status: 'ok', detail: `${fmtTargets(targets)}; boot-to-command ${(r.bootMs / 1000).toFixed(1)} s` };
   } catch (err) {
-    return { name, status: 'missing', detail: `the VM did not run: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, hint: 'pnpm vm --prepare --refresh', prepareVm: true };
+    return {
+      name,
+      status: 'missing',
+      detail: `the VM did not run: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+      hint: 'pnpm vm --prepare --refresh',
+      prepareVm: true,
+    };
   }
 }
 
@@ -90,13 +102,22 @@ async function leftoverCheck(): Promise<Check> {
   const all = [...left.mounts, ...left.dmDevices, ...left.loopDevices, ...orphans];
   return all.length === 0
     ? { name: 'leftovers', status: 'ok', detail: 'no powercut devices, loops or mounts left behind' }
-    : { name: 'leftovers', status: 'missing', detail: `left behind: ${all.join('; ')}`, hint: 'pnpm run doctor --fix (releases what dead harnesses registered)' };
+    : {
+        name: 'leftovers',
+        status: 'missing',
+        detail: `left behind: ${all.join('; ')}`,
+        hint: 'pnpm run doctor --fix (releases what dead harnesses registered)',
+      };
 }
 
 async function checks(opts: { quick: boolean }): Promise<Check[]> {
   const out: Check[] = [];
   const root = process.getuid?.() === 0;
-  out.push(root ? { name: 'root', status: 'ok', detail: 'running as root' } : { name: 'root', status: 'missing', detail: 'loop devices, mounts and dmsetup need root', hint: 'run as root (sudo -E pnpm ...)' });
+  out.push(
+    root
+      ? { name: 'root', status: 'ok', detail: 'running as root' }
+      : { name: 'root', status: 'missing', detail: 'loop devices, mounts and dmsetup need root', hint: 'run as root (sudo -E pnpm ...)' },
+  );
   out.push(await toolCheck('dmsetup', 'dmsetup', 'dmsetup', 'device-mapper control'));
   out.push(await toolCheck('losetup', 'losetup', 'util-linux', 'loop devices'));
   out.push(await toolCheck('mkfs.ext4', 'mkfs.ext4', 'e2fsprogs', 'ext4 test filesystems'));
@@ -116,7 +137,13 @@ async function checks(opts: { quick: boolean }): Promise<Check[]> {
   vm.push(
     existsSync('/bin/busybox')
       ? { name: 'busybox', status: 'ok', detail: '/bin/busybox found' }
-      : { name: 'busybox', status: 'missing', detail: '/bin/busybox (static) not found (the microVM initramfs)', apt: ['busybox-static'], hint: 'apt-get install -y --no-install-recommends busybox-static' },
+      : {
+          name: 'busybox',
+          status: 'missing',
+          detail: '/bin/busybox (static) not found (the microVM initramfs)',
+          apt: ['busybox-static'],
+          hint: 'apt-get install -y --no-install-recommends busybox-static',
+        },
   );
   vm.push(await toolCheck('cpio', 'cpio', 'cpio', 'the microVM initramfs'));
   vm.push(await toolCheck('kmod', 'depmod', 'kmod', 'module dependencies of the VM kernel'));
@@ -129,7 +156,13 @@ async function checks(opts: { quick: boolean }): Promise<Check[]> {
   const vmReady = vm.every((c) => c.status !== 'missing' || !['qemu', 'VM kernel cache'].includes(c.name));
   if (!opts.quick && vmReady) vm.push(await vmBootCheck());
   const vmNeeded = hostDm.status !== 'ok';
-  out.push(...(vmNeeded ? vm : vm.map((c): Check => (c.status === 'missing' ? { ...c, status: 'note', detail: `${c.detail} (only the microVM needs it; this host has device-mapper)` } : c))));
+  out.push(
+    ...(vmNeeded
+      ? vm
+      : vm.map((c): Check =>
+          c.status === 'missing' ? { ...c, status: 'note', detail: `${c.detail} (only the microVM needs it; this host has device-mapper)` } : c,
+        )),
+  );
   out.push(await leftoverCheck());
   return out;
 }
@@ -156,10 +189,14 @@ async function fix(list: readonly Check[]): Promise<void> {
     }
   }
   const reaped = await reapOrphans();
-  for (const r of reaped) console.log(`fixing: released what dead harness ${r.pid} left: ${r.released.join(', ')}${r.failures.length ? ` (failed: ${r.failures.join('; ')})` : ''}`);
+  for (const r of reaped)
+    console.log(`fixing: released what dead harness ${r.pid} left: ${r.released.join(', ')}${r.failures.length ? ` (failed: ${r.failures.join('; ')})` : ''}`);
   if (list.some((c) => c.status === 'missing' && c.prepareVm)) {
     console.log('fixing: preparing the VM kernel cache');
-    const r = await prepareVm({ refresh: list.some((c) => c.name === 'VM device-mapper' && c.status === 'missing'), progress: (l) => console.log(`        ${l}`) });
+    const r = await prepareVm({
+      refresh: list.some((c) => c.name === 'VM device-mapper' && c.status === 'missing'),
+      progress: (l) => console.log(`        ${l}`),
+    });
     console.log(`        ${r.status === 'built' ? `built in ${(r.ms / 1000).toFixed(1)} s` : 'already up to date'}`);
   }
 }

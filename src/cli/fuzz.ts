@@ -3,7 +3,16 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PROJECT_ROOT } from '../project-root.js';
 import { CrashError } from '../crash/index.js';
-import { againstExpectation, asExpected, checkOneState, checkRecording, findRecordings, REGRESSIONS_DIR, runFuzz, type CheckReport } from '../crash/explore/index.js';
+import {
+  againstExpectation,
+  asExpected,
+  checkOneState,
+  checkRecording,
+  findRecordings,
+  REGRESSIONS_DIR,
+  runFuzz,
+  type CheckReport,
+} from '../crash/explore/index.js';
 import { DeviceError } from '../dm/index.js';
 import { parseStrategyList, STRATEGIES, type Strategy } from '../strategy/index.js';
 import { watchLaunchers } from './launcher-watch.js';
@@ -36,7 +45,9 @@ function recordingsOption(option: string, single = false): (text: string) => str
     if (!dir.ok) throw new InvalidArgumentError(dir.message);
     const found = findRecordings(dir.value);
     if (single ? found[0] !== dir.value : found.length === 0) {
-      throw new InvalidArgumentError(`${option}: ${single ? `${text} is not a recording` : `no recordings under ${text}`} (a recording is a directory with a meta.json)`);
+      throw new InvalidArgumentError(
+        `${option}: ${single ? `${text} is not a recording` : `no recordings under ${text}`} (a recording is a directory with a meta.json)`,
+      );
     }
     return dir.value;
   };
@@ -58,10 +69,17 @@ interface Opts {
 function printReport(r: CheckReport): void {
   const c = r.coverage;
   const out = process.stdout;
-  out.write(`${r.recording}: ${r.meta.writer.strategy}${r.meta.spec.claimStrategy ? ` claiming ${r.meta.spec.claimStrategy}` : ''} on ${r.meta.spec.fs}, ${r.meta.entries} log entries, ${r.meta.marks} marks\n`);
-  if (c) out.write(`  coverage: ${c.epochs} epochs (${c.exhaustiveEpochs} exhaustive, ${c.sampledEpochs} sampled), ${c.persistencePoints} persistence points; states ${c.states} = ${c.prefixStates} prefix + ${c.subsetStates} subset + ${c.tornStates} torn; ${c.duplicatesSkipped} duplicates skipped, ${c.tornNotSampled} tears not sampled\n`);
+  out.write(
+    `${r.recording}: ${r.meta.writer.strategy}${r.meta.spec.claimStrategy ? ` claiming ${r.meta.spec.claimStrategy}` : ''} on ${r.meta.spec.fs}, ${r.meta.entries} log entries, ${r.meta.marks} marks\n`,
+  );
+  if (c)
+    out.write(
+      `  coverage: ${c.epochs} epochs (${c.exhaustiveEpochs} exhaustive, ${c.sampledEpochs} sampled), ${c.persistencePoints} persistence points; states ${c.states} = ${c.prefixStates} prefix + ${c.subsetStates} subset + ${c.tornStates} torn; ${c.duplicatesSkipped} duplicates skipped, ${c.tornNotSampled} tears not sampled\n`,
+    );
   const t = r.timings;
-  out.write(`  ${r.checked} states in ${(t.totalMs / 1000).toFixed(1)} s = ${r.statesPerSecond.toFixed(1)} states/s (materialise ${(t.materialiseMs / 1000).toFixed(1)} s, mount+umount ${(t.mountMs / 1000).toFixed(1)} s, recover ${(t.recoverMs / 1000).toFixed(1)} s, judge ${(t.judgeMs / 1000).toFixed(1)} s); replay ${(r.replayBytes / 2 ** 20).toFixed(1)} MiB at ${r.replayMBps.toFixed(0)} MB/s\n`);
+  out.write(
+    `  ${r.checked} states in ${(t.totalMs / 1000).toFixed(1)} s = ${r.statesPerSecond.toFixed(1)} states/s (materialise ${(t.materialiseMs / 1000).toFixed(1)} s, mount+umount ${(t.mountMs / 1000).toFixed(1)} s, recover ${(t.recoverMs / 1000).toFixed(1)} s, judge ${(t.judgeMs / 1000).toFixed(1)} s); replay ${(r.replayBytes / 2 ** 20).toFixed(1)} MiB at ${r.replayMBps.toFixed(0)} MB/s\n`,
+  );
   if (r.unmountableStates > 0) out.write(`  ${r.unmountableStates} states the filesystem refused to mount (first ${r.unmountable[0]?.id})\n`);
   const outcome = againstExpectation(r.meta, r.violatedStates > 0);
   const verdictLine = {
@@ -94,7 +112,9 @@ async function fuzz(o: Opts): Promise<number> {
     return surprise ? 1 : 0;
   }
   const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
-  process.stderr.write(`fuzz: seed ${seed}, ${o.from ? `recordings under ${o.from}` : `${o.recordings} recordings (${o.strategy.join(', ')}, ${o.fs})`}, ${o.runs} crash states\n`);
+  process.stderr.write(
+    `fuzz: seed ${seed}, ${o.from ? `recordings under ${o.from}` : `${o.recordings} recordings (${o.strategy.join(', ')}, ${o.fs})`}, ${o.runs} crash states\n`,
+  );
   const result = await runFuzz({
     seed,
     recordings: o.recordings,
@@ -107,12 +127,15 @@ async function fuzz(o: Opts): Promise<number> {
     log: (line) => process.stderr.write(`${line}\n`),
   });
   if (result.status === 'missed') {
-    for (const e of result.expected.filter((x) => !asExpected(x.outcome))) process.stdout.write(`fuzz: MISSED ${e.recording}: meant to be caught but held in every persistence point\n`);
+    for (const e of result.expected.filter((x) => !asExpected(x.outcome)))
+      process.stdout.write(`fuzz: MISSED ${e.recording}: meant to be caught but held in every persistence point\n`);
     return 1;
   }
   if (result.status === 'held') {
     const caught = result.expected.length > 0 ? `; ${result.expected.length} recording(s) meant to be caught were caught as expected` : '';
-    process.stdout.write(`fuzz: held in ${result.runs} crash states over ${result.recordings.length} recordings (${result.unmountable} unmountable), ${result.statesPerSecond.toFixed(1)} states/s (seed ${seed})${caught}\n`);
+    process.stdout.write(
+      `fuzz: held in ${result.runs} crash states over ${result.recordings.length} recordings (${result.unmountable} unmountable), ${result.statesPerSecond.toFixed(1)} states/s (seed ${seed})${caught}\n`,
+    );
     return 0;
   }
   process.stdout.write(
@@ -130,7 +153,12 @@ async function main(argv: string[]): Promise<number> {
   const program = new Command('fuzz')
     .description('record a bounded set of generated WAL workloads on dm-log-writes, then fuzz crash states over them (fast-check, shrinking)')
     .option('--seed <n>', 'seed of workloads and state choices (default: random, printed)', intOption('--seed', 0, MAX_SEED))
-    .option('--recordings <n>', `generated workloads to record, 1-${MAX_RECORDINGS} (one microVM boot for all)`, intOption('--recordings', 1, MAX_RECORDINGS), 3)
+    .option(
+      '--recordings <n>',
+      `generated workloads to record, 1-${MAX_RECORDINGS} (one microVM boot for all)`,
+      intOption('--recordings', 1, MAX_RECORDINGS),
+      3,
+    )
     .option('--runs <n>', `crash states to check, 1-${MAX_RUNS}`, intOption('--runs', 1, MAX_RUNS), 200)
     .addOption(new Option('--strategy <list>', 'strategies the workloads draw from, or all').argParser(strategies).default([...STRATEGIES]))
     .addOption(new Option('--fs <fs>', 'filesystem').choices(['ext4', 'xfs', 'btrfs']).default('ext4'))

@@ -19,7 +19,15 @@ export function parseArgs(program: Command, argv: string[], label = program.name
 // second line; a usage error is one line everywhere in this project (a log grep, a CI summary
 // shows the whole reason), named for the command like every other error it prints.
 function oneLineErrors(cmd: Command, name: string): void {
-  cmd.configureOutput({ outputError: (text, write) => write(`${name}: ${text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}\n`) });
+  cmd.configureOutput({
+    outputError: (text, write) =>
+      write(
+        `${name}: ${text
+          .trim()
+          .replace(/^error: /, '')
+          .replace(/\s*\n\s*/g, ' ')}\n`,
+      ),
+  });
   for (const sub of cmd.commands) oneLineErrors(sub, `${name} ${sub.name()}`);
 }
 

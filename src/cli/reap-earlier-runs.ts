@@ -15,6 +15,9 @@ export async function reapEarlierRuns(command: string, say: (line: string) => vo
   }
   if (failed.length > 0) {
     const what = failed.map((r) => `pid ${r.pid}: ${r.failures.join('; ')}`).join(' | ');
-    throw new DeviceError('CLEANUP_FAILED', `an earlier killed run left what cannot be released (${what}); release it by hand; \`pnpm run doctor\` lists what is left`);
+    throw new DeviceError(
+      'CLEANUP_FAILED',
+      `an earlier killed run left what cannot be released (${what}); release it by hand; \`pnpm run doctor\` lists what is left`,
+    );
   }
 }

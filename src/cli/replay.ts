@@ -2,7 +2,25 @@ import { closeSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, Option } from 'commander';
-import { closeLog, flagNames, iterateEntries, LogIndex, LogWritesError, openLog, type LogFile, enumerateStates, stateFromId, StateMaterialiser, visibleMarks, type EnumerateOptions, createZeroImage, parseTarget, ReplayError, Replayer, formatTarget } from '../dm/log-writes/index.js';
+import {
+  closeLog,
+  flagNames,
+  iterateEntries,
+  LogIndex,
+  LogWritesError,
+  openLog,
+  type LogFile,
+  enumerateStates,
+  stateFromId,
+  StateMaterialiser,
+  visibleMarks,
+  type EnumerateOptions,
+  createZeroImage,
+  parseTarget,
+  ReplayError,
+  Replayer,
+  formatTarget,
+} from '../dm/log-writes/index.js';
 import { parseArgs, parseInteger } from './parse-args.js';
 import { existingFile, pathOption, writableFile } from './path-checks.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
@@ -24,7 +42,8 @@ function parseSize(text: string): number {
   if (match === null) throw new ReplayError('REPLAY_BAD_TARGET', `--size ${JSON.stringify(text)}: expected bytes, optionally with K, M, G or T`);
   const unit = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[(match[2] as string).toLowerCase()] as number;
   const bytes = Number(match[1]) * unit;
-  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > MAX_IMAGE_BYTES) throw new ReplayError('REPLAY_BAD_TARGET', `--size ${JSON.stringify(text)}: must be from 1 byte to 16 TiB`);
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > MAX_IMAGE_BYTES)
+    throw new ReplayError('REPLAY_BAD_TARGET', `--size ${JSON.stringify(text)}: must be from 1 byte to 16 TiB`);
   return bytes;
 }
 
@@ -33,7 +52,9 @@ function listEntries(io: Output, log: LogFile, beyondSuper: boolean): void {
   for (const entry of iterateEntries(log, { beyondSuper })) {
     const label = entry.mark === null ? '' : entry.mark;
     const beyond = entry.beyondSuper ? '  (beyond super nr_entries)' : '';
-    out.push(`${String(entry.index).padStart(8)}  ${flagNames(entry.flags).padEnd(22)} ${String(entry.sector).padStart(12)} ${String(entry.nrSectors).padStart(9)} ${String(entry.dataBytes).padStart(11)}  ${label}${beyond}`);
+    out.push(
+      `${String(entry.index).padStart(8)}  ${flagNames(entry.flags).padEnd(22)} ${String(entry.sector).padStart(12)} ${String(entry.nrSectors).padStart(9)} ${String(entry.dataBytes).padStart(11)}  ${label}${beyond}`,
+    );
     // Flush in batches so a million-entry log streams instead of building one giant string.
     if (out.length >= 4096) io.stdout(`${out.splice(0).join('\n')}\n`);
   }
@@ -66,7 +87,9 @@ function listStates(io: Output, index: LogIndex, options: EnumerateOptions): voi
   const out: string[] = [];
   for (const state of enumeration) {
     const marks = visibleMarks(index, state);
-    out.push(`${state.id.padEnd(28)} ${state.kind.padEnd(6)} base ${String(state.base).padStart(7)}  writes ${String(state.writes.length).padStart(4)}  marks ${String(marks.length).padStart(5)}  ${marks[marks.length - 1] ?? ''}`);
+    out.push(
+      `${state.id.padEnd(28)} ${state.kind.padEnd(6)} base ${String(state.base).padStart(7)}  writes ${String(state.writes.length).padStart(4)}  marks ${String(marks.length).padStart(5)}  ${marks[marks.length - 1] ?? ''}`,
+    );
     if (out.length >= 4096) io.stdout(`${out.splice(0).join('\n')}\n`);
   }
   if (out.length > 0) io.stdout(`${out.join('\n')}\n`);
@@ -111,7 +134,8 @@ function prepare(io: Output, argv: string[]): number | (() => number) {
     tornPerEpoch: string;
     seed: string;
   }>();
-  if (opts.to === undefined && !opts.list && !opts.states) throw new ReplayError('REPLAY_BAD_TARGET', 'nothing to do: give --to POINT --out IMAGE, --list or --states');
+  if (opts.to === undefined && !opts.list && !opts.states)
+    throw new ReplayError('REPLAY_BAD_TARGET', 'nothing to do: give --to POINT --out IMAGE, --list or --states');
   if (opts.to !== undefined && opts.out === undefined) throw new ReplayError('REPLAY_BAD_OUTPUT', '--to needs --out IMAGE');
   const point = opts.to?.join(' ').trim();
   const stateId = point !== undefined && /^state[\s:]/.test(point) ? point.slice(6).trim() : null;
@@ -128,7 +152,18 @@ function prepare(io: Output, argv: string[]): number | (() => number) {
     seed: count('--seed', opts.seed, 2 ** 32 - 1),
     ...(opts.afterMark !== undefined ? { afterMark: opts.afterMark } : {}),
   };
-  return () => work(io, opts.log, { list: opts.list === true, states: opts.states === true, out: opts.out, sizeText: opts.size, sizeBytes, stateId, target, beyondSuper, stateOptions });
+  return () =>
+    work(io, opts.log, {
+      list: opts.list === true,
+      states: opts.states === true,
+      out: opts.out,
+      sizeText: opts.size,
+      sizeBytes,
+      stateId,
+      target,
+      beyondSuper,
+      stateOptions,
+    });
 }
 
 interface Work {
@@ -155,7 +190,10 @@ function work(io: Output, logPath: string, opts: Work): number {
     if (out === undefined || index === null) return 0;
     const needed = index.deviceBytesNeeded();
     if (sizeBytes !== null && sizeBytes < needed) {
-      throw new ReplayError('REPLAY_BAD_TARGET', `--size ${opts.sizeText} is smaller than the ${needed} bytes the log writes to (leave --size out to use that)`);
+      throw new ReplayError(
+        'REPLAY_BAD_TARGET',
+        `--size ${opts.sizeText} is smaller than the ${needed} bytes the log writes to (leave --size out to use that)`,
+      );
     }
     const size = sizeBytes ?? needed;
     if (stateId !== null) {

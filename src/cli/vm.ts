@@ -27,7 +27,12 @@ async function main(argv: string[]): Promise<number> {
     .option('--prepare', 'download the kernel and build the initramfs into the cache, then exit')
     .option('--refresh', 'with --prepare: resolve linux-image-amd64 again and refetch the kernel')
     .option('--status', 'print what the cache holds and exit (1 when not prepared)')
-    .option('--share <dir>', 'share a host directory read-write (repeatable; default: the current directory)', (dir: string, previous: string[]) => collect(shareDir(dir), previous), [])
+    .option(
+      '--share <dir>',
+      'share a host directory read-write (repeatable; default: the current directory)',
+      (dir: string, previous: string[]) => collect(shareDir(dir), previous),
+      [],
+    )
     .option('--timeout <seconds>', `kill the VM after this many seconds (1-${MAX_TIMEOUT_S})`, secondsOption('--timeout', 1, MAX_TIMEOUT_S))
     .option('--timing', 'print boot-to-command and total time on stderr')
     .enablePositionalOptions()
@@ -55,7 +60,11 @@ async function main(argv: string[]): Promise<number> {
   if (opts.prepare) {
     const r = await prepareVm({ refresh: opts.refresh, progress: (l) => console.error(`vm: ${l}`) });
     const m = r.manifest;
-    console.error(r.status === 'cached' ? `vm: cache is up to date (${m.kernelPackage} ${m.packageVersion})` : `vm: prepared ${m.kernelPackage} ${m.packageVersion} in ${(r.ms / 1000).toFixed(1)} s`);
+    console.error(
+      r.status === 'cached'
+        ? `vm: cache is up to date (${m.kernelPackage} ${m.packageVersion})`
+        : `vm: prepared ${m.kernelPackage} ${m.packageVersion} in ${(r.ms / 1000).toFixed(1)} s`,
+    );
     if (command.length === 0) return 0;
   }
   const result = await runInVm(command, {
@@ -63,7 +72,8 @@ async function main(argv: string[]): Promise<number> {
     timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined,
     onOutput: (t) => process.stdout.write(t),
   });
-  if (opts.timing) console.error(`vm: boot-to-command ${(result.bootMs / 1000).toFixed(2)} s, total ${(result.totalMs / 1000).toFixed(2)} s, exit ${result.exitCode}`);
+  if (opts.timing)
+    console.error(`vm: boot-to-command ${(result.bootMs / 1000).toFixed(2)} s, total ${(result.totalMs / 1000).toFixed(2)} s, exit ${result.exitCode}`);
   return result.exitCode;
 }
 

@@ -55,7 +55,10 @@ export interface ArtifactCommands {
 function writeTrialFiles(dir: string, outcome: TrialOutcome, rawEvents: string, commands: ArtifactCommands, extra: Record<string, unknown> = {}): void {
   mkdirSync(dir, { recursive: true });
   const file = (name: string) => path.join(dir, name);
-  writeFileSync(file(ARTIFACT_FILES.command), `# the run\n${commands.run}\n# this trial alone\n${commands.replay}\n# judge it again\npnpm crashtest recheck ${dir}\n`);
+  writeFileSync(
+    file(ARTIFACT_FILES.command),
+    `# the run\n${commands.run}\n# this trial alone\n${commands.replay}\n# judge it again\npnpm crashtest recheck ${dir}\n`,
+  );
   writeFileSync(file(ARTIFACT_FILES.verdict), `${JSON.stringify({ ...outcome, artifactDir: dir, ...extra }, null, 2)}\n`);
   writeFileSync(file(ARTIFACT_FILES.history), rawEvents);
   writeFileSync(file(ARTIFACT_FILES.timeline), outcome.timeline.map((t) => `${String(t.atMs).padStart(7)} ms  ${t.what}\n`).join(''));
@@ -69,7 +72,7 @@ export function copySparse(from: string, to: string): number {
   let written = 0;
   try {
     const size = fstatSync(input).size;
-    for (let offset = 0; offset < size; ) {
+    for (let offset = 0; offset < size;) {
       const n = readSync(input, block, 0, Math.min(block.length, size - offset), offset);
       if (n === 0) break;
       let zero = true;

@@ -15,10 +15,22 @@ export interface FaultClass {
 export const FAULT_CLASSES: readonly FaultClass[] = [
   { id: 'power-cut', what: 'power cut under a live writer (dm-flakey drop_writes, remount)', reachedBy: (m) => m === 'flakey' },
   { id: 'write-errors', what: 'write errors until the device heals (fsync-failure)', reachedBy: (m, s) => m === 'flakey' && s === 'fsync-failure' },
-  { id: 'transient-eio', what: 'a transient write error with working flushes, judged after the page cache is dropped (transient-eio)', reachedBy: (m, s) => m === 'flakey' && s === 'transient-eio' },
+  {
+    id: 'transient-eio',
+    what: 'a transient write error with working flushes, judged after the page cache is dropped (transient-eio)',
+    reachedBy: (m, s) => m === 'flakey' && s === 'transient-eio',
+  },
   { id: 'second-life-cut', what: 'recover, append more, power cut again (second-life)', reachedBy: (m, s) => m === 'flakey' && s === 'second-life' },
-  { id: 'crash-states', what: 'every crash state of a recording: persistence points, subsets of cached writes, torn writes (dm-log-writes)', reachedBy: (m) => m === 'log-writes' },
-  { id: 'second-life-states', what: 'a second life on crash states: recover, append, remount, recover again (dm-log-writes)', reachedBy: (m) => m === 'log-writes' },
+  {
+    id: 'crash-states',
+    what: 'every crash state of a recording: persistence points, subsets of cached writes, torn writes (dm-log-writes)',
+    reachedBy: (m) => m === 'log-writes',
+  },
+  {
+    id: 'second-life-states',
+    what: 'a second life on crash states: recover, append, remount, recover again (dm-log-writes)',
+    reachedBy: (m) => m === 'log-writes',
+  },
   { id: 'rotation', what: 'segment rotation', reachedBy: (_m, s) => s === 'segment-rotation' || s === 'recycled-segment' },
   { id: 'recycling', what: 'recycled segments whose stale entries line up with new ones (recycled-segment)', reachedBy: (_m, s) => s === 'recycled-segment' },
   { id: 'truncate', what: 'power cut while truncate removes segments (truncate)', reachedBy: (_m, s) => s === 'truncate' || s === 'recycled-segment' },

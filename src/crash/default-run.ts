@@ -82,8 +82,12 @@ export function defaultRunLabel(options: Pick<DefaultRunOptions, 'strategies' | 
 }
 
 /** Which checks a default run makes, and how many trials of each (one per usable scenario). */
-export function defaultPlan(options: Pick<DefaultRunOptions, 'scenarios' | 'scenarioName' | 'seed' | 'trials'>): { check: CrashMode; trials: number; scenarios: RunOptions['scenarios'] }[] {
-  const plan: { check: CrashMode; trials: number; scenarios: RunOptions['scenarios'] }[] = [{ check: 'flakey', trials: options.trials ?? options.scenarios.length, scenarios: options.scenarios }];
+export function defaultPlan(
+  options: Pick<DefaultRunOptions, 'scenarios' | 'scenarioName' | 'seed' | 'trials'>,
+): { check: CrashMode; trials: number; scenarios: RunOptions['scenarios'] }[] {
+  const plan: { check: CrashMode; trials: number; scenarios: RunOptions['scenarios'] }[] = [
+    { check: 'flakey', trials: options.trials ?? options.scenarios.length, scenarios: options.scenarios },
+  ];
   let recorded: RunOptions['scenarios'] = [];
   try {
     recorded = recordableScenarios(options);
@@ -126,7 +130,9 @@ export async function runDefaultChecks(options: DefaultRunOptions, reporter: Rep
       check: step.check,
       verdict: results.verdict,
       trials: results.trials.length,
-      violated: results.trials.filter((t) => t.status === 'violated').map((t) => ({ strategy: t.strategy, scenario: t.scenario, index: t.index, reasons: t.reasons })),
+      violated: results.trials
+        .filter((t) => t.status === 'violated')
+        .map((t) => ({ strategy: t.strategy, scenario: t.scenario, index: t.index, reasons: t.reasons })),
       durationMs: Date.now() - t0,
       results,
     });

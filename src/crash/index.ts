@@ -8,7 +8,17 @@ export { WriterLauncher, type LaunchedWriter } from './writer/launcher.js';
 export { recoverWal, type Recovery, type RecoveryStats } from './writer/recover.js';
 export { runTrial, type TrialResult, type TrialContext, type FlakeyEvidence } from './flakey/trial.js';
 export { reasonsOf } from './verdict-reasons.js';
-export { saveFlakeyArtifacts, saveRecordingArtifacts, artifactName, copySparse, ARTIFACT_FILES, type FlakeyArtifactInput, type RecordingArtifactInput, type ViolatedStateRecord, type ArtifactCommands } from './artifacts.js';
+export {
+  saveFlakeyArtifacts,
+  saveRecordingArtifacts,
+  artifactName,
+  copySparse,
+  ARTIFACT_FILES,
+  type FlakeyArtifactInput,
+  type RecordingArtifactInput,
+  type ViolatedStateRecord,
+  type ArtifactCommands,
+} from './artifacts.js';
 export { summaryRows, runVerdict, formatSummaryTable, type SummaryRow, type RowVerdict } from './summary.js';
 export { type TrialOutcome, type TrialPosition, type TimelineEntry } from './outcome.js';
 export { buildResults, exitCodeOf, type RunResults } from './results.js';
@@ -19,7 +29,25 @@ export { requireRoot, hostHasTarget, choosePlacement, type Placement, type DmTar
 export { runInMicroVm, innerArgs } from './vm-handoff.js';
 export { ConsoleReporter, ProtocolReporter, formatTrialLine, parseProtocolLine, PROTOCOL_MARK, type Reporter, type ProtocolMessage } from './reporter.js';
 export { recheck, type RecheckResult } from './recheck.js';
-export { bundleCrashtest, bundleEntries, removeBundles, useAddonSnapshot, siblingWriterBundle, PROJECT_ROOT, type Bundles, type BundleSpec, type BundleOutput } from './bundle.js';
-export { runDefaultChecks, defaultPlan, defaultRunOptions, defaultRunLabel, type DefaultRunOptions, type DefaultRunResult, type CheckOutcome } from './default-run.js';
+export {
+  bundleCrashtest,
+  bundleEntries,
+  removeBundles,
+  useAddonSnapshot,
+  siblingWriterBundle,
+  PROJECT_ROOT,
+  type Bundles,
+  type BundleSpec,
+  type BundleOutput,
+} from './bundle.js';
+export {
+  runDefaultChecks,
+  defaultPlan,
+  defaultRunOptions,
+  defaultRunLabel,
+  type DefaultRunOptions,
+  type DefaultRunResult,
+  type CheckOutcome,
+} from './default-run.js';
 export { coverageOf, formatCoverage, FAULT_CLASSES, type FaultClass, type Coverage } from './coverage.js';
 export { recordableScenarios } from './plan/recordable.js';

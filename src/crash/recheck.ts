@@ -83,7 +83,16 @@ async function recheckStates(dir: string): Promise<RecheckResult> {
     if (judged === undefined || (judged.status === 'held' && r.status === 'violated')) judged = { verdict: r.verdict, reasons: r.reasons, status: r.status };
   }
   if (judged === undefined) throw new CrashError('CHECK_FAILED', `none of the ${ids.length} saved crash states of ${dir} could be mounted`);
-  return { status: judged.status, verdict: judged.verdict, reasons: judged.reasons, source: 'crash-states', matchesSavedList: null, savedStatus, reopenProblem: null, states };
+  return {
+    status: judged.status,
+    verdict: judged.verdict,
+    reasons: judged.reasons,
+    source: 'crash-states',
+    matchesSavedList: null,
+    savedStatus,
+    reopenProblem: null,
+    states,
+  };
 }
 
 async function recheckWal(dir: string): Promise<RecheckResult> {

@@ -25,7 +25,6 @@ export interface SummaryRow {
   verdict: RowVerdict;
 }
 
-
 function row(lines: readonly SummaryInput[], scenario: string): SummaryRow {
   const s = summariseTrials(lines.map((l) => l.verdict));
   // A trial can be violated without a violated check (the WAL could not be opened at all).
@@ -57,7 +56,13 @@ export function summaryRows(lines: readonly SummaryInput[]): SummaryRow[] {
   for (const group of byStrategy.values()) {
     const scenarios = [...new Set(group.map((l) => l.scenario))];
     if (scenarios.length > 1) {
-      for (const scenario of scenarios) rows.push(row(group.filter((l) => l.scenario === scenario), scenario));
+      for (const scenario of scenarios)
+        rows.push(
+          row(
+            group.filter((l) => l.scenario === scenario),
+            scenario,
+          ),
+        );
       // Crash reality is a property of the strategy, not of one scenario: judged on the total.
       rows.push(row(group, 'all'));
     } else {

@@ -15,7 +15,9 @@ export function reasonsOf(verdict: CrashVerdict, recoveryFailure: { code: string
   }
   if (c.prefix.status === 'violated') {
     const p = c.prefix;
-    reasons.push(`prefix: ${p.gaps.count} gaps${p.outOfOrder ? ', out of order' : ''}${p.headMissing ? `, head missing (starts at ${p.headMissing.firstRecovered})` : ''}`);
+    reasons.push(
+      `prefix: ${p.gaps.count} gaps${p.outOfOrder ? ', out of order' : ''}${p.headMissing ? `, head missing (starts at ${p.headMissing.firstRecovered})` : ''}`,
+    );
   }
   if (c.acknowledgement.status === 'violated') {
     reasons.push(`acknowledgement: ${c.acknowledgement.ackedAfterSyncFailure.count} acks after a failed sync`);

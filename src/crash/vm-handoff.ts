@@ -15,17 +15,27 @@ import { bundleCrashtest, PROJECT_ROOT, useAddonSnapshot } from './bundle.js';
 /** The argument vector of the run inside the VM. */
 export function innerArgs(options: RunOptions, resultsFile: string, writerBundle: string): string[] {
   const args = [
-    '--strategy', options.strategies.join(','),
-    '--scenario', options.scenarioName,
-    '--fs', options.fs,
-    '--trials', String(options.trials),
-    '--seed', String(options.seed),
-    '--mode', options.mode,
-    '--artifacts', options.artifactsRoot,
+    '--strategy',
+    options.strategies.join(','),
+    '--scenario',
+    options.scenarioName,
+    '--fs',
+    options.fs,
+    '--trials',
+    String(options.trials),
+    '--seed',
+    String(options.seed),
+    '--mode',
+    options.mode,
+    '--artifacts',
+    options.artifactsRoot,
     '--in-vm',
-    '--results-file', resultsFile,
-    '--writer-bundle', writerBundle,
-    '--command', options.command,
+    '--results-file',
+    resultsFile,
+    '--writer-bundle',
+    writerBundle,
+    '--command',
+    options.command,
   ];
   if (options.groupCommit) args.push('--group-commit');
   if (options.onlyTrial !== undefined) args.push('--trial', String(options.onlyTrial));

@@ -88,10 +88,16 @@ export function guardDevice(device: string, ctx: GuardContext): string {
     return canonical;
   }
   if (!ctx.consent?.allowRealDevice) {
-    throw new DeviceError('UNSAFE_DEVICE', `refusing ${device}: it is a real block device; its data would be destroyed. Pass the real-device option and confirm it explicitly to proceed`);
+    throw new DeviceError(
+      'UNSAFE_DEVICE',
+      `refusing ${device}: it is a real block device; its data would be destroyed. Pass the real-device option and confirm it explicitly to proceed`,
+    );
   }
   if (!ctx.consent.confirmed) {
-    throw new DeviceError('UNSAFE_DEVICE', `refusing ${device}: the real-device option needs its confirmation flag too (every byte on ${device} will be destroyed)`);
+    throw new DeviceError(
+      'UNSAFE_DEVICE',
+      `refusing ${device}: the real-device option needs its confirmation flag too (every byte on ${device} will be destroyed)`,
+    );
   }
   return canonical;
 }

@@ -98,7 +98,8 @@ export class DeviceLab {
   // eslint-disable-next-line @typescript-eslint/require-await -- async so bad arguments reject like every other lab call
   async image(name: string, bytes: number, fill: 'sparse' | 'zero' = 'sparse'): Promise<string> {
     checkImageName(name);
-    if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % 512 !== 0) throw new DeviceError('BAD_ARGUMENT', `image size ${bytes} must be a positive multiple of 512`);
+    if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % 512 !== 0)
+      throw new DeviceError('BAD_ARGUMENT', `image size ${bytes} must be a positive multiple of 512`);
     const path = join(this.dir, name);
     this.stack.add({ kind: 'file', path });
     const fd = openSync(path, 'wx');
@@ -128,7 +129,11 @@ export class DeviceLab {
   // Makes a device that is not ours usable by this lab: needs consent (option + confirmation)
   // and is refused while mounted or held, consent or not. It is never released by the lab.
   adoptDevice(device: string): string {
-    const canonical = guardDevice(device, { ownedImages: this.ownedImages, ownedDevices: new Set(), consent: this.consent ?? { allowRealDevice: false, confirmed: false } });
+    const canonical = guardDevice(device, {
+      ownedImages: this.ownedImages,
+      ownedDevices: new Set(),
+      consent: this.consent ?? { allowRealDevice: false, confirmed: false },
+    });
     this.ownedDevices.add(canonical);
     return canonical;
   }

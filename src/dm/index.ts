@@ -1,7 +1,16 @@
 export { DeviceError, type DeviceErrorCode } from './device-error.js';
 export { CleanupStack, withCleanup, reapOrphans, orphanLedgers, ledgerDir, type Registration, type ReapedLedger } from './cleanup-stack.js';
 export { type Resource, describeResource, processStartTime } from './resource.js';
-export { DeviceLab, withDeviceLab, checkImageName, FlakeyDevice, LogWritesDevice, DM_NAME_PREFIX, LAB_DIR_PREFIX, type DeviceLabOptions } from './device-lab.js';
+export {
+  DeviceLab,
+  withDeviceLab,
+  checkImageName,
+  FlakeyDevice,
+  LogWritesDevice,
+  DM_NAME_PREFIX,
+  LAB_DIR_PREFIX,
+  type DeviceLabOptions,
+} from './device-lab.js';
 export { guardDevice, deviceInUse, type RealDeviceConsent, type GuardContext } from './device-guard.js';
 export { attachLoop, detachLoop, listLoops, loopsOf, losetupAttachArgs, parseLoopList, type LoopOptions, type LoopDevice } from './losetup.js';
 export { mkfs, mkfsCommand, type MkfsOptions } from './mkfs.js';
@@ -32,7 +41,17 @@ export {
   type DmDeviceInfo,
   type SuspendOptions,
 } from './dmsetup.js';
-export { flakeyFeatureSupported, flakeyTable, flakeyPassThroughTable, flakeyFaultTable, regionFaultTable, swapFlakeyTable, type FaultMode, type FlakeyFeature, type FlakeyTableOptions } from './flakey.js';
+export {
+  flakeyFeatureSupported,
+  flakeyTable,
+  flakeyPassThroughTable,
+  flakeyFaultTable,
+  regionFaultTable,
+  swapFlakeyTable,
+  type FaultMode,
+  type FlakeyFeature,
+  type FlakeyTableOptions,
+} from './flakey.js';
 export { logWritesTable, logWritesMark, logWritesStatus, parseLogWritesStatus, checkMarkLabel, markMessage, type LogWritesStatus } from './log-writes/table.js';
 export { findLeftovers, type Leftovers } from './leftovers.js';
 export { fileExtents, parseFilefrag, mergeRanges, type SectorRange } from './file-extents.js';

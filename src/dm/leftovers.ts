@@ -18,6 +18,8 @@ export async function findLeftovers(pid?: number): Promise<Leftovers> {
   return {
     dmDevices: (await dmList()).filter((n) => n.startsWith(dmPrefix)),
     loopDevices: (await listLoops()).filter((l) => inLab(l.backingFile)).map((l) => `${l.device} (${l.backingFile})`),
-    mounts: readMountTable().filter((m) => inLab(m.mountPoint)).map((m) => `${m.source} on ${m.mountPoint}`),
+    mounts: readMountTable()
+      .filter((m) => inLab(m.mountPoint))
+      .map((m) => `${m.source} on ${m.mountPoint}`),
   };
 }

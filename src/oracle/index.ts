@@ -1,5 +1,14 @@
 export { judgeCrash, type CrashVerdict, type JudgeInput } from './verdict.js';
-export { foldHistory, requiredSeqs, OracleInputError, DEFAULT_SYNC_FAILURE_CODES, type HistoryFacts, type FoldOptions, type OracleInputErrorCode, type RequiredReason } from './history.js';
+export {
+  foldHistory,
+  requiredSeqs,
+  OracleInputError,
+  DEFAULT_SYNC_FAILURE_CODES,
+  type HistoryFacts,
+  type FoldOptions,
+  type OracleInputErrorCode,
+  type RequiredReason,
+} from './history.js';
 export { checkDurability, promiseOf, type DurabilityVerdict, type DurabilityPromise } from './durability.js';
 export { checkIntegrity, type IntegrityVerdict, type DigestMismatch } from './integrity.js';
 export { checkPrefix, type PrefixVerdict, type Gap } from './prefix.js';

@@ -17,6 +17,4 @@ export function seqList(seqs: Iterable<number>): SeqList {
 
 export type CheckName = 'durability' | 'integrity' | 'prefix' | 'acknowledgement' | 'expectation';
 
-export type CheckResult<Held, Violated> =
-  | ({ status: 'held' } & Held)
-  | ({ status: 'violated' } & Violated);
+export type CheckResult<Held, Violated> = ({ status: 'held' } & Held) | ({ status: 'violated' } & Violated);

@@ -64,7 +64,14 @@ export async function resolveModules(kernelRoot: string, kernelRelease: string):
 
 // Identifies one set of initramfs inputs; a cached initramfs with another key is rebuilt.
 export function initramfsKey(kernelRelease: string, modules: readonly string[], busyboxStamp: string): string {
-  return createHash('sha256').update(initScript(kernelRelease)).update('\0').update(modules.join('\n')).update('\0').update(busyboxStamp).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(initScript(kernelRelease))
+    .update('\0')
+    .update(modules.join('\n'))
+    .update('\0')
+    .update(busyboxStamp)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export function busyboxStamp(): string {
@@ -87,7 +94,8 @@ export async function buildInitramfs(opts: { kernelRoot: string; kernelRelease: 
       mkdirSync(join(stage, d), { recursive: true });
       add(d);
     }
-    if (readFileSync(BUSYBOX).subarray(0, 4).toString('latin1') !== '\x7fELF') throw new VmError('PREPARE_FAILED', `${BUSYBOX} is not an ELF binary (is busybox-static installed?)`);
+    if (readFileSync(BUSYBOX).subarray(0, 4).toString('latin1') !== '\x7fELF')
+      throw new VmError('PREPARE_FAILED', `${BUSYBOX} is not an ELF binary (is busybox-static installed?)`);
     copyFileSync(BUSYBOX, join(stage, 'bin', 'busybox'));
     chmodSync(join(stage, 'bin', 'busybox'), 0o755);
     add('bin/busybox');

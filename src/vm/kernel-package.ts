@@ -54,7 +54,8 @@ export async function fetchKernel(into: string, kernelPackage: string): Promise<
     await step('dpkg-deb', ['-x', join(work, deb), unpack]);
     const releases = readdirSync(join(unpack, 'lib', 'modules'));
     const kernelRelease = releases[0];
-    if (!kernelRelease || releases.length !== 1) throw new VmError('PREPARE_FAILED', `${deb}: expected one lib/modules/<release>, found ${releases.join(', ') || 'none'}`);
+    if (!kernelRelease || releases.length !== 1)
+      throw new VmError('PREPARE_FAILED', `${deb}: expected one lib/modules/<release>, found ${releases.join(', ') || 'none'}`);
     const kernelDir = join(unpack, 'lib', 'modules', kernelRelease, 'kernel');
     pruneModules(kernelDir, '');
     await step('depmod', ['-b', unpack, kernelRelease]);

@@ -171,7 +171,10 @@ async function boot(args: string[], stack: CleanupStack, opts: VmRunOptions): Pr
   if (exitCode === undefined) {
     const tail = (bootLog + pending).split('\n').slice(-30).join('\n');
     const why = bootMs < 0 ? 'the guest never started the command' : 'the guest stopped before the command finished';
-    throw new VmError('BOOT_FAILED', `${why} (qemu exit ${result.exitCode ?? result.signal ?? '?'})\n--- console ---\n${tail}\n--- qemu stderr ---\n${stderr.trim()}`);
+    throw new VmError(
+      'BOOT_FAILED',
+      `${why} (qemu exit ${result.exitCode ?? result.signal ?? '?'})\n--- console ---\n${tail}\n--- qemu stderr ---\n${stderr.trim()}`,
+    );
   }
   log.debug({ bootMs, totalMs, exitCode }, 'vm finished');
   return { exitCode, output, bootMs, totalMs };

@@ -82,14 +82,7 @@ export interface TruncatedEvent {
   t?: number;
 }
 
-export type WorkloadEvent =
-  | StartedEvent
-  | AppendedEvent
-  | AckedEvent
-  | DurableEvent
-  | FailedEvent
-  | TruncatingEvent
-  | TruncatedEvent;
+export type WorkloadEvent = StartedEvent | AppendedEvent | AckedEvent | DurableEvent | FailedEvent | TruncatingEvent | TruncatedEvent;
 
 // Recording with dm-log-writes ties the history to the log: after writing an `acked`, `durable` or
 // `truncated` event the writer sends a mark with this label to the log-writes target. A crash state
@@ -190,7 +183,8 @@ function toEvent(value: unknown): WorkloadEvent {
       if (obj.strategy === 'periodic' && periodMs === null) throw new Error('periodic strategy needs periodMs');
       if (!isSeq(obj.pid)) throw new Error('pid must be a non-negative integer');
       const workload = obj.workload;
-      if (workload !== undefined && (typeof workload !== 'object' || workload === null || Array.isArray(workload))) throw new Error('workload must be an object');
+      if (workload !== undefined && (typeof workload !== 'object' || workload === null || Array.isArray(workload)))
+        throw new Error('workload must be an object');
       return {
         type: 'started',
         strategy: obj.strategy,
@@ -265,7 +259,9 @@ function parseLine(line: string, lineNumber: number): WorkloadEvent {
   try {
     return toEvent(value);
   } catch (error) {
-    throw new EventError('EVENT_INVALID', `event line ${lineNumber} is not a valid event (${(error as Error).message}): ${truncate(line)}`, lineNumber, { cause: error });
+    throw new EventError('EVENT_INVALID', `event line ${lineNumber} is not a valid event (${(error as Error).message}): ${truncate(line)}`, lineNumber, {
+      cause: error,
+    });
   }
 }
 

@@ -18,9 +18,7 @@ import type { WriterConfig } from './writer-config.js';
 const REFUSED_CODES = new Set(['WAL_FAILED', 'WAL_CLOSED']);
 
 /** How the writer ended (when it was not killed first). */
-export type WriterExit =
-  | { status: 'done'; appended: number; acked: number; failed: number }
-  | { status: 'seq-mismatch'; expected: number; actual: number };
+export type WriterExit = { status: 'done'; appended: number; acked: number; failed: number } | { status: 'seq-mismatch'; expected: number; actual: number };
 
 export type EventSink = (event: WorkloadEvent) => void;
 

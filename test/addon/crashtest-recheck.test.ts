@@ -82,10 +82,22 @@ describe.skipIf(why !== undefined)(`crashtest recheck${why ? ` (skipped: ${why})
         durationMs: 1,
         artifactDir: null,
       },
-      evidence: { plan, writer, recovered: recovery.entries, tables: [], rawEvents: raw, writerStderr: '', writerExit: { code: null, signal: 'SIGKILL' }, walCopy },
+      evidence: {
+        plan,
+        writer,
+        recovered: recovery.entries,
+        tables: [],
+        rawEvents: raw,
+        writerStderr: '',
+        writerExit: { code: null, signal: 'SIGKILL' },
+        walCopy,
+      },
     };
     artifact = path.join(work, 'artifact');
-    saveFlakeyArtifacts(artifact, { ...result, commands: { run: 'sudo pnpm crashtest --strategy fdatasync --seed 3', replay: 'sudo pnpm crashtest --strategy fdatasync --seed 3 --trial 0' } });
+    saveFlakeyArtifacts(artifact, {
+      ...result,
+      commands: { run: 'sudo pnpm crashtest --strategy fdatasync --seed 3', replay: 'sudo pnpm crashtest --strategy fdatasync --seed 3 --trial 0' },
+    });
   });
 
   afterAll(() => {

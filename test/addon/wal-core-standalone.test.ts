@@ -8,9 +8,13 @@ const native = path.resolve(import.meta.dirname, '../../native');
 const hasToolchain = spawnSync('make', ['--version']).status === 0 && spawnSync(process.env.CXX ?? 'g++', ['--version']).status === 0;
 
 describe('WAL core, standalone C++', () => {
-  it.skipIf(!hasToolchain)('passes its own tests with hardware and portable CRC32C (needs make and g++)', () => {
-    const out = execFileSync('make', ['-s', '-C', native, 'test'], { encoding: 'utf8', timeout: 120_000 });
-    expect(out.match(/all core tests passed/g)?.length).toBe(2);
-    expect(out).toMatch(/ok Crc32cKnownAnswers \(portable\)/);
-  }, 150_000);
+  it.skipIf(!hasToolchain)(
+    'passes its own tests with hardware and portable CRC32C (needs make and g++)',
+    () => {
+      const out = execFileSync('make', ['-s', '-C', native, 'test'], { encoding: 'utf8', timeout: 120_000 });
+      expect(out.match(/all core tests passed/g)?.length).toBe(2);
+      expect(out).toMatch(/ok Crc32cKnownAnswers \(portable\)/);
+    },
+    150_000,
+  );
 });

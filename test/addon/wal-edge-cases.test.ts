@@ -21,7 +21,10 @@ async function collect(wal: Wal, from?: number): Promise<{ seq: number; payload:
 // returns its segment files: the starting point of the tests that damage segments by hand.
 async function writeEntries(d: string, count: number, size: number): Promise<string[]> {
   const wal = await Wal.open(d, { ...SMALL, strategy: 'none' });
-  await appendAll(wal, Array.from({ length: count }, (_, i) => payloadFor(i + 1, size)));
+  await appendAll(
+    wal,
+    Array.from({ length: count }, (_, i) => payloadFor(i + 1, size)),
+  );
   await wal.close();
   return segmentFiles(d);
 }
@@ -124,7 +127,11 @@ describe('WAL recovery edge cases', () => {
     patch(seg!, tornAt, Buffer.from([0x20, 0, 0, 0, 0xde, 0xad, 0xbe])); // 7 of 16 header bytes
     const again = await Wal.open(d, SMALL);
     expect(again.recovery).toMatchObject({ lastSeq: 2, entries: 2, tornBytes: 7 });
-    expect(readFileSync(seg!).subarray(tornAt, tornAt + 16).every((b) => b === 0)).toBe(true);
+    expect(
+      readFileSync(seg!)
+        .subarray(tornAt, tornAt + 16)
+        .every((b) => b === 0),
+    ).toBe(true);
     expect(await again.append(Buffer.from('c'))).toBe(3);
     await again.close();
   });
@@ -229,7 +236,10 @@ describe('WAL recovery edge cases', () => {
   it('TruncateThenReopen: the first live sequence persists and truncated entries are gone', async () => {
     const d = dir();
     const wal = await Wal.open(d, { ...SMALL, strategy: 'none', recycle: false });
-    await appendAll(wal, Array.from({ length: 300 }, (_, i) => payloadFor(i + 1, 1000)));
+    await appendAll(
+      wal,
+      Array.from({ length: 300 }, (_, i) => payloadFor(i + 1, 1000)),
+    );
     await wal.truncate(200);
     await expect(wal.read(199)).rejects.toMatchObject({ code: 'WAL_NOT_FOUND' });
     await expect(wal.truncate(302)).rejects.toMatchObject({ code: 'WAL_INVALID_ARGUMENT' });
@@ -256,7 +266,10 @@ describe('WAL recovery edge cases', () => {
     for (let round = 0; round < 3; round++) {
       const wal = await Wal.open(d, SMALL);
       expect(wal.recovery.lastSeq).toBe(round * 10);
-      const seqs = await appendAll(wal, Array.from({ length: 10 }, (_, i) => payloadFor(round * 10 + i + 1, 64)));
+      const seqs = await appendAll(
+        wal,
+        Array.from({ length: 10 }, (_, i) => payloadFor(round * 10 + i + 1, 64)),
+      );
       expect(seqs).toEqual(Array.from({ length: 10 }, (_, i) => round * 10 + i + 1));
       await wal.close();
     }
@@ -287,7 +300,10 @@ describe('WAL recovery edge cases', () => {
   // newest segment's name durable but not its header, and removed every segment before it.
   async function truncatedToLastSegment(d: string): Promise<{ file: string; staleHeader: Buffer }> {
     const wal = await Wal.open(d, { ...SMALL, strategy: 'none', recycle: false });
-    await appendAll(wal, Array.from({ length: 70 }, (_, i) => payloadFor(i + 1, 1000)));
+    await appendAll(
+      wal,
+      Array.from({ length: 70 }, (_, i) => payloadFor(i + 1, 1000)),
+    );
     const first = segmentFiles(d)[0]!;
     const staleHeader = readFileSync(first).subarray(0, SEGMENT_HEADER);
     await wal.truncate(61);

@@ -17,4 +17,3 @@ export function tempDirs(prefix = 'wal-test-'): () => string {
     return d;
   };
 }
-

@@ -63,7 +63,7 @@ describe('WAL lock', () => {
     await wal.close();
   }, 30_000);
 
-  it('CloseTwiceAtOnce: the second close() returns the first one\'s promise, so a reopen after it is never WAL_LOCKED', async () => {
+  it("CloseTwiceAtOnce: the second close() returns the first one's promise, so a reopen after it is never WAL_LOCKED", async () => {
     const d = dir();
     const wal = await Wal.open(d, { strategy: 'fdatasync', segmentSize: 1 << 20 });
     const pending = Array.from({ length: 300 }, (_, i) => wal.append(payloadFor(i + 1, 100)));

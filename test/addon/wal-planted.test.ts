@@ -30,9 +30,13 @@ function run(scenario: string, build: string | null): Record<string, unknown> {
 const reason = 'requires scripts/build-planted.sh all';
 
 describe('planted builds', () => {
-  it.skipIf(built.length < plants.length)(`every planted build names its plant (${reason})`, () => {
-    for (const name of plants) expect(run('identity', name).planted).toBe(name);
-  }, 120_000);
+  it.skipIf(built.length < plants.length)(
+    `every planted build names its plant (${reason})`,
+    () => {
+      for (const name of plants) expect(run('identity', name).planted).toBe(name);
+    },
+    120_000,
+  );
 
   it.skipIf(!built.includes('torn-tail-not-cut'))(`torn-tail-not-cut: a second life after a torn tail is mid-log corruption (${reason})`, () => {
     expect(run('torn-tail-second-life', null)).toMatchObject({ planted: null, firstTorn: 100, after: { seqs: [1, 2, 3, 4, 5, 6], exact: true } });

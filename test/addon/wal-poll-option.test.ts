@@ -19,7 +19,11 @@ async function appendAndReadBack(pollUs: number, writers: number, groupCommit: b
   expect(wal.durableSeq()).toBe(writers * 20);
   const seen: string[] = [];
   for await (const { payload } of wal.entries()) seen.push(payload.toString());
-  expect(seen.sort()).toEqual(Array.from({ length: writers }, (_, w) => Array.from({ length: 20 }, (_, i) => `w${w}-${i}`)).flat().sort());
+  expect(seen.sort()).toEqual(
+    Array.from({ length: writers }, (_, w) => Array.from({ length: 20 }, (_, i) => `w${w}-${i}`))
+      .flat()
+      .sort(),
+  );
   await wal.close();
 }
 

@@ -23,7 +23,16 @@ async function rejection(p: Promise<unknown>): Promise<WalError> {
 
 describe('WAL publishMarks', () => {
   it('PublishMarksValidated: a bad dmName or control is WAL_INVALID_ARGUMENT before anything opens', () => {
-    for (const bad of [{}, { dmName: '' }, { dmName: 'a b' }, { dmName: 'a/b' }, { dmName: 'x'.repeat(128) }, { dmName: 'lw', control: '' }, { dmName: 'lw', extra: 1 }, 'lw']) {
+    for (const bad of [
+      {},
+      { dmName: '' },
+      { dmName: 'a b' },
+      { dmName: 'a/b' },
+      { dmName: 'x'.repeat(128) },
+      { dmName: 'lw', control: '' },
+      { dmName: 'lw', extra: 1 },
+      'lw',
+    ]) {
       expect(() => resolveOptions({ publishMarks: bad as never }), JSON.stringify(bad)).toThrow(/publishMarks/);
     }
     expect(resolveOptions({ publishMarks: { dmName: 'lw' } }).publishMarks).toEqual({ dmName: 'lw', control: '/dev/mapper/control' });

@@ -86,30 +86,33 @@ describe.skipIf(why !== undefined)(`writer process${why ? ` (skipped: ${why})` :
     expect(verdict.loss.lost).toBe(0);
   });
 
-  it.each(['fdatasync', 'none', 'periodic'] as Strategy[])('%s: frozen, the writer emits nothing more; killed, nothing acknowledged is lost', async (strategy) => {
-    const cfg = config(strategy);
-    const child = WriterChild.spawn(bundles.writer, cfg);
-    expect(await child.waitFor({ kind: 'appended', count: 60 }, 20_000)).toBe('reached');
-    await child.freeze();
-    expect(readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.[0]).toMatch(/[tT]/);
-    // What the writer wrote before it stopped may still be in the pipe: let it drain, then
-    // nothing more may come while it is stopped.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const frozenAt = child.rawEvents.length;
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(child.rawEvents.length).toBe(frozenAt);
-    const raw = await child.kill();
-    expect(child.exited?.signal).toBe('SIGKILL');
-    const events = parseEvents(raw).events;
-    checkStream(events);
-    const recovery = await recoverWal(cfg.dir, { strategy, segmentSize: cfg.segmentSize });
-    expect(recovery.status).toBe('recovered');
-    if (recovery.status !== 'recovered') return;
-    const verdict = judgeCrash({ history: events, recovered: recovery.entries });
-    expect(verdict.status).toBe('held');
-    expect(verdict.loss.ackedButLost).toBe(0);
-    expect(verdict.loss.acked).toBeGreaterThan(0);
-  });
+  it.each(['fdatasync', 'none', 'periodic'] as Strategy[])(
+    '%s: frozen, the writer emits nothing more; killed, nothing acknowledged is lost',
+    async (strategy) => {
+      const cfg = config(strategy);
+      const child = WriterChild.spawn(bundles.writer, cfg);
+      expect(await child.waitFor({ kind: 'appended', count: 60 }, 20_000)).toBe('reached');
+      await child.freeze();
+      expect(readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]?.[0]).toMatch(/[tT]/);
+      // What the writer wrote before it stopped may still be in the pipe: let it drain, then
+      // nothing more may come while it is stopped.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const frozenAt = child.rawEvents.length;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(child.rawEvents.length).toBe(frozenAt);
+      const raw = await child.kill();
+      expect(child.exited?.signal).toBe('SIGKILL');
+      const events = parseEvents(raw).events;
+      checkStream(events);
+      const recovery = await recoverWal(cfg.dir, { strategy, segmentSize: cfg.segmentSize });
+      expect(recovery.status).toBe('recovered');
+      if (recovery.status !== 'recovered') return;
+      const verdict = judgeCrash({ history: events, recovered: recovery.entries });
+      expect(verdict.status).toBe('held');
+      expect(verdict.loss.ackedButLost).toBe(0);
+      expect(verdict.loss.acked).toBeGreaterThan(0);
+    },
+  );
 
   it('truncates as configured and stays judgeable across the truncation floor', async () => {
     const cfg = config('fdatasync', { segmentSize: 64 * 1024, minPayload: 1000, maxPayload: 2000, truncateEvery: 10, truncateKeep: 5, maxEntries: 300 });

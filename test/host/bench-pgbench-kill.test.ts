@@ -61,7 +61,26 @@ afterAll(() => {
 
 describe.skipIf(why !== undefined)(`bench's PostgreSQL server${why ? ` (skipped: ${why})` : ''}`, () => {
   it('PgbenchServerOfAKilledBenchIsReapedByTheNextCommand', async () => {
-    const args = ['--import', 'tsx', 'src/cli/bench.ts', '--peers', 'pgbench', '--strategy', 'none', '--duration', '30', '--rounds', '1', '--fs', 'host', '--no-charts', '--out', join(tmp, 'out'), '--work-dir', work];
+    const args = [
+      '--import',
+      'tsx',
+      'src/cli/bench.ts',
+      '--peers',
+      'pgbench',
+      '--strategy',
+      'none',
+      '--duration',
+      '30',
+      '--rounds',
+      '1',
+      '--fs',
+      'host',
+      '--no-charts',
+      '--out',
+      join(tmp, 'out'),
+      '--work-dir',
+      work,
+    ];
     const bench = spawn(process.execPath, args, { cwd: ROOT, env, stdio: 'ignore' });
     const exited = new Promise<void>((r) => bench.on('exit', () => r()));
     expect(await until(() => (server = postmasterPid()) !== undefined && alive(server), 90_000), 'the server never started').toBe(true);

@@ -42,7 +42,10 @@ describe.skipIf(why !== undefined)(`crash states of real recordings${why ? ` (sk
 
   it('states get a second life (recover, append with fdatasync, remount, recover again) and a correct WAL holds in it', async () => {
     const lives: string[] = [];
-    const report = await checkRecording(join(fixtures, 'ext4-fdatasync'), { maxStates: 30, onState: (s) => s.status !== 'unmountable' && s.secondLife && lives.push(s.secondLife) });
+    const report = await checkRecording(join(fixtures, 'ext4-fdatasync'), {
+      maxStates: 30,
+      onState: (s) => s.status !== 'unmountable' && s.secondLife && lives.push(s.secondLife),
+    });
     expect(report.secondLives).toBeGreaterThan(0);
     expect(lives.length).toBe(report.secondLives);
     expect(lives.every((l) => l === 'held')).toBe(true);

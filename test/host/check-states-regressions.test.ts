@@ -16,8 +16,12 @@ const cases = existsSync(root)
 const why = process.getuid?.() !== 0 ? 'requires root (loop mounts)' : cases.length === 0 ? 'no regression fixtures saved' : undefined;
 
 describe.skipIf(why !== undefined)(`saved crash-state regressions${why ? ` (skipped: ${why})` : ''}`, () => {
-  it.each(cases)('%s', async (dir, regression) => {
-    const result = await checkOneState(join(root, dir), regression.stateId);
-    expect(result.status).toBe(regression.expect);
-  }, 60_000);
+  it.each(cases)(
+    '%s',
+    async (dir, regression) => {
+      const result = await checkOneState(join(root, dir), regression.stateId);
+      expect(result.status).toBe(regression.expect);
+    },
+    60_000,
+  );
 });

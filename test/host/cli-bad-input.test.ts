@@ -157,7 +157,12 @@ function runCli(cli: Cli, args: string[]): Promise<Outcome> {
   const started = Date.now();
   // A ledger directory of its own: what other runs on this machine left is not this test's to reap or print.
   const env = { ...process.env, POWERCUT_LEDGER_DIR: join(tmp, 'ledgers') };
-  const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${cli}.ts`, ...args], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', `src/cli/${cli}.ts`, ...args], {
+    cwd: ROOT,
+    env,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => {
@@ -185,7 +190,10 @@ function runCli(cli: Cli, args: string[]): Promise<Outcome> {
 describe.concurrent('bad input: exit 2, one line, no stack, at once', () => {
   it.each(CASES.map(([cli, args, name]) => [cli, args, name ?? ''] as const))('%s %j %s', async (cli, args) => {
     const r = await runCli(cli, args);
-    const lines = r.stderr.trimEnd().split('\n').filter((l) => l !== '');
+    const lines = r.stderr
+      .trimEnd()
+      .split('\n')
+      .filter((l) => l !== '');
     expect({ code: r.code, lines: lines.length, stderr: r.stderr }).toMatchObject({ code: 2, lines: 1 });
     expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
     expect(lines[0]).toMatch(new RegExp(`^${cli}\\b`));

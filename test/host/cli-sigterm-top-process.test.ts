@@ -78,7 +78,10 @@ async function signalTopOnly(argv: string[], ready: (held: Resource[]) => boolea
     const held = ledgerResources();
     process.kill(top.pid!, 'SIGTERM');
     await exited;
-    expect(await until(() => held.every((r) => !stillThere(r)) && ledgerResources().length === 0, 15_000), `left behind: ${JSON.stringify(held.filter(stillThere))}`).toBe(true);
+    expect(
+      await until(() => held.every((r) => !stillThere(r)) && ledgerResources().length === 0, 15_000),
+      `left behind: ${JSON.stringify(held.filter(stillThere))}`,
+    ).toBe(true);
   } finally {
     // The group, in case the test failed: nothing of it may outlive the test.
     try {
@@ -90,15 +93,27 @@ async function signalTopOnly(argv: string[], ready: (held: Resource[]) => boolea
 }
 
 describe('SIGTERM to the top process only unwinds the harness', () => {
-  it.skipIf(vmWhy !== undefined)(`SigtermToPnpmOnlyStopsTheVm: pnpm vm -- sleep 600${vmWhy ? ` (skipped: ${vmWhy})` : ''}`, async () => {
-    await signalTopOnly(['pnpm', 'vm', '--', 'sleep', '600'], (held) => held.some((r) => r.kind === 'process' && r.label === 'qemu'));
-  }, 90_000);
+  it.skipIf(vmWhy !== undefined)(
+    `SigtermToPnpmOnlyStopsTheVm: pnpm vm -- sleep 600${vmWhy ? ` (skipped: ${vmWhy})` : ''}`,
+    async () => {
+      await signalTopOnly(['pnpm', 'vm', '--', 'sleep', '600'], (held) => held.some((r) => r.kind === 'process' && r.label === 'qemu'));
+    },
+    90_000,
+  );
 
-  it.skipIf(vmWhy !== undefined || !has('sudo'))(`SigtermToSudoOnlyStopsTheVm: sudo pnpm vm -- sleep 600${!has('sudo') ? ' (skipped: sudo not installed)' : ''}`, async () => {
-    await signalTopOnly(['sudo', '-n', '-E', 'pnpm', 'vm', '--', 'sleep', '600'], (held) => held.some((r) => r.kind === 'process' && r.label === 'qemu'));
-  }, 90_000);
+  it.skipIf(vmWhy !== undefined || !has('sudo'))(
+    `SigtermToSudoOnlyStopsTheVm: sudo pnpm vm -- sleep 600${!has('sudo') ? ' (skipped: sudo not installed)' : ''}`,
+    async () => {
+      await signalTopOnly(['sudo', '-n', '-E', 'pnpm', 'vm', '--', 'sleep', '600'], (held) => held.some((r) => r.kind === 'process' && r.label === 'qemu'));
+    },
+    90_000,
+  );
 
-  it.skipIf(!isRoot)('SigtermToPnpmOnlyReleasesLoopsAndMounts: pnpm fuzz --check (loop devices, mounts)', async () => {
-    await signalTopOnly(['pnpm', 'fuzz', '--check', 'test/fixtures/recordings'], (held) => held.some((r) => r.kind === 'mount'));
-  }, 90_000);
+  it.skipIf(!isRoot)(
+    'SigtermToPnpmOnlyReleasesLoopsAndMounts: pnpm fuzz --check (loop devices, mounts)',
+    async () => {
+      await signalTopOnly(['pnpm', 'fuzz', '--check', 'test/fixtures/recordings'], (held) => held.some((r) => r.kind === 'mount'));
+    },
+    90_000,
+  );
 });

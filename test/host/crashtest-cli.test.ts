@@ -56,7 +56,10 @@ describe('crashtest command line', () => {
   it.skipIf(hostHasDm)('without device-mapper and without a prepared VM: exit 2 saying what to do', () => {
     const cache = mkdtempSync(path.join(tmpdir(), 'powercut-empty-cache-'));
     try {
-      expectUsageError(crashtest(['--strategy', 'fsync', '--trials', '1'], { env: { POWERCUT_CACHE: cache } }), /no device-mapper.*microVM.*not prepared.*pnpm vm --prepare/);
+      expectUsageError(
+        crashtest(['--strategy', 'fsync', '--trials', '1'], { env: { POWERCUT_CACHE: cache } }),
+        /no device-mapper.*microVM.*not prepared.*pnpm vm --prepare/,
+      );
     } finally {
       rmSync(cache, { recursive: true, force: true });
     }

@@ -64,7 +64,10 @@ describe.skipIf(why !== undefined)(`DeviceLab on loop devices${why ? ` (skipped:
     try {
       expect(() => withConsent.adoptDevice(dev)).toThrow(/mounted/);
       // The root filesystem's disk: refused without consent whatever it is.
-      const rootDev = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' - ')[1]?.split(' ')[1]).find((s) => s?.startsWith('/dev/'));
+      const rootDev = readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .map((l) => l.split(' - ')[1]?.split(' ')[1])
+        .find((s) => s?.startsWith('/dev/'));
       if (rootDev) {
         const noConsent = new DeviceLab();
         try {

@@ -22,7 +22,17 @@ describe.skipIf(why !== undefined)(`recordings meant to be caught${why ? ` (skip
   });
 
   it('fuzz --from the committed recordings holds, with the lying writer caught as expected', async () => {
-    const result = await runFuzz({ seed: 5, recordings: 0, runs: 8, strategies: [], fs: 'ext4', from: fixtures, outRoot: scratch, regressionsDir: null, log: quiet });
+    const result = await runFuzz({
+      seed: 5,
+      recordings: 0,
+      runs: 8,
+      strategies: [],
+      fs: 'ext4',
+      from: fixtures,
+      outRoot: scratch,
+      regressionsDir: null,
+      log: quiet,
+    });
     expect(result.status).toBe('held');
     if (result.status !== 'held') return;
     expect(result.expected.map((e) => [e.recording.split('/').pop(), e.outcome.status])).toEqual([['ext4-none-claims-fsync', 'caught-as-expected']]);
@@ -34,7 +44,17 @@ describe.skipIf(why !== undefined)(`recordings meant to be caught${why ? ` (skip
     cpSync(join(fixtures, 'ext4-fdatasync'), dir, { recursive: true });
     const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(dir, 'meta.json'), JSON.stringify({ ...meta, expected: { verdict: 'violated', why: 'test: a correct WAL marked as a liar' } }));
-    const result = await runFuzz({ seed: 5, recordings: 0, runs: 1, strategies: [], fs: 'ext4', from: join(scratch, 'only'), outRoot: scratch, regressionsDir: null, log: quiet });
+    const result = await runFuzz({
+      seed: 5,
+      recordings: 0,
+      runs: 1,
+      strategies: [],
+      fs: 'ext4',
+      from: join(scratch, 'only'),
+      outRoot: scratch,
+      regressionsDir: null,
+      log: quiet,
+    });
     expect(result.status).toBe('missed');
     if (result.status === 'missed') expect(result.expected[0]?.outcome.status).toBe('missed');
   }, 300_000);

@@ -33,7 +33,12 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
 
 async function startFuzzAndSignal(signal: NodeJS.Signals): Promise<string> {
   const before = new Set(bundles());
-  const fuzz = spawn(process.execPath, ['--import', 'tsx', 'src/cli/fuzz.ts', '--recordings', '1', '--runs', '1', '--no-save'], { cwd: ROOT, env, stdio: 'ignore', detached: true });
+  const fuzz = spawn(process.execPath, ['--import', 'tsx', 'src/cli/fuzz.ts', '--recordings', '1', '--runs', '1', '--no-save'], {
+    cwd: ROOT,
+    env,
+    stdio: 'ignore',
+    detached: true,
+  });
   const exited = new Promise<void>((r) => fuzz.on('exit', () => r()));
   let mine: string | undefined;
   try {

@@ -52,7 +52,9 @@ describe.skipIf(why !== undefined)(`the VM dies with its harness${why ? ` (skipp
       const harness = spawn(process.execPath, ['--import', 'tsx', 'src/cli/vm.ts', '--', 'sleep', '600'], { cwd: root, stdio: 'ignore' });
       const exited = new Promise<NodeJS.Signals | null>((resolve) => harness.on('exit', (_c, s) => resolve(s)));
       let qemu: number | undefined;
-      expect(await until(() => (qemu = childrenOf(harness.pid!).find((c) => c.comm.startsWith('qemu'))?.pid) !== undefined, 30_000), 'qemu never started').toBe(true);
+      expect(await until(() => (qemu = childrenOf(harness.pid!).find((c) => c.comm.startsWith('qemu'))?.pid) !== undefined, 30_000), 'qemu never started').toBe(
+        true,
+      );
       await new Promise((r) => setTimeout(r, 1000));
       harness.kill(signal);
       expect(await exited).toBe(signal);

@@ -94,7 +94,15 @@ describe('WAL bad input', () => {
     expect(await codeOf(wal.sync())).toBe('WAL_CLOSED');
     expect(await codeOf(wal.read(1))).toBe('WAL_CLOSED');
     expect(await codeOf(wal.truncate(1))).toBe('WAL_CLOSED');
-    expect(await codeOf((async () => { for await (const _ of wal.entries()) { /* empty */ } })())).toBe('WAL_CLOSED');
+    expect(
+      await codeOf(
+        (async () => {
+          for await (const _ of wal.entries()) {
+            /* empty */
+          }
+        })(),
+      ),
+    ).toBe('WAL_CLOSED');
   });
 
   it('reading an unknown, truncated or invalid sequence, and bad payloads, are typed errors', async () => {
@@ -154,8 +162,8 @@ describe('WAL bad input', () => {
     const wal = await Wal.open(walDir, { segmentSize: 4 * 1024 * 1024, preallocate: 'none', strategy: 'fdatasync' });
     const payload = Buffer.alloc(8192, 1);
     const results = await Promise.allSettled(Array.from({ length: 200 }, () => wal.append(payload)));
-    const acked = results.filter((r) => r.status === 'fulfilled').map((r) => (r).value);
-    const failed = results.filter((r) => r.status === 'rejected').map((r) => (r).reason as WalError);
+    const acked = results.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+    const failed = results.filter((r) => r.status === 'rejected').map((r) => r.reason as WalError);
     expect(acked.length).toBeGreaterThan(10);
     expect(failed.length).toBeGreaterThan(0);
     expect(failed[0]!.code).toBe('WAL_NO_SPACE');

@@ -88,7 +88,11 @@ describe.skipIf(!ready)('WAL after a failed sync (needs root, loop devices, mkfs
       expect(['fdatasync', 'pwrite']).toContain(e.syscall);
     }
     const refused = errors.findIndex((e) => e.code === 'WAL_FAILED');
-    if (refused >= 0) expect(errors.slice(refused).every((e) => e.code === 'WAL_FAILED'), 'no I/O error reported after a refusal').toBe(true);
+    if (refused >= 0)
+      expect(
+        errors.slice(refused).every((e) => e.code === 'WAL_FAILED'),
+        'no I/O error reported after a refusal',
+      ).toBe(true);
     // Space comes back; the WAL still refuses: a retried fsync could "succeed" over lost pages.
     rmSync(filler);
     await expect(wal.append(payload)).rejects.toMatchObject({ code: 'WAL_FAILED' });
@@ -145,7 +149,10 @@ describe.skipIf(!ready)('WAL after a failed sync (needs root, loop devices, mkfs
     const at = events.indexOf('refused WAL_FAILED');
     expect(at, `the append after the failed sync is refused (last events: ${events.slice(-3).join(', ')})`).toBeGreaterThanOrEqual(0);
     expect(events.filter((e) => e.startsWith('ack')).length, 'entries written before the failure are acknowledged').toBeGreaterThan(0);
-    expect(events.slice(at + 1).filter((e) => e.startsWith('ack')), 'no acknowledgement after the refusal').toEqual([]);
+    expect(
+      events.slice(at + 1).filter((e) => e.startsWith('ack')),
+      'no acknowledgement after the refusal',
+    ).toEqual([]);
     await wal.close().catch(() => undefined);
   });
 });

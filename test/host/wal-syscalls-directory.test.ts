@@ -64,7 +64,21 @@ function trace(recycle: boolean): { calls: Call[]; dir: string } {
   try {
     execFileSync(
       'strace',
-      ['-f', '-qq', '-y', '-o', out, '-e', 'trace=openat,rename,renameat,renameat2,unlink,unlinkat,fsync,fdatasync,pwrite64,pwritev,statx,newfstatat,stat', process.execPath, '--import', 'tsx', child, dir, recycle ? '1' : '0'],
+      [
+        '-f',
+        '-qq',
+        '-y',
+        '-o',
+        out,
+        '-e',
+        'trace=openat,rename,renameat,renameat2,unlink,unlinkat,fsync,fdatasync,pwrite64,pwritev,statx,newfstatat,stat',
+        process.execPath,
+        '--import',
+        'tsx',
+        child,
+        dir,
+        recycle ? '1' : '0',
+      ],
       { encoding: 'utf8', timeout: 120_000, cwd: path.resolve(import.meta.dirname, '../..') },
     );
     return { calls: parse(readFileSync(out, 'utf8').split('\n')), dir };
@@ -105,7 +119,9 @@ describe.skipIf(!hasStrace)('WAL directory durability under strace (needs strace
         expect(intoPlace.length, 'rotations renamed segments into place').toBeGreaterThanOrEqual(3);
         for (const r of intoPlace) {
           const target = renameTarget(r)!;
-          const firstWrite = calls.find((c) => c.start > r.end && (c.name === 'pwrite64' || c.name === 'pwritev') && c.args.includes(`<${target}>`) && !/,\s*0$/.test(c.args));
+          const firstWrite = calls.find(
+            (c) => c.start > r.end && (c.name === 'pwrite64' || c.name === 'pwritev') && c.args.includes(`<${target}>`) && !/,\s*0$/.test(c.args),
+          );
           const synced = dirSyncAfter(calls, dir, r.end);
           expect(synced, `directory fsync after renaming ${path.basename(target)}`).toBeDefined();
           if (firstWrite) expect(synced!, `directory fsync before the first entry written to ${path.basename(target)}`).toBeLessThan(firstWrite.start);
@@ -121,7 +137,9 @@ describe.skipIf(!hasStrace)('WAL directory durability under strace (needs strace
           expect(fsynced, `${path.basename(tmp)} fsynced before its rename`).toBe(true);
           const synced = dirSyncAfter(calls, dir, r.end);
           expect(synced, 'directory fsync after the first-seq rename').toBeDefined();
-          const nextRemoval = calls.find((c) => c.start > r.end && c.ok && (SEGMENT.test(`${unlinked(c) ?? ''}"`) || SEGMENT.test(`${renameSource(c) ?? ''}"`)));
+          const nextRemoval = calls.find(
+            (c) => c.start > r.end && c.ok && (SEGMENT.test(`${unlinked(c) ?? ''}"`) || SEGMENT.test(`${renameSource(c) ?? ''}"`)),
+          );
           if (nextRemoval) expect(synced!, 'directory fsync before a segment below first-seq is removed or recycled').toBeLessThan(nextRemoval.start);
         }
       });

@@ -18,17 +18,35 @@ interface Call {
 }
 
 // Runs the child under strace; returns the calls between the begin and end markers, and all lines.
-function trace(strategy: string, opts: { group?: boolean; appends?: number; writers?: number; periodMs?: number; gapMs?: number; syncDepth?: number } = {}): { window: Call[]; all: string[] } {
+function trace(
+  strategy: string,
+  opts: { group?: boolean; appends?: number; writers?: number; periodMs?: number; gapMs?: number; syncDepth?: number } = {},
+): { window: Call[]; all: string[] } {
   const dir = tempDir('wal-strace-dir-');
   const out = path.join(work, `${strategy}-${opts.group ? `g${opts.syncDepth ?? 1}` : 's'}-${Date.now()}.trace`);
   try {
     execFileSync(
       'strace',
       [
-        '-f', '-qq', '-y', '-o', out,
-        '-e', 'trace=fsync,fdatasync,sync_file_range,pwrite64,pwritev,pwritev2,write,openat,statx,newfstatat,stat',
-        process.execPath, '--import', 'tsx', child,
-        dir, strategy, opts.group ? '1' : '0', String(opts.appends ?? K), String(opts.writers ?? 1), String(opts.periodMs ?? 10), String(opts.gapMs ?? 0), String(opts.syncDepth ?? 1),
+        '-f',
+        '-qq',
+        '-y',
+        '-o',
+        out,
+        '-e',
+        'trace=fsync,fdatasync,sync_file_range,pwrite64,pwritev,pwritev2,write,openat,statx,newfstatat,stat',
+        process.execPath,
+        '--import',
+        'tsx',
+        child,
+        dir,
+        strategy,
+        opts.group ? '1' : '0',
+        String(opts.appends ?? K),
+        String(opts.writers ?? 1),
+        String(opts.periodMs ?? 10),
+        String(opts.gapMs ?? 0),
+        String(opts.syncDepth ?? 1),
       ],
       { encoding: 'utf8', timeout: 120_000, cwd: path.resolve(import.meta.dirname, '../..') },
     );

@@ -42,7 +42,9 @@ function startHarness(mode: 'run' | 'suspend'): Harness {
       for (const w of waiters.filter((x) => x.event === e.event)) w.resolve();
     }
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     events,
@@ -85,7 +87,16 @@ describe.skipIf(why !== undefined)(`cleanup when the harness is killed${why ? ` 
     // this test starts several harnesses. esbuild comes with tsx.
     const esbuild = createRequire(createRequire(join(root, 'package.json')).resolve('tsx/package.json'))('esbuild') as typeof import('esbuild');
     bundle = join(root, 'node_modules', '.cache', 'powercut', 'cleanup-harness.mjs');
-    await esbuild.build({ entryPoints: [join(import.meta.dirname, 'fixtures', 'cleanup-harness.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: bundle, logLevel: 'error' });
+    await esbuild.build({
+      entryPoints: [join(import.meta.dirname, 'fixtures', 'cleanup-harness.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      outfile: bundle,
+      logLevel: 'error',
+    });
   });
 
   it('SIGTERM during a run (writer active) leaves nothing behind', async () => {

@@ -44,7 +44,11 @@ describe.skipIf(why !== undefined)(`dm region fault${why ? ` (skipped: ${why})` 
     await flakey.restore();
     await lab.umount(mnt);
     const again = await lab.mount(flakey.path, { fs: 'ext4', at: mnt });
-    expect(readFileSync(join(again, 'seg')).subarray(8192, 8192 + 4096).every((b) => b === 0x11)).toBe(true);
+    expect(
+      readFileSync(join(again, 'seg'))
+        .subarray(8192, 8192 + 4096)
+        .every((b) => b === 0x11),
+    ).toBe(true);
     expect(readFileSync(join(again, 'other'), 'utf8')).toBe('still works');
   });
 });

@@ -48,7 +48,8 @@ describe.skipIf(why !== undefined)(`recording the writer on dm-log-writes${why ?
         const mkfs = marks[0]!.index;
         const firstAck = marks.find((m) => m.label.startsWith('ack-'))!.index;
         let synced = false;
-        for (let i = mkfs + 1; i < firstAck; i++) synced ||= hasFlag({ flags: rec.index.flags(i) }, LogFlag.FLUSH) || hasFlag({ flags: rec.index.flags(i) }, LogFlag.FUA);
+        for (let i = mkfs + 1; i < firstAck; i++)
+          synced ||= hasFlag({ flags: rec.index.flags(i) }, LogFlag.FLUSH) || hasFlag({ flags: rec.index.flags(i) }, LogFlag.FUA);
         expect(synced).toBe(true);
         const s = outcome.meta.markStats;
         expect(s.method).toBe(outcome.meta.spec.markMethod);

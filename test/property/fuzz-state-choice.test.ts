@@ -18,23 +18,26 @@ describe('fuzz state choices over real recordings', () => {
     expect(recordings.length).toBeGreaterThanOrEqual(3);
   });
 
-  it.each(recordings.map((r) => [r.dir.split('/').pop() as string, r] as const))('%s: every choice is a state after mkfs that its id rebuilds', (_name, rec) => {
-    const mkfs = rec.index.markEntries().find((m) => m.label === 'mkfs');
-    expect(mkfs).toBeDefined();
-    const space = stateSpace(rec.index, mkfs!.index);
-    expect(space.points.length).toBeGreaterThan(0);
-    expect(space.epochs.some((e) => e.volatile.length > 0)).toBe(true);
-    fc.assert(
-      fc.property(stateChoiceArb(), (choice) => {
-        const state = resolveChoice(rec.index, space, choice);
-        expect(stateFromId(rec.index, state.id)).toEqual(state);
-        // The crash moment lies after the filesystem existed.
-        expect(state.visibleUntil).toBeGreaterThan(mkfs!.index);
-        expect(state.kind).toBe(choice.kind === 'prefix' ? 'prefix' : state.kind);
-      }),
-      { numRuns: 300, seed: 42 },
-    );
-  });
+  it.each(recordings.map((r) => [r.dir.split('/').pop() as string, r] as const))(
+    '%s: every choice is a state after mkfs that its id rebuilds',
+    (_name, rec) => {
+      const mkfs = rec.index.markEntries().find((m) => m.label === 'mkfs');
+      expect(mkfs).toBeDefined();
+      const space = stateSpace(rec.index, mkfs!.index);
+      expect(space.points.length).toBeGreaterThan(0);
+      expect(space.epochs.some((e) => e.volatile.length > 0)).toBe(true);
+      fc.assert(
+        fc.property(stateChoiceArb(), (choice) => {
+          const state = resolveChoice(rec.index, space, choice);
+          expect(stateFromId(rec.index, state.id)).toEqual(state);
+          // The crash moment lies after the filesystem existed.
+          expect(state.visibleUntil).toBeGreaterThan(mkfs!.index);
+          expect(state.kind).toBe(choice.kind === 'prefix' ? 'prefix' : state.kind);
+        }),
+        { numRuns: 300, seed: 42 },
+      );
+    },
+  );
 
   it('the smallest subset choice (keep nothing) is the epoch with none of its cached writes', () => {
     const rec = recordings[0]!;

@@ -13,13 +13,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const SECTORS = 16;
 type Op =
-  | { op: 'write'; sector: number; sectors: number; flags: number }
-  | { op: 'discard'; sector: number; sectors: number }
-  | { op: 'flush' }
-  | { op: 'mark' };
+  { op: 'write'; sector: number; sectors: number; flags: number } | { op: 'discard'; sector: number; sectors: number } | { op: 'flush' } | { op: 'mark' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('write' as const), sector: fc.nat(SECTORS - 3), sectors: fc.integer({ min: 1, max: 3 }), flags: fc.constantFrom(0, 0, 0, FUA, FLUSH, FLUSH | FUA) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constant('write' as const),
+      sector: fc.nat(SECTORS - 3),
+      sectors: fc.integer({ min: 1, max: 3 }),
+      flags: fc.constantFrom(0, 0, 0, FUA, FLUSH, FLUSH | FUA),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('discard' as const), sector: fc.nat(SECTORS - 3), sectors: fc.integer({ min: 1, max: 3 }) }) },
   { weight: 2, arbitrary: fc.constant({ op: 'flush' as const }) },
   { weight: 2, arbitrary: fc.constant({ op: 'mark' as const }) },
@@ -71,7 +76,9 @@ function legal(ops: Op[], state: CrashState): boolean {
   const torn = state.writes.filter((w) => w.bytes !== undefined);
   if (state.kind === 'subset') return torn.length === 0;
   const cut = torn[0];
-  return torn.length === 1 && cut !== undefined && cut.bytes! % 512 === 0 && cut.bytes! > 0 && cut.bytes! < (ops[cut.entry] as { sectors: number }).sectors * 512;
+  return (
+    torn.length === 1 && cut !== undefined && cut.bytes! % 512 === 0 && cut.bytes! > 0 && cut.bytes! < (ops[cut.entry] as { sectors: number }).sectors * 512
+  );
 }
 
 let counter = 0;

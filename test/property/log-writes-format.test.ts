@@ -10,10 +10,19 @@ const dir = mkdtempSync(join(tmpdir(), 'powercut-lw-format-prop-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let counter = 0;
 
-type Spec = { kind: 'write'; sector: number; sectors: number; flags: number } | { kind: 'discard'; sector: number; sectors: number } | { kind: 'flush' } | { kind: 'mark'; label: string };
+type Spec =
+  | { kind: 'write'; sector: number; sectors: number; flags: number }
+  | { kind: 'discard'; sector: number; sectors: number }
+  | { kind: 'flush' }
+  | { kind: 'mark'; label: string };
 
 const specArb: fc.Arbitrary<Spec> = fc.oneof(
-  fc.record({ kind: fc.constant('write' as const), sector: fc.nat(1 << 20), sectors: fc.integer({ min: 1, max: 3 }), flags: fc.constantFrom(0, FUA, FLUSH, FLUSH | FUA, METADATA, FUA | METADATA) }),
+  fc.record({
+    kind: fc.constant('write' as const),
+    sector: fc.nat(1 << 20),
+    sectors: fc.integer({ min: 1, max: 3 }),
+    flags: fc.constantFrom(0, FUA, FLUSH, FLUSH | FUA, METADATA, FUA | METADATA),
+  }),
   fc.record({ kind: fc.constant('discard' as const), sector: fc.nat(1 << 20), sectors: fc.integer({ min: 1, max: 1 << 16 }) }),
   fc.constant({ kind: 'flush' as const }),
   fc.record({ kind: fc.constant('mark' as const), label: fc.stringMatching(/^[a-z0-9-]{0,40}$/) }),

@@ -10,10 +10,23 @@ const dir = mkdtempSync(join(tmpdir(), 'powercut-lw-replay-prop-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const DEVICE_SECTORS = 32;
-type Op = { op: 'write'; sector: number; sectors: number; byte: number; flags: number } | { op: 'discard'; sector: number; sectors: number } | { op: 'flush' } | { op: 'mark' };
+type Op =
+  | { op: 'write'; sector: number; sectors: number; byte: number; flags: number }
+  | { op: 'discard'; sector: number; sectors: number }
+  | { op: 'flush' }
+  | { op: 'mark' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ op: fc.constant('write' as const), sector: fc.nat(DEVICE_SECTORS - 4), sectors: fc.integer({ min: 1, max: 4 }), byte: fc.integer({ min: 1, max: 255 }), flags: fc.constantFrom(0, 0, FUA, FLUSH | FUA) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      op: fc.constant('write' as const),
+      sector: fc.nat(DEVICE_SECTORS - 4),
+      sectors: fc.integer({ min: 1, max: 4 }),
+      byte: fc.integer({ min: 1, max: 255 }),
+      flags: fc.constantFrom(0, 0, FUA, FLUSH | FUA),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('discard' as const), sector: fc.nat(DEVICE_SECTORS - 4), sectors: fc.integer({ min: 1, max: 8 }) }) },
   { weight: 1, arbitrary: fc.constant({ op: 'flush' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'mark' as const }) },
@@ -46,7 +59,9 @@ describe('dm-log-writes replay (property)', () => {
   it('incremental forward replay equals replay from scratch and the in-memory model at every point', () => {
     fc.assert(
       fc.property(
-        fc.array(opArb, { minLength: 1, maxLength: 25 }).chain((ops) => fc.tuple(fc.constant(ops), fc.uniqueArray(fc.nat(ops.length - 1), { minLength: 1, maxLength: 5 }))),
+        fc
+          .array(opArb, { minLength: 1, maxLength: 25 })
+          .chain((ops) => fc.tuple(fc.constant(ops), fc.uniqueArray(fc.nat(ops.length - 1), { minLength: 1, maxLength: 5 }))),
         ([ops, points]) => {
           const logPath = join(dir, `log-${counter}`);
           writeFileSync(logPath, build(ops));

@@ -87,45 +87,56 @@ function recoveredArb(c: Case): fc.Arbitrary<RecoveredEntry[]> {
   const n = c.appended.length;
   const runArb = fc.tuple(fc.nat(n), fc.nat(n)).map(([a, b]) => c.appended.slice(Math.min(a, b), Math.max(a, b)).map((seq) => ({ seq, digest: digest(seq) })));
   const seqArb = fc.oneof(fc.constantFrom(...(n > 0 ? c.appended : [0])), fc.nat(120));
-  const entryArb = fc.record({ seq: seqArb, variant: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }) }).map(({ seq, variant }) => ({ seq, digest: digest(seq, variant) }));
+  const entryArb = fc
+    .record({ seq: seqArb, variant: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }) })
+    .map(({ seq, variant }) => ({ seq, digest: digest(seq, variant) }));
   return fc.oneof(runArb, fc.array(entryArb, { maxLength: 8 }));
 }
 
 describe('oracle contract (property)', () => {
   it('says held exactly when the recovered list is an outcome the contract allows', () => {
     fc.assert(
-      fc.property(caseArb.chain((c) => fc.tuple(fc.constant(c), recoveredArb(c))), ([c, recovered]) => {
-        const verdict = judgeCrash({ history: c.history, recovered });
-        expect(verdict.status === 'held').toBe(allowed(c, recovered));
-      }),
+      fc.property(
+        caseArb.chain((c) => fc.tuple(fc.constant(c), recoveredArb(c))),
+        ([c, recovered]) => {
+          const verdict = judgeCrash({ history: c.history, recovered });
+          expect(verdict.status === 'held').toBe(allowed(c, recovered));
+        },
+      ),
       { numRuns: 3000 },
     );
   });
 
   it('counts acknowledged-but-lost as acked seqs at or above the truncation floor that were not recovered', () => {
     fc.assert(
-      fc.property(caseArb.chain((c) => fc.tuple(fc.constant(c), recoveredArb(c))), ([c, recovered]) => {
-        const verdict = judgeCrash({ history: c.history, recovered });
-        const floors = c.history.flatMap((e) => (e.type === 'truncating' || e.type === 'truncated' ? [e.beforeSeq] : []));
-        const floor = floors.length > 0 ? Math.max(...floors) : -Infinity;
-        const present = new Set(recovered.map((r) => r.seq));
-        const acked = new Set(c.history.flatMap((e) => (e.type === 'acked' ? [e.seq] : [])));
-        expect(verdict.loss.ackedButLost).toBe([...acked].filter((s) => s >= floor && !present.has(s)).length);
-        expect(verdict.loss.lost + verdict.loss.truncatedAway).toBe(c.appended.filter((s) => !present.has(s)).length);
-        // Loss beyond the contract is exactly what makes durability fail.
-        expect(verdict.loss.lostBeyondContract > 0).toBe(verdict.checks.durability.status === 'violated');
-      }),
+      fc.property(
+        caseArb.chain((c) => fc.tuple(fc.constant(c), recoveredArb(c))),
+        ([c, recovered]) => {
+          const verdict = judgeCrash({ history: c.history, recovered });
+          const floors = c.history.flatMap((e) => (e.type === 'truncating' || e.type === 'truncated' ? [e.beforeSeq] : []));
+          const floor = floors.length > 0 ? Math.max(...floors) : -Infinity;
+          const present = new Set(recovered.map((r) => r.seq));
+          const acked = new Set(c.history.flatMap((e) => (e.type === 'acked' ? [e.seq] : [])));
+          expect(verdict.loss.ackedButLost).toBe([...acked].filter((s) => s >= floor && !present.has(s)).length);
+          expect(verdict.loss.lost + verdict.loss.truncatedAway).toBe(c.appended.filter((s) => !present.has(s)).length);
+          // Loss beyond the contract is exactly what makes durability fail.
+          expect(verdict.loss.lostBeyondContract > 0).toBe(verdict.checks.durability.status === 'violated');
+        },
+      ),
       { numRuns: 1000 },
     );
   });
 
   it('never requires anything of the none strategy', () => {
     fc.assert(
-      fc.property(caseArb.filter((c) => c.strategy === 'none'), (c) => {
-        const verdict = judgeCrash({ history: c.history, recovered: [] });
-        expect(verdict.checks.durability.status).toBe('held');
-        expect(verdict.loss.lostBeyondContract).toBe(0);
-      }),
+      fc.property(
+        caseArb.filter((c) => c.strategy === 'none'),
+        (c) => {
+          const verdict = judgeCrash({ history: c.history, recovered: [] });
+          expect(verdict.checks.durability.status).toBe('held');
+          expect(verdict.loss.lostBeyondContract).toBe(0);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -48,9 +48,15 @@ const hurtArb: fc.Arbitrary<Hurt> = fc.oneof(
 );
 const caseArb: fc.Arbitrary<Case> = fc.record({
   mode: fc.constantFrom<Case['mode']>('none', 'direct', 'group'),
-  appends: fc.array(fc.record({ len: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 401, max: 5000 })), burst: fc.integer({ min: 1, max: 5 }) }), { minLength: 1, maxLength: 40 }),
+  appends: fc.array(
+    fc.record({ len: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 401, max: 5000 })), burst: fc.integer({ min: 1, max: 5 }) }),
+    { minLength: 1, maxLength: 40 },
+  ),
   truncateAt: fc.array(frac, { minLength: 1, maxLength: 3 }),
-  damages: fc.array(fc.record({ where: fc.constantFrom<Where>('below-first-seq', 'padding', 'first-seq'), pick: fc.nat(), at: frac, hurt: hurtArb }), { minLength: 1, maxLength: 3 }),
+  damages: fc.array(fc.record({ where: fc.constantFrom<Where>('below-first-seq', 'padding', 'first-seq'), pick: fc.nat(), at: frac, hurt: hurtArb }), {
+    minLength: 1,
+    maxLength: 3,
+  }),
   repair: fc.boolean(),
   seed: fc.nat(),
 });
@@ -205,28 +211,38 @@ describe('WAL hostile directories', () => {
     await fc.assert(
       fc.asyncProperty(caseArb, async (c) => {
         const v = await runCase(c);
-        expect(v, JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Array.from(x) : x))).toMatchObject({ status: 'held' });
+        expect(
+          v,
+          JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Array.from(x) : x)),
+        ).toMatchObject({ status: 'held' });
       }),
       { numRuns: RUNS, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {}) },
     );
   }, 120_000);
 
-  it.skipIf(CAMPAIGN === 0)('campaign: POWERCUT_HOSTILE_CASES seeded cases, tallied', async () => {
-    const seed = Number(process.env.FC_SEED ?? 13);
-    const cases = fc.sample(caseArb, { numRuns: CAMPAIGN, seed });
-    const tally: Record<Verdict['status'], number> = { held: 0, crash: 0, unopenable: 0, 'wrong-payload': 0, 'live-lost': 0 };
-    const byWhere: Record<Where, number> = { 'below-first-seq': 0, padding: 0, 'first-seq': 0 };
-    let lostEntries = 0;
-    const started = Date.now();
-    for (const [i, c] of cases.entries()) {
-      const v = await runCase(c);
-      tally[v.status]++;
-      if (v.status === 'held') for (const w of new Set(v.damaged)) byWhere[w]++;
-      if (v.status === 'live-lost') lostEntries += v.seqs.length;
-      if ((i + 1) % 500 === 0) console.log(`hostile campaign: ${i + 1} of ${CAMPAIGN} cases: ${JSON.stringify(tally)}`);
-      if (v.status !== 'held') console.log(`case ${i}: ${JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Array.from(x) : x instanceof Error ? x.message : x))}`);
-    }
-    console.log(`hostile campaign: seed ${seed}, ${CAMPAIGN} cases in ${((Date.now() - started) / 1000).toFixed(0)} s: ${JSON.stringify(tally)}; live entries lost ${lostEntries}; held cases that damaged: ${JSON.stringify(byWhere)}`);
-    expect(tally.held).toBe(CAMPAIGN);
-  }, 24 * 3600_000);
+  it.skipIf(CAMPAIGN === 0)(
+    'campaign: POWERCUT_HOSTILE_CASES seeded cases, tallied',
+    async () => {
+      const seed = Number(process.env.FC_SEED ?? 13);
+      const cases = fc.sample(caseArb, { numRuns: CAMPAIGN, seed });
+      const tally: Record<Verdict['status'], number> = { held: 0, crash: 0, unopenable: 0, 'wrong-payload': 0, 'live-lost': 0 };
+      const byWhere: Record<Where, number> = { 'below-first-seq': 0, padding: 0, 'first-seq': 0 };
+      let lostEntries = 0;
+      const started = Date.now();
+      for (const [i, c] of cases.entries()) {
+        const v = await runCase(c);
+        tally[v.status]++;
+        if (v.status === 'held') for (const w of new Set(v.damaged)) byWhere[w]++;
+        if (v.status === 'live-lost') lostEntries += v.seqs.length;
+        if ((i + 1) % 500 === 0) console.log(`hostile campaign: ${i + 1} of ${CAMPAIGN} cases: ${JSON.stringify(tally)}`);
+        if (v.status !== 'held')
+          console.log(`case ${i}: ${JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? Array.from(x) : x instanceof Error ? x.message : x))}`);
+      }
+      console.log(
+        `hostile campaign: seed ${seed}, ${CAMPAIGN} cases in ${((Date.now() - started) / 1000).toFixed(0)} s: ${JSON.stringify(tally)}; live entries lost ${lostEntries}; held cases that damaged: ${JSON.stringify(byWhere)}`,
+      );
+      expect(tally.held).toBe(CAMPAIGN);
+    },
+    24 * 3600_000,
+  );
 });

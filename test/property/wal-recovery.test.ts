@@ -27,7 +27,12 @@ interface Target {
 }
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 8, arbitrary: fc.oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 300 }) }, { weight: 1, arbitrary: fc.integer({ min: 301, max: 9000 }) }).chain((len) => fc.integer({ min: 1, max: 6 }).map((burst) => ({ kind: 'append' as const, len, burst }))) },
+  {
+    weight: 8,
+    arbitrary: fc
+      .oneof({ weight: 9, arbitrary: fc.integer({ min: 0, max: 300 }) }, { weight: 1, arbitrary: fc.integer({ min: 301, max: 9000 }) })
+      .chain((len) => fc.integer({ min: 1, max: 6 }).map((burst) => ({ kind: 'append' as const, len, burst }))),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: 'sync' as const }) },
   { weight: 1, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }).map((frac) => ({ kind: 'truncate' as const, frac })) },
 );
@@ -163,7 +168,8 @@ function applyDamage(file: string, from: number, damage: Damage): void {
   }
 }
 
-type Recovered = { status: 'corruption'; error: WalError } | { status: 'recovered'; firstSeq: number; lastSeq: number; entries: { seq: number; payload: Buffer }[] };
+type Recovered =
+  { status: 'corruption'; error: WalError } | { status: 'recovered'; firstSeq: number; lastSeq: number; entries: { seq: number; payload: Buffer }[] };
 
 async function recover(dir: string): Promise<Recovered> {
   let wal: Wal;
@@ -195,21 +201,27 @@ function expectExactRun(o: Outcome, r: Extract<Recovered, { status: 'recovered' 
 describe('WAL recovery property', () => {
   it('damage after the last sync: every synced entry survives, exact and contiguous, or corruption is reported', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 80 }), fc.array(targetArb, { maxLength: 3 }), configArb, fc.nat(), async (ops, targets, config, seed) => {
-        const o = await runOps(ops, config, seed);
-        for (const t of targets) {
-          const regions = mutableRegions(o);
-          if (regions.length === 0) break;
-          const region = regions[t.file % regions.length]!;
-          if (t.damage.kind === 'delete' && !region.wholeFile) continue;
-          applyDamage(region.file, region.from, t.damage);
-        }
-        const r = await recover(o.dir);
-        if (r.status === 'corruption') return;
-        expectExactRun(o, r);
-        expect(r.firstSeq).toBe(o.firstSeq);
-        expect(r.lastSeq).toBeGreaterThanOrEqual(o.synced);
-      }),
+      fc.asyncProperty(
+        fc.array(opArb, { minLength: 1, maxLength: 80 }),
+        fc.array(targetArb, { maxLength: 3 }),
+        configArb,
+        fc.nat(),
+        async (ops, targets, config, seed) => {
+          const o = await runOps(ops, config, seed);
+          for (const t of targets) {
+            const regions = mutableRegions(o);
+            if (regions.length === 0) break;
+            const region = regions[t.file % regions.length]!;
+            if (t.damage.kind === 'delete' && !region.wholeFile) continue;
+            applyDamage(region.file, region.from, t.damage);
+          }
+          const r = await recover(o.dir);
+          if (r.status === 'corruption') return;
+          expectExactRun(o, r);
+          expect(r.firstSeq).toBe(o.firstSeq);
+          expect(r.lastSeq).toBeGreaterThanOrEqual(o.synced);
+        },
+      ),
       {
         numRuns: RUNS,
         examples: [
@@ -224,26 +236,32 @@ describe('WAL recovery property', () => {
 
   it('damage anywhere in a segment: never a wrong payload, never a gap', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 60 }), fc.array(targetArb, { minLength: 1, maxLength: 2 }), configArb, fc.nat(), async (ops, targets, config, seed) => {
-        const o = await runOps(ops, config, seed);
-        for (const t of targets) {
-          const files = segmentFiles(o.dir);
-          if (files.length === 0) break;
-          if (t.damage.kind === 'delete') continue;
-          applyDamage(files[t.file % files.length]!, 0, t.damage);
-        }
-        let r: Recovered;
-        try {
-          r = await recover(o.dir);
-        } catch (err) {
-          // Damage to a header or the only segment may make the directory unopenable, but only with
-          // a typed error, never a crash.
-          expect(err).toBeInstanceOf(WalError);
-          return;
-        }
-        if (r.status === 'corruption') return;
-        expectExactRun(o, r);
-      }),
+      fc.asyncProperty(
+        fc.array(opArb, { minLength: 1, maxLength: 60 }),
+        fc.array(targetArb, { minLength: 1, maxLength: 2 }),
+        configArb,
+        fc.nat(),
+        async (ops, targets, config, seed) => {
+          const o = await runOps(ops, config, seed);
+          for (const t of targets) {
+            const files = segmentFiles(o.dir);
+            if (files.length === 0) break;
+            if (t.damage.kind === 'delete') continue;
+            applyDamage(files[t.file % files.length]!, 0, t.damage);
+          }
+          let r: Recovered;
+          try {
+            r = await recover(o.dir);
+          } catch (err) {
+            // Damage to a header or the only segment may make the directory unopenable, but only with
+            // a typed error, never a crash.
+            expect(err).toBeInstanceOf(WalError);
+            return;
+          }
+          if (r.status === 'corruption') return;
+          expectExactRun(o, r);
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -5,7 +5,11 @@ import type { CellResult } from '../../src/bench/results.js';
 import { formatReport, formatTargets } from '../../src/bench/report.js';
 import { computeTargets } from '../../src/bench/targets.js';
 
-function measured(c: { kind: 'wal'; strategy: StrategyName; prealloc: 'zero' | 'none' | 'recycle' | 'fallocate' } | { kind: 'peer'; peer: PeerName }, writers: number, opsPerSec: number): CellResult {
+function measured(
+  c: { kind: 'wal'; strategy: StrategyName; prealloc: 'zero' | 'none' | 'recycle' | 'fallocate' } | { kind: 'peer'; peer: PeerName },
+  writers: number,
+  opsPerSec: number,
+): CellResult {
   const base = c.kind === 'wal' ? { ...c, fs: 'host' as const, writers, size: 4096, threads: 0 } : { ...c, fs: 'host' as const, writers, size: 4096 };
   const cell = { ...base, id: cellId(base) };
   return {
@@ -19,7 +23,18 @@ function measured(c: { kind: 'wal'; strategy: StrategyName; prealloc: 'zero' | '
       opsPerSec,
       mbPerSec: 1,
       durableAck: c.kind === 'peer' || c.strategy !== 'none',
-      latency: { source: 'histogram', meanUs: 100, p50Us: 90, p99Us: 300, p999Us: 900, maxUs: 2000, curve: [{ percentile: 50, us: 90 }, { percentile: 99, us: 300 }] },
+      latency: {
+        source: 'histogram',
+        meanUs: 100,
+        p50Us: 90,
+        p99Us: 300,
+        p999Us: 900,
+        maxUs: 2000,
+        curve: [
+          { percentile: 50, us: 90 },
+          { percentile: 99, us: 300 },
+        ],
+      },
       devices: [{ device: 'vda', writes: opsPerSec, sectors: opsPerSec * 8, flushes: opsPerSec, writesPerCommit: 1, kibPerCommit: 4, flushesPerCommit: 1 }],
       cpuUsPerOp: 20,
     },
@@ -71,7 +86,9 @@ describe('report', () => {
   it('prints every target with PASS, FAIL or NOT MEASURED and embeds the charts', () => {
     const targets = computeTargets(CELLS, [{ name: 'host', status: 'ready', fsType: 'ext4' }]);
     const lines = formatTargets(targets);
-    expect(lines.find((l) => l.includes('raw floor'))).toMatch(/^PASS +host: WAL 1 writer 4KiB fdatasync vs raw floor \(>= 0.95\): WAL \(prealloc zero\) 7000\/s \/ floor 7100\/s = 0.99$/);
+    expect(lines.find((l) => l.includes('raw floor'))).toMatch(
+      /^PASS +host: WAL 1 writer 4KiB fdatasync vs raw floor \(>= 0.95\): WAL \(prealloc zero\) 7000\/s \/ floor 7100\/s = 0.99$/,
+    );
     expect(lines.find((l) => l.includes('throughput'))).toMatch(/^PASS /);
     expect(lines.find((l) => l.includes('preallocation'))).toMatch(/^PASS .* = 2.00x$/);
     const md = formatReport(

@@ -20,14 +20,28 @@ function badOption(fn: () => unknown): string {
 describe('bench option validation', () => {
   it('defaults: nothing selected explicitly, every peer, 3 s over 4 rounds, a timestamped results dir', () => {
     const s = parseBenchOptions({}, NOW, '/p');
-    expect(s).toMatchObject({ full: false, strategies: null, writers: null, sizes: null, filesystems: null, preallocs: null, durationMs: 3000, rounds: 4, backgroundIo: 'none' });
+    expect(s).toMatchObject({
+      full: false,
+      strategies: null,
+      writers: null,
+      sizes: null,
+      filesystems: null,
+      preallocs: null,
+      durationMs: 3000,
+      rounds: 4,
+      backgroundIo: 'none',
+    });
     expect(s.peers).toEqual([...PEERS]);
     expect(s.outDir).toBe('/p/results/bench-2026-11-22T05-06-07Z');
     expect(defaultOutDir(NOW, '/x')).toBe('/x/results/bench-2026-11-22T05-06-07Z');
   });
 
   it('parses lists, aliases and sizes', () => {
-    const s = parseBenchOptions({ strategy: 'fdatasync,group', writers: '64,1,4,4', size: '4k,256,1MiB', fs: 'host,ext4', peers: 'none', duration: '1.5', rounds: '1' }, NOW, '/p');
+    const s = parseBenchOptions(
+      { strategy: 'fdatasync,group', writers: '64,1,4,4', size: '4k,256,1MiB', fs: 'host,ext4', peers: 'none', duration: '1.5', rounds: '1' },
+      NOW,
+      '/p',
+    );
     expect(s.strategies).toEqual(['fdatasync', 'group-fdatasync']);
     expect(s.writers).toEqual([1, 4, 64]);
     expect(s.sizes).toEqual([256, 4096, 1024 * 1024]);
@@ -60,7 +74,9 @@ describe('bench option validation', () => {
   });
 
   it('reads sizes the way people write them', () => {
-    expect([parseSize('256'), parseSize('256B'), parseSize('1k'), parseSize('4KiB'), parseSize('1m'), parseSize('1MiB')]).toEqual([256, 256, 1024, 4096, 1048576, 1048576]);
+    expect([parseSize('256'), parseSize('256B'), parseSize('1k'), parseSize('4KiB'), parseSize('1m'), parseSize('1MiB')]).toEqual([
+      256, 256, 1024, 4096, 1048576, 1048576,
+    ]);
   });
 });
 
@@ -71,11 +87,28 @@ describe('matrix building', () => {
     const cells = buildMatrix(base);
     const wal = cells.filter((c) => c.kind === 'wal');
     expect(new Set(cells.map((c) => c.fs))).toEqual(new Set(['host']));
-    expect(wal.filter((c) => c.kind === 'wal' && !c.strategy.startsWith('group-')).map((c) => c.kind === 'wal' && `${c.strategy}/${c.prealloc}/${c.writers}`)).toEqual([
-      'fsync/zero/1', 'fdatasync/recycle/1', 'fdatasync/zero/1', 'fdatasync/none/1', 'dsync/zero/1', 'direct/zero/1', 'periodic/zero/1', 'none/zero/1', 'fdatasync-sfr/zero/1',
+    expect(
+      wal.filter((c) => c.kind === 'wal' && !c.strategy.startsWith('group-')).map((c) => c.kind === 'wal' && `${c.strategy}/${c.prealloc}/${c.writers}`),
+    ).toEqual([
+      'fsync/zero/1',
+      'fdatasync/recycle/1',
+      'fdatasync/zero/1',
+      'fdatasync/none/1',
+      'dsync/zero/1',
+      'direct/zero/1',
+      'periodic/zero/1',
+      'none/zero/1',
+      'fdatasync-sfr/zero/1',
     ]);
     expect(wal.filter((c) => c.kind === 'wal' && c.strategy === 'group-fdatasync').map((c) => c.kind === 'wal' && `${c.prealloc}/${c.writers}`)).toEqual([
-      'recycle/1', 'zero/1', 'recycle/4', 'zero/4', 'recycle/16', 'zero/16', 'recycle/64', 'zero/64',
+      'recycle/1',
+      'zero/1',
+      'recycle/4',
+      'zero/4',
+      'recycle/16',
+      'zero/16',
+      'recycle/64',
+      'zero/64',
     ]);
     const peers = cells.filter((c) => c.kind === 'peer');
     const at = (p: string): number[] => peers.filter((c) => c.kind === 'peer' && c.peer === p).map((c) => c.writers);
@@ -94,7 +127,11 @@ describe('matrix building', () => {
 
   it('worker-thread counts multiply the WAL cells, never with more threads than writers', () => {
     const cells = buildMatrix({ ...base, strategies: ['group-fdatasync'], writers: [1, 64], preallocs: ['zero'], writerThreads: [0, 4], peers: [] });
-    expect(cells.map((c) => c.id)).toEqual(['host/wal/group-fdatasync/zero/w1/4KiB', 'host/wal/group-fdatasync/zero/w64/4KiB', 'host/wal/group-fdatasync/zero/w64/4KiB/t4']);
+    expect(cells.map((c) => c.id)).toEqual([
+      'host/wal/group-fdatasync/zero/w1/4KiB',
+      'host/wal/group-fdatasync/zero/w64/4KiB',
+      'host/wal/group-fdatasync/zero/w64/4KiB/t4',
+    ]);
     expect(badOption(() => parseBenchOptions({ writerThreads: '65' }))).toMatch(/--writer-threads must be a whole number from 0 to 64/);
     expect(parseBenchOptions({ writerThreads: '4,0' }).writerThreads).toEqual([0, 4]);
   });

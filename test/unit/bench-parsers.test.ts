@@ -141,7 +141,11 @@ tps = 6172.839506 (without initial connection time)`;
     expect(parsePgbenchSummary(OUT)).toEqual({ transactions: 6169, tps: 6172.839506, latencyAvgMs: 0.648 });
     expect(() => parsePgbenchSummary('pgbench: error: connection to server failed')).toThrow(BenchError);
     // Every client still connecting when -T ran out: pgbench stops after the count.
-    expect(parsePgbenchSummary('number of clients: 64\nnumber of transactions actually processed: 0\nnumber of failed transactions: 0 (NaN%)\n')).toEqual({ transactions: 0, tps: 0, latencyAvgMs: 0 });
+    expect(parsePgbenchSummary('number of clients: 64\nnumber of transactions actually processed: 0\nnumber of failed transactions: 0 (NaN%)\n')).toEqual({
+      transactions: 0,
+      tps: 0,
+      latencyAvgMs: 0,
+    });
   });
 
   it('records the per-transaction latency column (us) of the -l log in nanoseconds', () => {

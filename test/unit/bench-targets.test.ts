@@ -18,7 +18,12 @@ function metrics(opsPerSec: number, p99Us = 300, devices: Metrics['devices'] = [
   };
 }
 
-function wal(strategy: StrategyName, writers: number, opsPerSec: number, opts: { prealloc?: 'zero' | 'none' | 'recycle'; p99?: number; fs?: Cell['fs']; devices?: Metrics['devices'] } = {}): CellResult {
+function wal(
+  strategy: StrategyName,
+  writers: number,
+  opsPerSec: number,
+  opts: { prealloc?: 'zero' | 'none' | 'recycle'; p99?: number; fs?: Cell['fs']; devices?: Metrics['devices'] } = {},
+): CellResult {
   const c = { kind: 'wal' as const, fs: opts.fs ?? 'host', strategy, writers, size: 4096, prealloc: opts.prealloc ?? 'zero', threads: 0 };
   const cell = { ...c, id: cellId(c) };
   return { ...cell, label: cellLabel(cell), status: 'measured', metrics: metrics(opsPerSec, opts.p99, opts.devices) };
@@ -57,7 +62,15 @@ describe('targets', () => {
     expect(speed).toMatchObject({ kind: 'group-throughput', status: 'pass', value: 32 });
     expect(p99).toMatchObject({ kind: 'group-p99', status: 'fail', value: 3.25 });
     // Selected but failed: NOT MEASURED with the reason. Not selected at all: no line.
-    const c64 = { kind: 'wal' as const, fs: 'host' as const, strategy: 'group-fdatasync' as const, writers: 64, size: 4096, prealloc: 'zero' as const, threads: 0 };
+    const c64 = {
+      kind: 'wal' as const,
+      fs: 'host' as const,
+      strategy: 'group-fdatasync' as const,
+      writers: 64,
+      size: 4096,
+      prealloc: 'zero' as const,
+      threads: 0,
+    };
     const failed: CellResult = { ...c64, id: cellId(c64), label: 'wal group-fdatasync', status: 'failed', error: 'WAL_IO' };
     const missing = groupTargets([wal('group-fdatasync', 1, 5000), failed]);
     expect(missing.map((t) => t.status)).toEqual(['not-measured', 'not-measured']);
@@ -66,13 +79,18 @@ describe('targets', () => {
 
   it('group commit: the raw floor at 64 writers, when measured, is reported as the disk ceiling', () => {
     const [speed] = groupTargets([wal('group-fdatasync', 1, 5000), wal('group-fdatasync', 64, 90_000), peer('raw-floor', 64, 160_000)]);
-    expect(speed!.detail).toBe('64 writers 90000/s / 1 writer (group-fdatasync, prealloc zero) 5000/s = 18.00x; disk ceiling (raw floor, 64 entries per fdatasync) 160000/s = 32.00x, the WAL at 56% of it');
+    expect(speed!.detail).toBe(
+      '64 writers 90000/s / 1 writer (group-fdatasync, prealloc zero) 5000/s = 18.00x; disk ceiling (raw floor, 64 entries per fdatasync) 160000/s = 32.00x, the WAL at 56% of it',
+    );
     expect(speed!.status).toBe('fail');
   });
 
   it('group commit: judged on the WAL as it ships (recycling) when both ends were measured so, never a mix', () => {
     const zero = [wal('group-fdatasync', 1, 4000, { p99: 800 }), wal('group-fdatasync', 64, 90_000, { p99: 1600 })];
-    const recycle = [wal('group-fdatasync', 1, 5000, { prealloc: 'recycle', p99: 400 }), wal('group-fdatasync', 64, 120_000, { prealloc: 'recycle', p99: 1000 })];
+    const recycle = [
+      wal('group-fdatasync', 1, 5000, { prealloc: 'recycle', p99: 400 }),
+      wal('group-fdatasync', 64, 120_000, { prealloc: 'recycle', p99: 1000 }),
+    ];
     const [speed, p99] = groupTargets([...zero, ...recycle]);
     expect(speed).toMatchObject({ value: 24, status: 'fail' });
     expect(speed!.detail).toContain('(group-fdatasync, prealloc recycle)');
@@ -84,7 +102,14 @@ describe('targets', () => {
   });
 
   it('peers: compared with fdatasync at 1 writer and group commit at more; ahead means peer/WAL < 1', () => {
-    const cells = [wal('fdatasync', 1, 6000), wal('group-fdatasync', 1, 5800), wal('group-fdatasync', 16, 50_000), peer('leveldb', 1, 2300), peer('leveldb', 16, 60_000), peer('pgbench', 64, 9000)];
+    const cells = [
+      wal('fdatasync', 1, 6000),
+      wal('group-fdatasync', 1, 5800),
+      wal('group-fdatasync', 16, 50_000),
+      peer('leveldb', 1, 2300),
+      peer('leveldb', 16, 60_000),
+      peer('pgbench', 64, 9000),
+    ];
     expect(referenceWal(cells, 'host', 1, 4096)?.strategy).toBe('fdatasync');
     expect(referenceWal(cells, 'host', 16, 4096)?.strategy).toBe('group-fdatasync');
     const t = peerTargets(cells);
@@ -106,7 +131,10 @@ describe('targets', () => {
   });
 
   it('preallocation: zero vs none on ext4 only, with the device I/Os per commit in the detail', () => {
-    const fss: FsReport[] = [{ name: 'host', status: 'ready', fsType: 'ext4' }, { name: 'xfs', status: 'ready', fsType: 'xfs' }];
+    const fss: FsReport[] = [
+      { name: 'host', status: 'ready', fsType: 'ext4' },
+      { name: 'xfs', status: 'ready', fsType: 'xfs' },
+    ];
     const cells = [wal('fdatasync', 1, 7000, { devices: [dev('vda', 1, 1)] }), wal('fdatasync', 1, 3400, { prealloc: 'none', devices: [dev('vda', 3, 1)] })];
     const [t] = preallocTargets(cells, fss);
     expect(preallocTargets(cells, fss)).toHaveLength(1);
@@ -118,7 +146,7 @@ describe('targets', () => {
     expect(slow.status).toBe('fail');
   });
 
-  it('flush pass-through: the disk under a loop image must see at least the loop device\'s flushes', () => {
+  it("flush pass-through: the disk under a loop image must see at least the loop device's flushes", () => {
     const fss: FsReport[] = [
       { name: 'xfs', status: 'ready', fsType: 'xfs', device: 'loop2', loop: { device: 'loop2', directIo: true, disk: 'vda' } },
       { name: 'ext4-nobarrier', status: 'ready', fsType: 'ext4', device: 'loop3', loop: { device: 'loop3', directIo: true, disk: 'vda' } },

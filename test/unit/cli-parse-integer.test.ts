@@ -5,7 +5,10 @@ import { parseInteger, parseSeconds } from '../../src/cli/parse-args.js';
 // accepted and spun; --runs and --trials had their own copies of the same loose check).
 describe('parseInteger', () => {
   it('HugeValueIsRefusedWithTheStatedBound', () => {
-    expect(parseInteger('--recordings', '99999999999999999999', 1, 1000)).toEqual({ ok: false, message: '--recordings must be a whole number from 1 to 1000, got "99999999999999999999"' });
+    expect(parseInteger('--recordings', '99999999999999999999', 1, 1000)).toEqual({
+      ok: false,
+      message: '--recordings must be a whole number from 1 to 1000, got "99999999999999999999"',
+    });
   });
 
   it.each(['', '-1', '+3', '1.5', '1e3', '0x10', ' 7', 'abc', '9007199254740993'])('RefusesNonDigits: %j', (text) => {

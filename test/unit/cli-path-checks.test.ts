@@ -24,7 +24,10 @@ describe('path checks made before a command starts', () => {
   });
 
   it('WritableDirRefusesWhatEvenRootCannotCreate', () => {
-    expect(writableDir('--work-dir', '/proc/powercut-x')).toEqual({ ok: false, message: '--work-dir /proc/powercut-x cannot be created: /proc is not writable' });
+    expect(writableDir('--work-dir', '/proc/powercut-x')).toEqual({
+      ok: false,
+      message: '--work-dir /proc/powercut-x cannot be created: /proc is not writable',
+    });
   });
 
   it('WritableFileRefusesADirectoryOrAMissingParent', () => {

@@ -14,7 +14,19 @@ vi.mock('../../src/crash/modes.js', () => ({
   runMode: async (options: RunOptions): Promise<RunResults> => {
     ran.push(options.mode);
     const verdict = verdicts[options.mode] ?? 'held';
-    return { format: 'powercut-crashtest-v1', startedAt: '', durationMs: 1, mode: options.mode, fs: 'ext4', seed: 1, command: '', kernel: { release: 'x', inVm: false }, trials: [], rows: [], verdict };
+    return {
+      format: 'powercut-crashtest-v1',
+      startedAt: '',
+      durationMs: 1,
+      mode: options.mode,
+      fs: 'ext4',
+      seed: 1,
+      command: '',
+      kernel: { release: 'x', inVm: false },
+      trials: [],
+      rows: [],
+      verdict,
+    };
   },
 }));
 

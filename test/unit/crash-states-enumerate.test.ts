@@ -2,7 +2,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { enumerateStates, StateMaterialiser, stateFromId, tearPoints, visibleMarks, type CrashState, type EnumerateOptions } from '../../src/dm/log-writes/index.js';
+import {
+  enumerateStates,
+  StateMaterialiser,
+  stateFromId,
+  tearPoints,
+  visibleMarks,
+  type CrashState,
+  type EnumerateOptions,
+} from '../../src/dm/log-writes/index.js';
 import type { LogIndex } from '../../src/dm/log-writes/format.js';
 import { FLUSH, FUA, SyntheticLog, withSyntheticIndex } from '../fixtures/log-writes/synthetic-log.js';
 
@@ -20,7 +28,8 @@ function enumerate(log: SyntheticLog, options: EnumerateOptions = {}) {
   });
 }
 
-const summary = (s: CrashState): string => `${s.id} base=${s.base} writes=${s.writes.map((w) => (w.bytes === undefined ? w.entry : `${w.entry}@${w.bytes}`)).join(',')} visible=${s.visibleUntil}`;
+const summary = (s: CrashState): string =>
+  `${s.id} base=${s.base} writes=${s.writes.map((w) => (w.bytes === undefined ? w.entry : `${w.entry}@${w.bytes}`)).join(',')} visible=${s.visibleUntil}`;
 
 describe('crash states', () => {
   it('PersistencePoints: one prefix state per flush, FUA and mark, skipping points with the same image and fewer marks', () => {
@@ -33,14 +42,32 @@ describe('crash states', () => {
       ['prefix@8', 'mark', 2, 8],
     ]);
     expect(marks).toEqual([['a'], ['a'], ['a', 'b']]);
-    expect(coverage).toMatchObject({ entries: 8, epochs: 3, persistencePoints: 5, prefixStates: 3, subsetStates: 0, tornStates: 0, duplicatesSkipped: 3, states: 3 });
+    expect(coverage).toMatchObject({
+      entries: 8,
+      epochs: 3,
+      persistencePoints: 5,
+      prefixStates: 3,
+      subsetStates: 0,
+      tornStates: 0,
+      duplicatesSkipped: 3,
+      states: 3,
+    });
   });
 
   it('SubsetCount: every subset of an epoch of n volatile writes (2^n)', () => {
     const log = new SyntheticLog().fill(0, 1, 1).fill(1, 1, 2).fill(2, 1, 3).flush().mark('a');
     const { states, coverage } = enumerate(log);
     const subsets = states.filter((s) => s.kind === 'subset');
-    expect(subsets.map((s) => s.id)).toEqual(['e0/subset/', 'e0/subset/0', 'e0/subset/1', 'e0/subset/0,1', 'e0/subset/2', 'e0/subset/0,2', 'e0/subset/1,2', 'e0/subset/0,1,2']);
+    expect(subsets.map((s) => s.id)).toEqual([
+      'e0/subset/',
+      'e0/subset/0',
+      'e0/subset/1',
+      'e0/subset/0,1',
+      'e0/subset/2',
+      'e0/subset/0,2',
+      'e0/subset/1,2',
+      'e0/subset/0,1,2',
+    ]);
     expect(subsets.every((s) => s.base === 0 && s.visibleUntil === 3)).toBe(true);
     // The mark after the flush sees one more acknowledgement than the full subset: kept.
     expect(states.filter((s) => s.kind === 'prefix').map((s) => s.id)).toEqual(['prefix@5']);
@@ -56,7 +83,14 @@ describe('crash states', () => {
 
   it('DedupByImage is off on request', () => {
     const log = new SyntheticLog().fill(0, 1, 1).fill(0, 1, 2).flush();
-    expect(enumerate(log, { dedup: false }).states.map((s) => s.id)).toEqual(['e0/subset/', 'e0/subset/0', 'e0/subset/1', 'e0/subset/0,1', 'prefix@3', 'prefix@3']);
+    expect(enumerate(log, { dedup: false }).states.map((s) => s.id)).toEqual([
+      'e0/subset/',
+      'e0/subset/0',
+      'e0/subset/1',
+      'e0/subset/0,1',
+      'prefix@3',
+      'prefix@3',
+    ]);
   });
 
   it('FuaWritesAreInEveryVolatileState of their epoch', () => {
@@ -71,21 +105,36 @@ describe('crash states', () => {
   });
 
   it('PreflushDataIsVolatileInTheEpochItOpens; FLUSH|FUA data is durable', () => {
-    const log = new SyntheticLog().fill(0, 1, 1).fill(1, 1, 2, FLUSH).fill(2, 1, 3, FLUSH | FUA);
+    const log = new SyntheticLog()
+      .fill(0, 1, 1)
+      .fill(1, 1, 2, FLUSH)
+      .fill(2, 1, 3, FLUSH | FUA);
     const subsets = enumerate(log).states.filter((s) => s.kind === 'subset');
     // e1's empty subset is e0's full one again (same image, no more marks): skipped.
-    expect(subsets.map(summary)).toEqual(['e0/subset/ base=0 writes= visible=1', 'e0/subset/0 base=0 writes=0 visible=1', 'e1/subset/1 base=1 writes=1 visible=2']);
+    expect(subsets.map(summary)).toEqual([
+      'e0/subset/ base=0 writes= visible=1',
+      'e0/subset/0 base=0 writes=0 visible=1',
+      'e1/subset/1 base=1 writes=1 visible=2',
+    ]);
   });
 
   it('TearsAt512ByteBoundaries, with the volatile writes before the torn one applied', () => {
     const log = new SyntheticLog().fill(10, 1, 1).fill(0, 4, 2).flush();
     const torn = enumerate(log).states.filter((s) => s.kind === 'torn');
-    expect(torn.map(summary)).toEqual(['e0/torn/1@512 base=0 writes=0,1@512 visible=2', 'e0/torn/1@1024 base=0 writes=0,1@1024 visible=2', 'e0/torn/1@1536 base=0 writes=0,1@1536 visible=2']);
+    expect(torn.map(summary)).toEqual([
+      'e0/torn/1@512 base=0 writes=0,1@512 visible=2',
+      'e0/torn/1@1024 base=0 writes=0,1@1024 visible=2',
+      'e0/torn/1@1536 base=0 writes=0,1@1536 visible=2',
+    ]);
   });
 
   it('TearsInsideOneLargeSector of a 4096-byte-sector log', () => {
     const log = new SyntheticLog(4096).fill(0, 1, 7).flush();
-    expect(enumerate(log).states.filter((s) => s.kind === 'torn').map((s) => s.writes[0]?.bytes)).toEqual([512, 1024, 1536, 2048, 2560, 3072, 3584]);
+    expect(
+      enumerate(log)
+        .states.filter((s) => s.kind === 'torn')
+        .map((s) => s.writes[0]?.bytes),
+    ).toEqual([512, 1024, 1536, 2048, 2560, 3072, 3584]);
   });
 
   it('TornStatesPerEpochAreBoundedBySeededSampling', () => {
@@ -95,7 +144,11 @@ describe('crash states', () => {
     const some = enumerate(log, { tornPerEpoch: 5, seed: 4 });
     expect(some.coverage).toMatchObject({ tornStates: 5, tornNotSampled: 9 });
     const torn = some.states.filter((s) => s.kind === 'torn').map((s) => s.id);
-    expect(torn).toEqual(enumerate(log, { tornPerEpoch: 5, seed: 4 }).states.filter((s) => s.kind === 'torn').map((s) => s.id));
+    expect(torn).toEqual(
+      enumerate(log, { tornPerEpoch: 5, seed: 4 })
+        .states.filter((s) => s.kind === 'torn')
+        .map((s) => s.id),
+    );
     expect(torn.every((id) => all.states.some((s) => s.id === id))).toBe(true);
   });
 
@@ -191,7 +244,9 @@ describe('crash state materialiser', () => {
     withIndex(new SyntheticLog().fill(0, 1, 1), (index) => {
       const materialiser = new StateMaterialiser(index, 512, dir);
       try {
-        expect(() => materialiser.materialise({ id: 'x', kind: 'prefix', epoch: 0, base: 1, writes: [], visibleUntil: 1 }, '/dev/null')).toThrowError(/not a regular file/);
+        expect(() => materialiser.materialise({ id: 'x', kind: 'prefix', epoch: 0, base: 1, writes: [], visibleUntil: 1 }, '/dev/null')).toThrowError(
+          /not a regular file/,
+        );
       } finally {
         materialiser.close();
       }

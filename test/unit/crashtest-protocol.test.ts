@@ -40,7 +40,11 @@ const options: RunOptions = {
 
 describe('crashtest progress protocol', () => {
   it('round-trips every message through one console line, wherever the marker lands', () => {
-    for (const message of [{ kind: 'begin', total: 20 }, { kind: 'trial', outcome: line, at }, { kind: 'note', text: 'hello' }] as const) {
+    for (const message of [
+      { kind: 'begin', total: 20 },
+      { kind: 'trial', outcome: line, at },
+      { kind: 'note', text: 'hello' },
+    ] as const) {
       const text = `${PROTOCOL_MARK}${JSON.stringify(message)}`;
       expect(parseProtocolLine(text)).toEqual(message);
       expect(parseProtocolLine(`\r[ 12.3] noise ${text}`)).toEqual(message);

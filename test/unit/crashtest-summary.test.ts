@@ -23,7 +23,14 @@ function recovered(upTo: number): RecoveredEntry[] {
   return Array.from({ length: upTo }, (_, i) => ({ seq: i + 1, payload: payload(i + 1) }));
 }
 
-function line(strategy: Strategy, scenario: string, appended: number, acked: number, got: number, watermark?: number): Pick<TrialOutcome, 'strategy' | 'groupCommit' | 'scenario' | 'status' | 'verdict'> {
+function line(
+  strategy: Strategy,
+  scenario: string,
+  appended: number,
+  acked: number,
+  got: number,
+  watermark?: number,
+): Pick<TrialOutcome, 'strategy' | 'groupCommit' | 'scenario' | 'status' | 'verdict'> {
   const verdict = judgeCrash({ history: history(strategy, appended, acked, watermark), recovered: recovered(got) });
   return { strategy, groupCommit: false, scenario, status: verdict.status, verdict };
 }
@@ -32,7 +39,18 @@ describe('crashtest summary', () => {
   it('sums one strategy and holds when nothing acknowledged was lost', () => {
     const rows = summaryRows([line('fdatasync', 'random-cut', 10, 8, 9), line('fdatasync', 'random-cut', 5, 5, 5)]);
     expect(rows).toEqual([
-      expect.objectContaining({ strategy: 'fdatasync', scenario: 'random-cut', trials: 2, appended: 15, acked: 13, recovered: 14, ackedButLost: 0, lostBeyondContract: 0, trialsWithLoss: 1, verdict: 'held' }),
+      expect.objectContaining({
+        strategy: 'fdatasync',
+        scenario: 'random-cut',
+        trials: 2,
+        appended: 15,
+        acked: 13,
+        recovered: 14,
+        ackedButLost: 0,
+        lostBeyondContract: 0,
+        trialsWithLoss: 1,
+        verdict: 'held',
+      }),
     ]);
     expect(runVerdict(rows)).toBe('held');
   });
@@ -57,7 +75,12 @@ describe('crashtest summary', () => {
 
   it('breaks several scenarios down and adds a total row judged on all of them', () => {
     const rows = summaryRows([line('none', 'random-cut', 10, 10, 3), line('none', 'fsync-failure', 4, 4, 4), line('fsync', 'random-cut', 3, 3, 3)]);
-    expect(rows.map((r) => `${r.strategy}/${r.scenario}/${r.verdict}`)).toEqual(['none/random-cut/held', 'none/fsync-failure/crash-not-real', 'none/all/held', 'fsync/random-cut/held']);
+    expect(rows.map((r) => `${r.strategy}/${r.scenario}/${r.verdict}`)).toEqual([
+      'none/random-cut/held',
+      'none/fsync-failure/crash-not-real',
+      'none/all/held',
+      'fsync/random-cut/held',
+    ]);
     // A scenario that alone lost nothing does not make the strategy's crash unreal.
     expect(runVerdict(rows)).toBe('held');
   });
@@ -65,7 +88,8 @@ describe('crashtest summary', () => {
   it('prints every column and the verdict', () => {
     const table = formatSummaryTable(summaryRows([line('fsync', 'random-cut', 10, 8, 6), line('fdatasync', 'random-cut', 3, 3, 3)]));
     const [header, rule, first, second] = table.split('\n');
-    for (const column of ['strategy', 'trials', 'appended', 'acknowledged', 'recovered', 'acked-but-lost', 'beyond contract', 'verdict']) expect(header).toContain(column);
+    for (const column of ['strategy', 'trials', 'appended', 'acknowledged', 'recovered', 'acked-but-lost', 'beyond contract', 'verdict'])
+      expect(header).toContain(column);
     expect(rule).toMatch(/^-+( +-+)+$/);
     expect(first).toMatch(/^fsync +random-cut +1 +10 +8 +6 +2 +2 +1 +VIOLATED \(1\)$/);
     expect(second).toMatch(/held$/);

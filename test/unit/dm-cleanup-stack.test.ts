@@ -95,7 +95,10 @@ describe('CleanupStack', () => {
     writeFileSync(join(ledgerDir, `${dead}-1.json`), JSON.stringify({ pid: dead, startTime: '1', resources: [{ kind: 'file', path: deadFile }] }));
     const liveFile = join(dir, 'live-image');
     writeFileSync(liveFile, 'x');
-    writeFileSync(join(ledgerDir, `${process.pid}-99.json`), JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid), resources: [{ kind: 'file', path: liveFile }] }));
+    writeFileSync(
+      join(ledgerDir, `${process.pid}-99.json`),
+      JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid), resources: [{ kind: 'file', path: liveFile }] }),
+    );
     const reaped = await reapOrphans();
     expect(reaped).toEqual([{ pid: dead, released: [`image ${deadFile}`], failures: [] }]);
     expect(existsSync(deadFile)).toBe(false);
@@ -114,7 +117,11 @@ describe('CleanupStack', () => {
         writeFileSync(${JSON.stringify(file)}, 'x');
         process.stdout.write('ready\\n');
         setInterval(() => {}, 1000);`;
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, POWERCUT_LOG_LEVEL: 'error' } });
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, POWERCUT_LOG_LEVEL: 'error' },
+      });
       await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
       const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, s) => r(s)));
       child.kill(signal);

@@ -22,7 +22,14 @@ describe('file extents', () => {
   });
 
   it('merges adjacent and overlapping ranges in order', () => {
-    expect(mergeRanges([{ start: 50, length: 10 }, { start: 0, length: 10 }, { start: 10, length: 5 }, { start: 55, length: 10 }])).toEqual([
+    expect(
+      mergeRanges([
+        { start: 50, length: 10 },
+        { start: 0, length: 10 },
+        { start: 10, length: 5 },
+        { start: 55, length: 10 },
+      ]),
+    ).toEqual([
       { start: 0, length: 15 },
       { start: 50, length: 15 },
     ]);
@@ -31,12 +38,20 @@ describe('file extents', () => {
 
 describe('region fault table', () => {
   it('error lines for the bad ranges, pass-through flakey (at the same offsets) for the rest, covering the device', () => {
-    const lines = regionFaultTable('/dev/loop0', 1000, [{ start: 100, length: 50 }, { start: 900, length: 100 }]);
+    const lines = regionFaultTable('/dev/loop0', 1000, [
+      { start: 100, length: 50 },
+      { start: 900, length: 100 },
+    ]);
     expect(formatTable(lines)).toBe(['0 100 flakey /dev/loop0 0 1 0', '100 50 error', '150 750 flakey /dev/loop0 150 1 0', '900 100 error'].join('\n'));
   });
 
   it('refuses ranges out of order or beyond the device', () => {
-    expect(() => regionFaultTable('/dev/loop0', 1000, [{ start: 500, length: 10 }, { start: 100, length: 10 }])).toThrow();
+    expect(() =>
+      regionFaultTable('/dev/loop0', 1000, [
+        { start: 500, length: 10 },
+        { start: 100, length: 10 },
+      ]),
+    ).toThrow();
     expect(() => regionFaultTable('/dev/loop0', 1000, [{ start: 990, length: 20 }])).toThrow();
   });
 });

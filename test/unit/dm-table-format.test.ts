@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { DeviceError, flakeyFeatureSupported, flakeyFaultTable, flakeyPassThroughTable, flakeyTable, formatTable, logWritesTable, parseLogWritesStatus, parseTableText, markMessage, checkDmName } from '../../src/dm/index.js';
+import {
+  DeviceError,
+  flakeyFeatureSupported,
+  flakeyFaultTable,
+  flakeyPassThroughTable,
+  flakeyTable,
+  formatTable,
+  logWritesTable,
+  parseLogWritesStatus,
+  parseTableText,
+  markMessage,
+  checkDmName,
+} from '../../src/dm/index.js';
 
 describe('device-mapper table strings', () => {
   it('formats a flakey pass-through table as xfstests does (up forever, down 0)', () => {
@@ -24,7 +36,9 @@ describe('device-mapper table strings', () => {
   });
 
   it('refuses drop_writes together with error_writes, and a zero total interval', () => {
-    expect(() => flakeyTable({ device: '/dev/loop0', sectors: 8, upSecs: 0, downSecs: 1, features: [{ kind: 'drop_writes' }, { kind: 'error_writes' }] })).toThrow(/exclude/);
+    expect(() =>
+      flakeyTable({ device: '/dev/loop0', sectors: 8, upSecs: 0, downSecs: 1, features: [{ kind: 'drop_writes' }, { kind: 'error_writes' }] }),
+    ).toThrow(/exclude/);
     expect(() => flakeyTable({ device: '/dev/loop0', sectors: 8, upSecs: 0, downSecs: 0 })).toThrow(/positive/);
   });
 

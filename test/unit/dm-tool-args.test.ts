@@ -10,19 +10,37 @@ describe('block tool argument vectors', () => {
 
   it('builds losetup attach arguments', () => {
     expect(losetupAttachArgs('/tmp/a.img')).toEqual(['--find', '--show', '/tmp/a.img']);
-    expect(losetupAttachArgs('/tmp/a.img', { directIo: true, sectorSize: 4096, readOnly: true })).toEqual(['--find', '--show', '--read-only', '--direct-io=on', '--sector-size', '4096', '/tmp/a.img']);
+    expect(losetupAttachArgs('/tmp/a.img', { directIo: true, sectorSize: 4096, readOnly: true })).toEqual([
+      '--find',
+      '--show',
+      '--read-only',
+      '--direct-io=on',
+      '--sector-size',
+      '4096',
+      '/tmp/a.img',
+    ]);
   });
 
   it('forces and quiets each mkfs, with label and extra options before the device', () => {
     expect(mkfsCommand('/dev/loop0', { fs: 'ext4' })).toEqual({ command: 'mkfs.ext4', args: ['-F', '-q', '/dev/loop0'] });
-    expect(mkfsCommand('/dev/loop0', { fs: 'xfs', label: 'wal', extraArgs: ['-m', 'reflink=0'] })).toEqual({ command: 'mkfs.xfs', args: ['-f', '-q', '-L', 'wal', '-m', 'reflink=0', '/dev/loop0'] });
+    expect(mkfsCommand('/dev/loop0', { fs: 'xfs', label: 'wal', extraArgs: ['-m', 'reflink=0'] })).toEqual({
+      command: 'mkfs.xfs',
+      args: ['-f', '-q', '-L', 'wal', '-m', 'reflink=0', '/dev/loop0'],
+    });
     expect(mkfsCommand('/dev/loop0', { fs: 'btrfs' }).command).toBe('mkfs.btrfs');
     expect(() => mkfsCommand('/dev/loop0', { fs: 'xfs', label: 'much-too-long-label' })).toThrow(/1-12/);
   });
 
   it('builds mount arguments with ro first and rejects whitespace in options', () => {
     expect(mountArgs('/dev/loop0', '/mnt')).toEqual(['/dev/loop0', '/mnt']);
-    expect(mountArgs('/dev/loop0', '/mnt', { fs: 'ext4', readOnly: true, options: ['noatime'] })).toEqual(['-t', 'ext4', '-o', 'ro,noatime', '/dev/loop0', '/mnt']);
+    expect(mountArgs('/dev/loop0', '/mnt', { fs: 'ext4', readOnly: true, options: ['noatime'] })).toEqual([
+      '-t',
+      'ext4',
+      '-o',
+      'ro,noatime',
+      '/dev/loop0',
+      '/mnt',
+    ]);
     expect(() => mountArgs('/dev/loop0', '/mnt', { options: ['a b'] })).toThrow(/whitespace/);
   });
 });

@@ -44,7 +44,14 @@ function expectLogError(run: () => unknown, code: string, message: RegExp, where
 
 describe('dm-log-writes parser', () => {
   it('ParsesEveryEntryKindWithOffsets: first entry at byte sectorsize, data after its header block', () => {
-    const bytes = new SyntheticLog(512).fill(8, 2, 0xaa).flush().fill(0, 1, 0xbb, FUA | METADATA).discard(100, 50).mark('ack-1').fill(3, 1, 0xcc, FLUSH | FUA).toBuffer();
+    const bytes = new SyntheticLog(512)
+      .fill(8, 2, 0xaa)
+      .flush()
+      .fill(0, 1, 0xbb, FUA | METADATA)
+      .discard(100, 50)
+      .mark('ack-1')
+      .fill(3, 1, 0xcc, FLUSH | FUA)
+      .toBuffer();
     const entries = entriesOf(bytes);
     expect(entries.map((e) => [e.index, e.headerOffset, e.dataOffset, e.sector, e.nrSectors, e.flags, e.dataBytes, e.mark])).toEqual([
       [0, 512, 1024, 8, 2, 0, 1024, null],
@@ -93,7 +100,10 @@ describe('dm-log-writes parser', () => {
 
   it('TruncatedHeader names the entry and its offset', () => {
     const bytes = new SyntheticLog().fill(0, 1, 1).mark('x').toBuffer();
-    expectLogError(() => entriesOf(bytes.subarray(0, bytes.length - 100)), 'LOG_TRUNCATED_HEADER', /entry 1 at byte 1536: the log ends 412 bytes into/, { entryIndex: 1, offset: 1536 });
+    expectLogError(() => entriesOf(bytes.subarray(0, bytes.length - 100)), 'LOG_TRUNCATED_HEADER', /entry 1 at byte 1536: the log ends 412 bytes into/, {
+      entryIndex: 1,
+      offset: 1536,
+    });
   });
 
   it('SuperClaimsMoreEntriesThanTheFileHolds', () => {
@@ -103,7 +113,12 @@ describe('dm-log-writes parser', () => {
 
   it('TruncatedData', () => {
     const bytes = new SyntheticLog().fill(0, 1, 1).fill(9, 4, 2).toBuffer();
-    expectLogError(() => entriesOf(bytes.subarray(0, bytes.length - 512)), 'LOG_TRUNCATED_DATA', /entry 1 at byte 1536: 2048 bytes of data expected at byte 2048/, { entryIndex: 1, offset: 1536 });
+    expectLogError(
+      () => entriesOf(bytes.subarray(0, bytes.length - 512)),
+      'LOG_TRUNCATED_DATA',
+      /entry 1 at byte 1536: 2048 bytes of data expected at byte 2048/,
+      { entryIndex: 1, offset: 1536 },
+    );
   });
 
   it('ZeroFlagZeroLengthEntryIsInvalid', () => {
@@ -112,7 +127,11 @@ describe('dm-log-writes parser', () => {
   });
 
   it('UnknownFlagBits', () => {
-    expectLogError(() => entriesOf(new SyntheticLog().raw({ sector: 0, nrSectors: 0, flags: 1 << 5 }).toBuffer()), 'LOG_MALFORMED_ENTRY', /unknown flag bits 0x20/);
+    expectLogError(
+      () => entriesOf(new SyntheticLog().raw({ sector: 0, nrSectors: 0, flags: 1 << 5 }).toBuffer()),
+      'LOG_MALFORMED_ENTRY',
+      /unknown flag bits 0x20/,
+    );
   });
 
   it('NonZeroHeaderPadding', () => {
@@ -121,7 +140,11 @@ describe('dm-log-writes parser', () => {
   });
 
   it('SectorOutOfRange', () => {
-    expectLogError(() => entriesOf(new SyntheticLog().raw({ sector: 2n ** 62n, nrSectors: 1, flags: DISCARD }).toBuffer()), 'LOG_MALFORMED_ENTRY', /out of range/);
+    expectLogError(
+      () => entriesOf(new SyntheticLog().raw({ sector: 2n ** 62n, nrSectors: 1, flags: DISCARD }).toBuffer()),
+      'LOG_MALFORMED_ENTRY',
+      /out of range/,
+    );
   });
 
   it('DiscardCarriesNoData: the next header follows the discard header directly', () => {
@@ -137,19 +160,35 @@ describe('dm-log-writes parser', () => {
 
     it('MarkLabelTooLong', () => {
       const tail = Buffer.alloc(480, 0x41);
-      expectLogError(() => entriesOf(new SyntheticLog().raw({ sector: 0, nrSectors: 0, flags: MARK, dataLen: 480, headerTail: tail }).toBuffer()), 'LOG_MALFORMED_ENTRY', /label length 480 exceeds 479/);
+      expectLogError(
+        () => entriesOf(new SyntheticLog().raw({ sector: 0, nrSectors: 0, flags: MARK, dataLen: 480, headerTail: tail }).toBuffer()),
+        'LOG_MALFORMED_ENTRY',
+        /label length 480 exceeds 479/,
+      );
     });
 
     it('MarkLabelWithNul', () => {
-      expectLogError(() => entriesOf(new SyntheticLog().raw({ sector: 0, nrSectors: 0, flags: MARK, dataLen: 3, headerTail: Buffer.from([0x61, 0, 0x62]) }).toBuffer()), 'LOG_MALFORMED_ENTRY', /NUL/);
+      expectLogError(
+        () => entriesOf(new SyntheticLog().raw({ sector: 0, nrSectors: 0, flags: MARK, dataLen: 3, headerTail: Buffer.from([0x61, 0, 0x62]) }).toBuffer()),
+        'LOG_MALFORMED_ENTRY',
+        /NUL/,
+      );
     });
 
     it('MarkWithGarbageAfterLabel', () => {
-      expectLogError(() => entriesOf(new SyntheticLog().raw({ sector: 0, nrSectors: 0, flags: MARK, dataLen: 1, headerTail: Buffer.from('ab') }).toBuffer()), 'LOG_MALFORMED_ENTRY', /padding at byte 545/);
+      expectLogError(
+        () => entriesOf(new SyntheticLog().raw({ sector: 0, nrSectors: 0, flags: MARK, dataLen: 1, headerTail: Buffer.from('ab') }).toBuffer()),
+        'LOG_MALFORMED_ENTRY',
+        /padding at byte 545/,
+      );
     });
 
     it('MarkWithSectors', () => {
-      expectLogError(() => entriesOf(new SyntheticLog().raw({ sector: 0, nrSectors: 1, flags: MARK, data: Buffer.alloc(512) }).toBuffer()), 'LOG_MALFORMED_ENTRY', /a mark with 1 sectors/);
+      expectLogError(
+        () => entriesOf(new SyntheticLog().raw({ sector: 0, nrSectors: 1, flags: MARK, data: Buffer.alloc(512) }).toBuffer()),
+        'LOG_MALFORMED_ENTRY',
+        /a mark with 1 sectors/,
+      );
     });
 
     it('EmptyMarkLabel', () => {

@@ -22,7 +22,10 @@ function replay(...args: string[]): { exitCode: number; stdout: string; stderr: 
 describe('pnpm replay', () => {
   it('RunsAsACommand: lists entries and replays to a mark (through tsx, as a user runs it)', async () => {
     const image = join(dir, 'out.img');
-    const result = await execa('pnpm', ['exec', 'tsx', 'src/cli/replay.ts', '--log', logPath, '--list', '--to', 'mark', 'ack-1', '--out', image], { reject: false, cwd: join(import.meta.dirname, '../..') });
+    const result = await execa('pnpm', ['exec', 'tsx', 'src/cli/replay.ts', '--log', logPath, '--list', '--to', 'mark', 'ack-1', '--out', image], {
+      reject: false,
+      cwd: join(import.meta.dirname, '../..'),
+    });
     expect(result.exitCode).toBe(0);
     const lines = result.stdout.split('\n');
     expect(lines[1]).toMatch(/^\s+0\s+WRITE\s+2\s+2\s+1024\s*$/);
@@ -57,7 +60,7 @@ describe('pnpm replay', () => {
     [['--log', logPath, '--to', 'end', '--out', join(dir, 'x.img'), '--size', '12X'], /--size "12X": expected bytes/],
     [['--log', logPath, '--bogus'], /unknown option '--bogus'/],
   ])('BadInputExits2WithAClearMessage: %j', (args, message) => {
-    const result = replay(...(args));
+    const result = replay(...args);
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toMatch(/\n\s+at /);

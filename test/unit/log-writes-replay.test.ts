@@ -2,7 +2,17 @@ import { closeSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { closeLog, openLog, type LogFile, createZeroImage, parseTarget, ReplayError, Replayer, replayToImage, type ReplayTarget } from '../../src/dm/log-writes/index.js';
+import {
+  closeLog,
+  openLog,
+  type LogFile,
+  createZeroImage,
+  parseTarget,
+  ReplayError,
+  Replayer,
+  replayToImage,
+  type ReplayTarget,
+} from '../../src/dm/log-writes/index.js';
 import { FUA, SyntheticLog } from '../fixtures/log-writes/synthetic-log.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'powercut-lw-replay-'));
@@ -13,7 +23,18 @@ const fresh = (name: string): string => join(dir, `${name}-${counter++}`);
 // Sector s of the 16-sector device holds one byte value per stage, so each replay point has a
 // recognisable image:
 //  0 W s0=1 | 1 W s1=2 | 2 FLUSH | 3 MARK one | 4 FUA s2=3 | 5 W s0=4 | 6 DISCARD s1 | 7 FLUSH | 8 MARK two | 9 FUA s3=5
-const LOG = new SyntheticLog().fill(0, 1, 1).fill(1, 1, 2).flush().mark('one').fill(2, 1, 3, FUA).fill(0, 1, 4).discard(1, 1).flush().mark('two').fill(3, 1, 5, FUA).toBuffer();
+const LOG = new SyntheticLog()
+  .fill(0, 1, 1)
+  .fill(1, 1, 2)
+  .flush()
+  .mark('one')
+  .fill(2, 1, 3, FUA)
+  .fill(0, 1, 4)
+  .discard(1, 1)
+  .flush()
+  .mark('two')
+  .fill(3, 1, 5, FUA)
+  .toBuffer();
 
 function openFixture(): LogFile {
   const path = fresh('log');

@@ -9,13 +9,26 @@ function history(strategy: Strategy, script: string, groupCommit = false): Workl
   for (const token of script.split(/\s+/).filter(Boolean)) {
     const seq = Number(token.slice(1));
     switch (token[0]) {
-      case 'a': events.push({ type: 'appended', seq, digest: digestOf(seq), size: 8 }); break;
-      case 'k': events.push({ type: 'acked', seq }); break;
-      case 'd': events.push({ type: 'durable', seq }); break;
-      case 't': events.push({ type: 'truncating', beforeSeq: seq }); break;
-      case 'T': events.push({ type: 'truncated', beforeSeq: seq }); break;
-      case 'f': events.push({ type: 'failed', seq, code: 'WAL_IO', message: 'fdatasync: EIO' }); break;
-      default: throw new Error(`bad token ${token}`);
+      case 'a':
+        events.push({ type: 'appended', seq, digest: digestOf(seq), size: 8 });
+        break;
+      case 'k':
+        events.push({ type: 'acked', seq });
+        break;
+      case 'd':
+        events.push({ type: 'durable', seq });
+        break;
+      case 't':
+        events.push({ type: 'truncating', beforeSeq: seq });
+        break;
+      case 'T':
+        events.push({ type: 'truncated', beforeSeq: seq });
+        break;
+      case 'f':
+        events.push({ type: 'failed', seq, code: 'WAL_IO', message: 'fdatasync: EIO' });
+        break;
+      default:
+        throw new Error(`bad token ${token}`);
     }
   }
   return events;

@@ -24,7 +24,10 @@ describe('the history of a second life', () => {
   });
 
   it('an entry the first recovery returned and the second life lost is a durability violation, whatever the first strategy promised', () => {
-    const recovered = [{ seq: 1, digest: d(1) }, { seq: 2, digest: d(2) }];
+    const recovered = [
+      { seq: 1, digest: d(1) },
+      { seq: 2, digest: d(2) },
+    ];
     const v = judgeCrash({ history, recovered });
     expect(v.status).toBe('violated');
     expect(v.violated).toContain('durability');

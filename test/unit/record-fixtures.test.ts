@@ -13,20 +13,23 @@ const recordings = findRecordings(join(import.meta.dirname, '../fixtures/recordi
 afterAll(() => recordings.forEach((r) => r.close()));
 
 describe('committed recordings', () => {
-  it.each(recordings.map((r) => [r.dir.split('/').pop() as string, r] as const))('%s: every promise has its mark, in history order, after mkfs', (_name, rec) => {
-    const marks = rec.index.markEntries().map((m) => m.label);
-    expect(marks[0]).toBe('mkfs');
-    expect(marks[marks.length - 1]).toBe('end');
-    const promised = rec.history.map(markLabel).filter((l): l is string => l !== null);
-    expect(promised.length).toBeGreaterThan(0);
-    expect(marks.slice(1, -1)).toEqual(promised);
-    expect(rec.meta.markStats.marks).toBe(promised.length);
-    expect(rec.meta.entries).toBe(rec.index.length);
-    expect(rec.index.sectorSize).toBe(rec.meta.sectorSize);
-    // Every acked seq was announced with a digest first.
-    const appended = new Set(rec.history.filter((e) => e.type === 'appended').map((e) => (e as { seq: number }).seq));
-    for (const e of rec.history) if (e.type === 'acked') expect(appended.has(e.seq)).toBe(true);
-  });
+  it.each(recordings.map((r) => [r.dir.split('/').pop() as string, r] as const))(
+    '%s: every promise has its mark, in history order, after mkfs',
+    (_name, rec) => {
+      const marks = rec.index.markEntries().map((m) => m.label);
+      expect(marks[0]).toBe('mkfs');
+      expect(marks[marks.length - 1]).toBe('end');
+      const promised = rec.history.map(markLabel).filter((l): l is string => l !== null);
+      expect(promised.length).toBeGreaterThan(0);
+      expect(marks.slice(1, -1)).toEqual(promised);
+      expect(rec.meta.markStats.marks).toBe(promised.length);
+      expect(rec.meta.entries).toBe(rec.index.length);
+      expect(rec.index.sectorSize).toBe(rec.meta.sectorSize);
+      // Every acked seq was announced with a digest first.
+      const appended = new Set(rec.history.filter((e) => e.type === 'appended').map((e) => (e as { seq: number }).seq));
+      for (const e of rec.history) if (e.type === 'acked') expect(appended.has(e.seq)).toBe(true);
+    },
+  );
 });
 
 describe('an opened recording on a cleanup stack', () => {

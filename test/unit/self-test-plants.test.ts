@@ -20,7 +20,9 @@ describe('the plant list (native/plants.json)', () => {
   it('refuses an entry without a strategy, with a bad one, or group commit over a weak strategy', () => {
     expect(() => parsePlants({ plants: [{ name: 'a', class: 'c', groupCommit: false }] })).toThrow(/plant 0 \(a\): "strategy"/);
     expect(() => parsePlants({ plants: [{ name: 'a', class: 'c', strategy: 'fsnc', groupCommit: false }] })).toThrow(/"strategy"/);
-    expect(() => parsePlants({ plants: [{ name: 'a', class: 'c', strategy: 'periodic', groupCommit: true }] })).toThrow(/group commit does not apply to periodic/);
+    expect(() => parsePlants({ plants: [{ name: 'a', class: 'c', strategy: 'periodic', groupCommit: true }] })).toThrow(
+      /group commit does not apply to periodic/,
+    );
     expect(() => parsePlants({ plants: [{ name: 'a', class: 'c', strategy: 'fsync' }] })).toThrow(/"groupCommit"/);
     expect(() => parsePlants({ plants: [] })).toThrow(/non-empty/);
   });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ciReport, cleanRow, formatSelfTestTable, formatSelfTestVerdict, plantRow, selfTestExitCode, type CheckSummary, type JobOutcome } from '../../src/crash/self-test/report.js';
+import {
+  ciReport,
+  cleanRow,
+  formatSelfTestTable,
+  formatSelfTestVerdict,
+  plantRow,
+  selfTestExitCode,
+  type CheckSummary,
+  type JobOutcome,
+} from '../../src/crash/self-test/report.js';
 import type { Plant } from '../../src/crash/self-test/plants.js';
 
 const plant: Plant = { name: 'ack-before-sync', class: 'acknowledgement before its sync', strategy: 'fdatasync', groupCommit: false };
@@ -7,7 +16,13 @@ const groupPlant: Plant = { name: 'group-ack-before-sync', class: 'acknowledgeme
 const clean = { strategies: ['fdatasync' as const, 'periodic' as const], groupCommit: false };
 
 const held = (check: CheckSummary['check']): CheckSummary => ({ check, verdict: 'held', trials: 8, durationMs: 60_000, firstViolated: null });
-const violated = (check: CheckSummary['check'], scenario: string): CheckSummary => ({ check, verdict: 'violated', trials: 8, durationMs: 120_000, firstViolated: { strategy: 'fdatasync', scenario, index: 3, reasons: ['acked 5 lost'] } });
+const violated = (check: CheckSummary['check'], scenario: string): CheckSummary => ({
+  check,
+  verdict: 'violated',
+  trials: 8,
+  durationMs: 120_000,
+  firstViolated: { strategy: 'fdatasync', scenario, index: 3, reasons: ['acked 5 lost'] },
+});
 const finished = (checks: CheckSummary[], notRun: CheckSummary['check'][] = []): JobOutcome => ({
   status: 'finished',
   verdict: checks.some((c) => c.verdict === 'violated') ? 'violated' : checks.some((c) => c.verdict === 'crash-not-real') ? 'crash-not-real' : 'held',
@@ -35,7 +50,9 @@ describe('a plant row', () => {
   it('is missed when every check held, and when a periodic run never lost anything (crash-not-real)', () => {
     expect(plantRow(plant, finished([held('flakey'), held('log-writes')])).status).toBe('missed');
     expect(plantRow(plant, finished([{ ...held('flakey'), verdict: 'crash-not-real' }, held('log-writes')])).status).toBe('missed');
-    expect(formatSelfTestTable([plantRow(plant, finished([held('flakey'), held('log-writes')]))])).toContain('MISSED: flakey held (8 trials, 1.0 min), log-writes held');
+    expect(formatSelfTestTable([plantRow(plant, finished([held('flakey'), held('log-writes')]))])).toContain(
+      'MISSED: flakey held (8 trials, 1.0 min), log-writes held',
+    );
   });
 
   it('is an error (no verdict) when its run could not be made', () => {

@@ -41,7 +41,13 @@ export function parseFioJson(text: string): FioResult {
     ops: num(write.total_ios, 'write.total_ios'),
     bytes: num(write.io_bytes, 'write.io_bytes'),
     runtimeMs: num(job.job_runtime, 'job_runtime'),
-    syncUs: { p50: at('50.000000'), p99: at('99.000000'), p999: at('99.900000'), max: num(sync.max, 'sync.lat_ns.max') / 1000, mean: num(sync.mean, 'sync.lat_ns.mean') / 1000 },
+    syncUs: {
+      p50: at('50.000000'),
+      p99: at('99.000000'),
+      p999: at('99.900000'),
+      max: num(sync.max, 'sync.lat_ns.max') / 1000,
+      mean: num(sync.mean, 'sync.lat_ns.mean') / 1000,
+    },
   };
 }
 
@@ -66,7 +72,7 @@ export function fioArgs(file: string, size: number, durationMs: number): string[
 // fio, 4 KiB (or SIZE) append + fdatasync, one job.
 export class FioDriver implements PeerDriver {
   readonly peer = 'fio' as const;
-  readonly describe = 'fio: sequential append to a fresh file, fdatasync after every write (latency = fio\'s sync latency)';
+  readonly describe = "fio: sequential append to a fresh file, fdatasync after every write (latency = fio's sync latency)";
 
   async prepare(): Promise<Readiness> {
     try {

@@ -26,7 +26,8 @@ export function parsePgbenchSummary(text: string): PgbenchSummary {
   if (tx && Number(tx[1]) === 0) return { transactions: 0, tps: 0, latencyAvgMs: 0 };
   const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(text);
   const lat = /latency average = ([\d.]+) ms/.exec(text);
-  if (!tx || !tps || !lat) throw new BenchError('PARSE_FAILED', `pgbench printed no transaction count, tps or latency average; its output ends: ${text.slice(-400)}`);
+  if (!tx || !tps || !lat)
+    throw new BenchError('PARSE_FAILED', `pgbench printed no transaction count, tps or latency average; its output ends: ${text.slice(-400)}`);
   return { transactions: Number(tx[1]), tps: Number(tps[1]), latencyAvgMs: Number(lat[1]) };
 }
 
@@ -128,8 +129,19 @@ export class PgbenchDriver implements PeerDriver {
     this.stack.add({ kind: 'daemon', pidFile: join(this.dataDir, 'postmaster.pid'), match: this.dataDir, label: 'postgres (pgbench peer)' });
     await this.asServerUser(bin('pg_ctl'), ['-D', this.dataDir, '-l', logFile, '-w', '-t', '60', 'start']);
     this.started = true;
-    await run(bin('psql'), ['-h', this.socketDir, '-U', SERVER_USER, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q', '-c',
-      'CREATE TABLE log (seq bigserial PRIMARY KEY, payload text NOT NULL); ALTER TABLE log ALTER COLUMN payload SET STORAGE EXTERNAL;']);
+    await run(bin('psql'), [
+      '-h',
+      this.socketDir,
+      '-U',
+      SERVER_USER,
+      '-d',
+      'postgres',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-q',
+      '-c',
+      'CREATE TABLE log (seq bigserial PRIMARY KEY, payload text NOT NULL); ALTER TABLE log ALTER COLUMN payload SET STORAGE EXTERNAL;',
+    ]);
     return { status: 'ready' };
   }
 
@@ -141,7 +153,24 @@ export class PgbenchDriver implements PeerDriver {
     // storm can eat a whole second, leaving a slice with no transaction at all.
     const seconds = Math.max(cell.writers >= 16 ? 2 : 1, Math.round(ctx.durationMs / 1000));
     const prefix = join(ctx.dir, 'pgbench-log');
-    const args = ['-h', this.socketDir, '-U', SERVER_USER, '-n', '-c', String(cell.writers), '-j', String(Math.min(cell.writers, 4)), '-T', String(seconds), '-f', script, '-l', `--log-prefix=${prefix}`, 'postgres'];
+    const args = [
+      '-h',
+      this.socketDir,
+      '-U',
+      SERVER_USER,
+      '-n',
+      '-c',
+      String(cell.writers),
+      '-j',
+      String(Math.min(cell.writers, 4)),
+      '-T',
+      String(seconds),
+      '-f',
+      script,
+      '-l',
+      `--log-prefix=${prefix}`,
+      'postgres',
+    ];
     const io = deviceWindow(ctx.devices);
     const { stdout } = await run(join(PG_BIN_DIR, 'pgbench'), args, { cwd: ctx.dir, timeoutMs: seconds * 1000 + 120_000 });
     const devices = io.finish();

@@ -61,7 +61,8 @@ export class RawFloorDriver implements PeerDriver {
       this.binary = await compileRawFloor(this.cacheDir);
       return { status: 'ready' };
     } catch (err) {
-      if (err instanceof RunError) return { status: 'skipped', reason: err.code === 'COMMAND_NOT_FOUND' ? 'no C compiler (cc) on PATH' : `cc failed: ${err.message}` };
+      if (err instanceof RunError)
+        return { status: 'skipped', reason: err.code === 'COMMAND_NOT_FOUND' ? 'no C compiler (cc) on PATH' : `cc failed: ${err.message}` };
       throw err;
     }
   }

@@ -6,7 +6,12 @@ import type { SliceContext } from '../slice-context.js';
 // waiting for it before the next, until the slice's time is up. A synchronous commit (SQLite) is
 // not awaited, so it pays no promise round trip the real API would not. Device counters, CPU of
 // this process and a latency histogram of every commit make the slice.
-export async function timeCommits(ctx: SliceContext, size: number, writers: number, commit: (writer: number, i: number) => Promise<void> | void): Promise<Slice> {
+export async function timeCommits(
+  ctx: SliceContext,
+  size: number,
+  writers: number,
+  commit: (writer: number, i: number) => Promise<void> | void,
+): Promise<Slice> {
   const hist = newHistogram();
   let ops = 0;
   const io = deviceWindow(ctx.devices);

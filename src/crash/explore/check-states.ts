@@ -2,7 +2,18 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { CleanupStack, mount, umount } from '../../dm/index.js';
-import { enumerateStates, StateMaterialiser, visibleMarks, type Coverage, type CrashState, type EnumerateOptions, closeLog, LogIndex, openLog, replayToImage } from '../../dm/log-writes/index.js';
+import {
+  enumerateStates,
+  StateMaterialiser,
+  visibleMarks,
+  type Coverage,
+  type CrashState,
+  type EnumerateOptions,
+  closeLog,
+  LogIndex,
+  openLog,
+  replayToImage,
+} from '../../dm/log-writes/index.js';
 import { historyAtCrash, historyAtPublishedMarks, judgeCrash, secondLifeHistory, type CrashVerdict } from '../../oracle/index.js';
 import { parseEvents, type WorkloadEvent } from '../../workload/events.js';
 import { runWriter } from '../../workload/writer.js';
@@ -104,7 +115,11 @@ export class OpenRecording {
 
   // With a stack, the work directory (an unzipped log and state images: tens of MB in /dev/shm)
   // is on it, so an interrupted or killed check does not leave it behind.
-  constructor(readonly dir: string, stack?: CleanupStack, workParent = defaultWorkParent()) {
+  constructor(
+    readonly dir: string,
+    stack?: CleanupStack,
+    workParent = defaultWorkParent(),
+  ) {
     this.meta = readRecordingMeta(dir);
     this.workDir = mkdtempSync(path.join(workParent, 'powercut-check-'));
     stack?.add({ kind: 'dir', path: this.workDir });
@@ -206,7 +221,13 @@ export class StateChecker {
     if (second !== null) {
       const violated = second.verdict.status === 'violated' || second.failed !== null;
       result = violated
-        ? { ...first, status: 'violated', verdict: second.verdict, reasons: reasonsOf(second.verdict, second.failed).map((r) => `second life: ${r}`), secondLife: 'violated' }
+        ? {
+            ...first,
+            status: 'violated',
+            verdict: second.verdict,
+            reasons: reasonsOf(second.verdict, second.failed).map((r) => `second life: ${r}`),
+            secondLife: 'violated',
+          }
         : { ...first, secondLife: 'held' };
     }
     this.timings.judgeMs += ms(t4);
@@ -233,12 +254,29 @@ export class StateChecker {
   ): Promise<{ verdict: CrashVerdict; failed: Extract<Recovery, { status: 'failed' }> | null }> {
     const w = this.rec.meta.writer;
     const events: WorkloadEvent[] = [];
-    const config = parseWriterConfig({ ...w, dir: walDir, strategy: 'fdatasync', groupCommit: false, writers: 1, maxEntries: SECOND_LIFE_APPENDS, maxMs: 30_000, truncateEvery: 0, continueAfterFailure: false, announceStrategy: null, seed: w.seed + 1 });
+    const config = parseWriterConfig({
+      ...w,
+      dir: walDir,
+      strategy: 'fdatasync',
+      groupCommit: false,
+      writers: 1,
+      maxEntries: SECOND_LIFE_APPENDS,
+      maxMs: 30_000,
+      truncateEvery: 0,
+      continueAfterFailure: false,
+      announceStrategy: null,
+      seed: w.seed + 1,
+    });
     let openFailure: Extract<Recovery, { status: 'failed' }> | null = null;
     try {
       await runWriter(config, (e) => events.push(e));
     } catch (error) {
-      openFailure = { status: 'failed', code: (error as { code?: string }).code ?? 'UNEXPECTED', message: `second life: ${(error as Error).message}`, corruption: null };
+      openFailure = {
+        status: 'failed',
+        code: (error as { code?: string }).code ?? 'UNEXPECTED',
+        message: `second life: ${(error as Error).message}`,
+        corruption: null,
+      };
     }
     await umount(this.mountPoint);
     await mount(this.image, this.mountPoint, { fs: this.rec.meta.spec.fs, options: ['loop'] });

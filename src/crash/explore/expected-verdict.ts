@@ -6,11 +6,7 @@ import type { RecordingMeta } from '../record/session.js';
 // must hold is a WAL bug, and a recording meant to be caught that holds shows a check that lost
 // its power (which a plain "held" would hide).
 
-export type ExpectedOutcome =
-  | { status: 'held' }
-  | { status: 'caught-as-expected'; why: string }
-  | { status: 'violated' }
-  | { status: 'missed'; why: string };
+export type ExpectedOutcome = { status: 'held' } | { status: 'caught-as-expected'; why: string } | { status: 'violated' } | { status: 'missed'; why: string };
 
 /** Judge a recording's check (`violated`: any state violated) against what its meta expects. */
 export function againstExpectation(meta: Pick<RecordingMeta, 'expected'>, violated: boolean): ExpectedOutcome {

@@ -28,20 +28,22 @@ export interface WorkloadChoice {
 
 /** Workloads: entry sizes, writers, segment rotation (64 KiB segments fill in a few dozen entries), truncates. */
 export function workloadArb(strategies: readonly Strategy[]): fc.Arbitrary<WorkloadChoice> {
-  return fc.record({
-    strategy: fc.constantFrom(...strategies),
-    groupCommit: fc.boolean(),
-    writers: fc.integer({ min: 1, max: 4 }),
-    minPayload: fc.integer({ min: 0, max: 1024 }),
-    payloadSpread: fc.integer({ min: 0, max: 6000 }),
-    segmentSize: fc.constantFrom(64 * 1024, 128 * 1024),
-    preallocate: fc.constantFrom('zero' as const, 'fallocate' as const, 'none' as const),
-    truncateEvery: fc.oneof(fc.constant(0), fc.integer({ min: 4, max: 24 })),
-    truncateKeep: fc.integer({ min: 0, max: 16 }),
-    maxEntries: fc.integer({ min: 4, max: 40 }),
-    periodMs: fc.integer({ min: 10, max: 200 }),
-    seed: fc.nat({ max: 2 ** 31 - 1 }),
-  }).map((c) => ({ ...c, groupCommit: c.groupCommit && groupCommitApplies(c.strategy) }));
+  return fc
+    .record({
+      strategy: fc.constantFrom(...strategies),
+      groupCommit: fc.boolean(),
+      writers: fc.integer({ min: 1, max: 4 }),
+      minPayload: fc.integer({ min: 0, max: 1024 }),
+      payloadSpread: fc.integer({ min: 0, max: 6000 }),
+      segmentSize: fc.constantFrom(64 * 1024, 128 * 1024),
+      preallocate: fc.constantFrom('zero' as const, 'fallocate' as const, 'none' as const),
+      truncateEvery: fc.oneof(fc.constant(0), fc.integer({ min: 4, max: 24 })),
+      truncateKeep: fc.integer({ min: 0, max: 16 }),
+      maxEntries: fc.integer({ min: 4, max: 40 }),
+      periodMs: fc.integer({ min: 10, max: 200 }),
+      seed: fc.nat({ max: 2 ** 31 - 1 }),
+    })
+    .map((c) => ({ ...c, groupCommit: c.groupCommit && groupCommitApplies(c.strategy) }));
 }
 
 /** The recording spec of a drawn workload. */

@@ -97,7 +97,9 @@ async function checkExpected(dirs: readonly string[], log: (line: string) => voi
   for (const dir of dirs) {
     const report = await checkRecording(dir, { enumerate: { prefixOnly: true } });
     const outcome = againstExpectation(report.meta, report.violatedStates > 0);
-    log(`fuzz: ${dir} is meant to be caught (${report.meta.expected?.why ?? ''}): ${outcome.status} in ${report.violatedStates} of ${report.checked} persistence points`);
+    log(
+      `fuzz: ${dir} is meant to be caught (${report.meta.expected?.why ?? ''}): ${outcome.status} in ${report.violatedStates} of ${report.checked} persistence points`,
+    );
     checks.push({ recording: dir, outcome });
   }
   return checks;
@@ -110,7 +112,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   const dirs = all.filter((dir) => !meantToBeCaught.includes(dir));
   const expected = await checkExpected(meantToBeCaught, options.log);
   if (!expected.every((e) => asExpected(e.outcome))) return { status: 'missed', recordings: all, expected };
-  if (dirs.length === 0) throw new CrashError('BAD_OPTION', meantToBeCaught.length > 0 ? 'no recordings to fuzz besides those meant to be caught' : 'no recordings to fuzz');
+  if (dirs.length === 0)
+    throw new CrashError('BAD_OPTION', meantToBeCaught.length > 0 ? 'no recordings to fuzz besides those meant to be caught' : 'no recordings to fuzz');
   const stack = new CleanupStack();
   const open: Open[] = [];
   try {
@@ -151,9 +154,21 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       for (const f of ['log.bin.gz', 'events.jsonl', 'meta.json']) cpSync(path.join(dir, f), path.join(savedAs, f));
       // A deliberately wrong writer must stay caught; a real WAL bug must stay fixed.
       const expect = o.rec.meta.spec.claimStrategy !== null ? 'violated' : 'held';
-      writeFileSync(path.join(savedAs, 'regression.json'), `${JSON.stringify({ stateId: state.id, expect, seed: details.seed, path: details.counterexamplePath, reasons: state.reasons }, null, 2)}\n`);
+      writeFileSync(
+        path.join(savedAs, 'regression.json'),
+        `${JSON.stringify({ stateId: state.id, expect, seed: details.seed, path: details.counterexamplePath, reasons: state.reasons }, null, 2)}\n`,
+      );
     }
-    return { status: 'violated', recordings: dirs, seed: details.seed, path: details.counterexamplePath ?? '', recording: dir, state, commands: stateCommands(savedAs ?? dir, state.id), savedAs };
+    return {
+      status: 'violated',
+      recordings: dirs,
+      seed: details.seed,
+      path: details.counterexamplePath ?? '',
+      recording: dir,
+      state,
+      commands: stateCommands(savedAs ?? dir, state.id),
+      savedAs,
+    };
   } finally {
     for (const o of open) o.checker.close();
     await stack.unwind();

@@ -105,7 +105,11 @@ export class DeviceStack {
     for (const name of readdirSync(dir)) ranges.push(...(await fileExtents(path.join(dir, name))));
     const bad = mergeRanges(ranges);
     if (bad.length === 0) return bad;
-    this.swaps.push({ atMs: Date.now() - this.epoch, what: 'wal-blocks-fail', table: formatTable(regionFaultTable(this.flakey.underlying, this.flakey.sectors, bad)) });
+    this.swaps.push({
+      atMs: Date.now() - this.epoch,
+      what: 'wal-blocks-fail',
+      table: formatTable(regionFaultTable(this.flakey.underlying, this.flakey.sectors, bad)),
+    });
     await this.flakey.loadRegionFault(bad);
     return bad;
   }

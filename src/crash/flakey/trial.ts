@@ -118,7 +118,8 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
         case 'wait': {
           const outcome = await child.waitFor(step.until, WAIT_LIMIT_MS);
           mark(`wait ${JSON.stringify(step.until)}: ${outcome} (appended ${child.progress.appended}, acked ${child.progress.acked})`);
-          if (outcome === 'timed-out' && step.until.kind !== 'failed') notes.push(`trigger ${step.until.kind} not reached within ${WAIT_LIMIT_MS} ms; cut anyway`);
+          if (outcome === 'timed-out' && step.until.kind !== 'failed')
+            notes.push(`trigger ${step.until.kind} not reached within ${WAIT_LIMIT_MS} ms; cut anyway`);
           break;
         }
         case 'pause':
@@ -146,7 +147,11 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
           await remount();
           const recovery = await recoverWal(dir, { strategy: plan.strategy, segmentSize: writer.segmentSize, preallocate: writer.preallocate });
           firstLife = { rawEvents: child.rawEvents, recovery };
-          mark(recovery.status === 'recovered' ? `first life recovered ${recovery.entries.length} entries; second life starts` : `first life's recovery failed: ${recovery.code}`);
+          mark(
+            recovery.status === 'recovered'
+              ? `first life recovered ${recovery.entries.length} entries; second life starts`
+              : `first life's recovery failed: ${recovery.code}`,
+          );
           if (recovery.status === 'failed') {
             cut = true;
             break;
@@ -190,7 +195,11 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
     // Not the WAL's verdict: this checkout cannot load the WAL at all.
     throw new CrashError('NOT_BUILT', recovery.message);
   }
-  mark(recovery.status === 'recovered' ? `recovered ${recovery.entries.length} entries${recovery.corruption ? ` after reported corruption (${recovery.corruption.code})` : ''}` : `recovery failed: ${recovery.code}`);
+  mark(
+    recovery.status === 'recovered'
+      ? `recovered ${recovery.entries.length} entries${recovery.corruption ? ` after reported corruption (${recovery.corruption.code})` : ''}`
+      : `recovery failed: ${recovery.code}`,
+  );
 
   const lastRaw = child.rawEvents;
   const rawEvents = firstLife === undefined || cut ? (firstLife?.rawEvents ?? lastRaw) : firstLife.rawEvents + lastRaw;
@@ -202,7 +211,9 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
   if (firstFailure?.type === 'failed') {
     const ack = verdict.checks.acknowledgement;
     const after = ack.status === 'violated' ? ack.ackedAfterSyncFailure.count : 0;
-    notes.push(`the WAL reported ${firstFailure.code}${firstFailure.seq !== undefined ? ` at seq ${firstFailure.seq}` : ''} (${failures.length} failed calls in all); acks after it: ${after}`);
+    notes.push(
+      `the WAL reported ${firstFailure.code}${firstFailure.seq !== undefined ? ` at seq ${firstFailure.seq}` : ''} (${failures.length} failed calls in all); acks after it: ${after}`,
+    );
   }
   if (recovery.status === 'recovered' && recovery.corruption) notes.push(`recovery reported ${recovery.corruption.code}: ${recovery.corruption.message}`);
   const status = verdict.status === 'violated' || judged.failedRecovery !== null ? 'violated' : 'held';

@@ -25,13 +25,7 @@ export function trialSeed(runSeed: number, index: number): number {
 }
 
 /** The plan of trial `index`: scenarios are taken in turn from `scenarios`. */
-export function planTrial(
-  runSeed: number,
-  index: number,
-  strategy: Strategy,
-  groupCommit: boolean,
-  scenarios: readonly Scenario[],
-): TrialPlan {
+export function planTrial(runSeed: number, index: number, strategy: Strategy, groupCommit: boolean, scenarios: readonly Scenario[]): TrialPlan {
   const scenario = scenarios[index % scenarios.length];
   if (scenario === undefined) throw new RangeError('planTrial needs at least one scenario');
   const seed = trialSeed(runSeed, index);

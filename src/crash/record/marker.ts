@@ -34,7 +34,6 @@ interface DmHandle {
   close(): void;
 }
 
-
 function loadDmAddon(): { DmHandle: new (control: string) => DmHandle } {
   const buildDir = process.env.POWERCUT_DM_NATIVE_BUILD ?? path.join(PROJECT_ROOT, 'native', 'build');
   const file = path.join(buildDir, 'Release', 'powercut_dm.node');

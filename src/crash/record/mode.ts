@@ -59,21 +59,36 @@ export function trialSpec(options: RunOptions, strategy: RecordSpec['strategy'],
 
 /** How to look at one failing state again. */
 export function stateCommands(dir: string, stateId: string): string[] {
-  return [`pnpm fuzz --recording ${dir} --state '${stateId}'`, `gunzip -k ${dir}/log.bin.gz && pnpm replay --log ${dir}/log.bin --to state '${stateId}' --out state.img`];
+  return [
+    `pnpm fuzz --recording ${dir} --state '${stateId}'`,
+    `gunzip -k ${dir}/log.bin.gz && pnpm replay --log ${dir}/log.bin --to state '${stateId}' --out state.img`,
+  ];
 }
 
 function trialOutcome(spec: RecordSpec, index: number, trialSeed: number, report: CheckReport, recordMs: number): TrialOutcome {
   const rep = report.representative;
-  if (rep === null) throw new CrashError('TRIAL_SETUP_FAILED', `${spec.name}: no crash state could be judged (${report.checked} states, ${report.unmountableStates} unmountable)`);
+  if (rep === null)
+    throw new CrashError(
+      'TRIAL_SETUP_FAILED',
+      `${spec.name}: no crash state could be judged (${report.checked} states, ${report.unmountableStates} unmountable)`,
+    );
   const cov = report.coverage;
   const notes = [
     `${report.checked} crash states checked at ${report.statesPerSecond.toFixed(1)} states/s` +
-      (cov ? ` (${cov.epochs} epochs, ${cov.prefixStates} prefix, ${cov.subsetStates} subset, ${cov.tornStates} torn, ${cov.duplicatesSkipped} duplicates skipped)` : '') +
+      (cov
+        ? ` (${cov.epochs} epochs, ${cov.prefixStates} prefix, ${cov.subsetStates} subset, ${cov.tornStates} torn, ${cov.duplicatesSkipped} duplicates skipped)`
+        : '') +
       `, ${report.secondLives} with a second life`,
   ];
-  if (report.unmountableStates > 0) notes.push(`${report.unmountableStates} states the ${spec.fs} filesystem itself refused to mount (first: ${report.unmountable[0]?.id})`);
+  if (report.unmountableStates > 0)
+    notes.push(`${report.unmountableStates} states the ${spec.fs} filesystem itself refused to mount (first: ${report.unmountable[0]?.id})`);
   const first = report.violations[0];
-  const reasons = first === undefined ? [] : [`${report.violatedStates} of ${report.checked} crash states violated; first ${first.id} (${first.lastMark ?? 'no mark'} visible): ${first.reasons.join('; ')}`];
+  const reasons =
+    first === undefined
+      ? []
+      : [
+          `${report.violatedStates} of ${report.checked} crash states violated; first ${first.id} (${first.lastMark ?? 'no mark'} visible): ${first.reasons.join('; ')}`,
+        ];
   return {
     mode: 'log-writes',
     strategy: spec.strategy,
@@ -85,7 +100,12 @@ function trialOutcome(spec: RecordSpec, index: number, trialSeed: number, report
     reasons,
     notes,
     verdict: rep.verdict,
-    recovery: { status: rep.recovery.status, entries: rep.recovery.entries, ...(rep.recovery.code ? { code: rep.recovery.code } : {}), corruption: rep.recovery.corruption ? { code: rep.recovery.corruption.split(':')[0] ?? '', message: rep.recovery.corruption } : null },
+    recovery: {
+      status: rep.recovery.status,
+      entries: rep.recovery.entries,
+      ...(rep.recovery.code ? { code: rep.recovery.code } : {}),
+      corruption: rep.recovery.corruption ? { code: rep.recovery.corruption.split(':')[0] ?? '', message: rep.recovery.corruption } : null,
+    },
     durationMs: Math.round(report.timings.totalMs + recordMs),
     timeline: [
       { atMs: 0, what: `recorded ${report.meta.entries} log entries, ${report.meta.marks} marks` },
@@ -118,7 +138,8 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
         { onLine: (line) => reporter.note(`recorded ${line}`) },
       );
     } catch (error) {
-      if (error instanceof CrashError) throw new CrashError(error.code === 'NO_DEVICE_MAPPER' ? 'NO_DEVICE_MAPPER' : 'TRIAL_SETUP_FAILED', error.message, { cause: error });
+      if (error instanceof CrashError)
+        throw new CrashError(error.code === 'NO_DEVICE_MAPPER' ? 'NO_DEVICE_MAPPER' : 'TRIAL_SETUP_FAILED', error.message, { cause: error });
       throw error;
     }
     recordedInVm = inVm || recorded.placement.where === 'vm';
@@ -149,7 +170,12 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
           rawEvents: readFileSync(path.join(dir, 'events.jsonl'), 'utf8'),
           checked: report.checked,
           violatedStates: report.violatedStates,
-          states: report.violations.map((v) => ({ id: v.id, lastMark: v.lastMark, reasons: v.reasons, commands: stateCommands(path.join(saveTo, ARTIFACT_FILES.recording), v.id) })),
+          states: report.violations.map((v) => ({
+            id: v.id,
+            lastMark: v.lastMark,
+            reasons: v.reasons,
+            commands: stateCommands(path.join(saveTo, ARTIFACT_FILES.recording), v.id),
+          })),
           commands: { run: options.command, replay: replayCommand(options, job.spec.strategy, job.index) },
         });
         artifactDir = saveTo;

@@ -23,7 +23,12 @@ export interface RecordRunResult {
 const ADDONS = ['powercut_wal.node', 'powercut_dm.node'];
 
 async function bundleRecorder(stack: CleanupStack): Promise<{ dir: string; main: string; nativeBuild: string }> {
-  const out = await bundleEntries({ prefix: 'record-', entries: ['src/crash/record/recorder-main.ts', 'src/crash/record/marked-writer.ts'], addons: ADDONS, stack });
+  const out = await bundleEntries({
+    prefix: 'record-',
+    entries: ['src/crash/record/recorder-main.ts', 'src/crash/record/marked-writer.ts'],
+    addons: ADDONS,
+    stack,
+  });
   return { dir: out.dir, main: out.files['recorder-main']!, nativeBuild: out.nativeBuild };
 }
 
@@ -31,7 +36,11 @@ async function bundleRecorder(stack: CleanupStack): Promise<{ dir: string; main:
  * Record every spec into outRoot/<spec.name>/ (outRoot must be inside the project when the VM
  * records: that is the directory the guest can write). `onLine` gets one line per recording.
  */
-export async function recordAll(specs: readonly RecordSpec[], outRoot: string, opts: { forceVm?: boolean; onLine?: (line: string) => void } = {}): Promise<RecordRunResult> {
+export async function recordAll(
+  specs: readonly RecordSpec[],
+  outRoot: string,
+  opts: { forceVm?: boolean; onLine?: (line: string) => void } = {},
+): Promise<RecordRunResult> {
   const placement = await choosePlacement('log-writes', opts.forceVm ?? false);
   const rel = path.relative(PROJECT_ROOT, outRoot);
   if (placement.where === 'vm' && (rel.startsWith('..') || path.isAbsolute(rel))) {

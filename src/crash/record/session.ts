@@ -130,13 +130,30 @@ export async function recordOnce(lab: DeviceLab, spec: RecordSpec, writerScript:
   const out = path.join(outRoot, spec.name);
   mkdirSync(out, { recursive: true });
   const statsFile = path.join(lab.dir, `${spec.name}-marks.json`);
-  const writer = parseWriterConfig({ ...WRITER_DEFAULTS, ...spec.workload, dir: walDir, strategy: spec.strategy, groupCommit: spec.groupCommit, seed: spec.seed, maxMs: WRITER_LIMIT_MS });
-  const record: RecordWriterOptions = { dmName: lw.name, markMethod: spec.markMethod, claimStrategy: spec.claimStrategy, statsFile, publishMarks: spec.publishMarks ?? false };
+  const writer = parseWriterConfig({
+    ...WRITER_DEFAULTS,
+    ...spec.workload,
+    dir: walDir,
+    strategy: spec.strategy,
+    groupCommit: spec.groupCommit,
+    seed: spec.seed,
+    maxMs: WRITER_LIMIT_MS,
+  });
+  const record: RecordWriterOptions = {
+    dmName: lw.name,
+    markMethod: spec.markMethod,
+    claimStrategy: spec.claimStrategy,
+    statsFile,
+    publishMarks: spec.publishMarks ?? false,
+  };
   // The child reads `record` next to the writer fields (parseWriterConfig ignores it).
   const child = WriterChild.spawn(writerScript, { ...writer, record } as WriterConfig);
   const registration = lab.trackProcess(child.pid, 'record-writer');
   try {
-    const outcome = await Promise.race([child.ended().then(() => 'ended' as const), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), WRITER_LIMIT_MS + 30_000).unref())]);
+    const outcome = await Promise.race([
+      child.ended().then(() => 'ended' as const),
+      new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), WRITER_LIMIT_MS + 30_000).unref()),
+    ]);
     if (outcome === 'timeout') throw new CrashError('RECORD_FAILED', `the writer of ${spec.name} did not finish within ${WRITER_LIMIT_MS / 1000} s`);
   } finally {
     await child.kill();
@@ -144,7 +161,10 @@ export async function recordOnce(lab: DeviceLab, spec: RecordSpec, writerScript:
   }
   const exit = child.exited ?? { code: null, signal: null };
   if (exit.code !== 0) {
-    throw new CrashError('RECORD_FAILED', `the writer of ${spec.name} exited with ${exit.code ?? exit.signal}: ${child.stderr.trim().split('\n').slice(-5).join(' | ') || 'no output'}`);
+    throw new CrashError(
+      'RECORD_FAILED',
+      `the writer of ${spec.name} exited with ${exit.code ?? exit.signal}: ${child.stderr.trim().split('\n').slice(-5).join(' | ') || 'no output'}`,
+    );
   }
   const markStats = JSON.parse(readFileSync(statsFile, 'utf8')) as MarkStats;
   await lab.umount(mnt);
@@ -161,7 +181,7 @@ export async function recordOnce(lab: DeviceLab, spec: RecordSpec, writerScript:
   const bytes = Buffer.alloc(logBytes);
   const fd = openSync(logImage, 'r');
   try {
-    for (let off = 0; off < logBytes; ) {
+    for (let off = 0; off < logBytes;) {
       const n = readSync(fd, bytes, off, logBytes - off, off);
       if (n === 0) throw new CrashError('RECORD_FAILED', `the log image ends at ${off} of ${logBytes} bytes`);
       off += n;
@@ -213,7 +233,10 @@ export function readRecordingMeta(dir: string): RecordingMeta {
     throw new CrashError('BAD_RECORDING', `${dir}/meta.json is not a powercut-recording-v1 file`);
   }
   const e = meta.expected as unknown;
-  if (e !== undefined && (typeof e !== 'object' || e === null || (e as ExpectedVerdict).verdict !== 'violated' || typeof (e as ExpectedVerdict).why !== 'string')) {
+  if (
+    e !== undefined &&
+    (typeof e !== 'object' || e === null || (e as ExpectedVerdict).verdict !== 'violated' || typeof (e as ExpectedVerdict).why !== 'string')
+  ) {
     throw new CrashError('BAD_RECORDING', `${dir}/meta.json: expected must be { verdict: 'violated', why: string }`);
   }
   return meta;

@@ -37,15 +37,28 @@ async function main(specArg: string | undefined, outArg: string | undefined): Pr
     // A wrong POWERCUT_NATIVE_BUILD would make a clean build look like a missed plant, or the
     // reverse: the addon says which plant it carries, and it must be the one asked for.
     const planted = nativeModule().planted;
-    if (planted !== spec.expectPlanted) throw new Error(`the addon in ${process.env.POWERCUT_NATIVE_BUILD ?? 'native/build'} carries ${planted ?? 'no plant'}, expected ${spec.expectPlanted ?? 'no plant'}`);
+    if (planted !== spec.expectPlanted)
+      throw new Error(
+        `the addon in ${process.env.POWERCUT_NATIVE_BUILD ?? 'native/build'} carries ${planted ?? 'no plant'}, expected ${spec.expectPlanted ?? 'no plant'}`,
+      );
     const [first, ...rest] = spec.strategies;
     if (first === undefined) throw new Error('no strategy');
-    const options = { ...defaultRunOptions(first, { seed: spec.seed, groupCommit: spec.groupCommit, artifactsRoot: spec.artifactsRoot }), strategies: [first, ...rest], stopAtViolation: spec.stopAtViolation };
+    const options = {
+      ...defaultRunOptions(first, { seed: spec.seed, groupCommit: spec.groupCommit, artifactsRoot: spec.artifactsRoot }),
+      strategies: [first, ...rest],
+      stopAtViolation: spec.stopAtViolation,
+    };
     const result = await runDefaultChecks(
       { ...options, onCheck: (check, trials) => process.stderr.write(`self-test job: ${check}, ${trials} trials per strategy\n`) },
       new ConsoleReporter(),
     );
-    const checks: CheckSummary[] = result.checks.map((c) => ({ check: c.check, verdict: c.verdict, trials: c.trials, durationMs: c.durationMs, firstViolated: c.violated[0] ?? null }));
+    const checks: CheckSummary[] = result.checks.map((c) => ({
+      check: c.check,
+      verdict: c.verdict,
+      trials: c.trials,
+      durationMs: c.durationMs,
+      firstViolated: c.violated[0] ?? null,
+    }));
     write({ status: 'finished', verdict: result.verdict, checks, notRun: result.notRun, durationMs: Date.now() - started });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -37,7 +37,8 @@ export function parsePlants(json: unknown): Plant[] {
   const plants = list.map((entry: unknown, i): Plant => {
     const e = (entry ?? {}) as Record<string, unknown>;
     const where = `native/plants.json plant ${i}${typeof e.name === 'string' ? ` (${e.name})` : ''}`;
-    if (typeof e.name !== 'string' || !/^[a-z0-9-]+$/.test(e.name)) throw new CrashError('BAD_OPTION', `${where}: "name" must be lower-case letters, digits and '-'`);
+    if (typeof e.name !== 'string' || !/^[a-z0-9-]+$/.test(e.name))
+      throw new CrashError('BAD_OPTION', `${where}: "name" must be lower-case letters, digits and '-'`);
     if (typeof e.class !== 'string' || e.class === '') throw new CrashError('BAD_OPTION', `${where}: "class" is missing`);
     if (!isStrategy(e.strategy)) throw new CrashError('BAD_OPTION', `${where}: "strategy" must name a strategy (src/strategy)`);
     if (typeof e.groupCommit !== 'boolean') throw new CrashError('BAD_OPTION', `${where}: "groupCommit" must be true or false`);
@@ -67,7 +68,8 @@ export function readPlants(file = PLANTS_FILE): Plant[] {
 export function selectPlants(plants: readonly Plant[], only: readonly string[] | undefined): Plant[] {
   if (only === undefined) return [...plants];
   const unknown = only.filter((n) => !plants.some((p) => p.name === n));
-  if (unknown.length > 0) throw new CrashError('BAD_OPTION', `--only: unknown plant ${unknown.join(', ')}; choose from ${plants.map((p) => p.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new CrashError('BAD_OPTION', `--only: unknown plant ${unknown.join(', ')}; choose from ${plants.map((p) => p.name).join(', ')}`);
   if (only.length === 0) throw new CrashError('BAD_OPTION', '--only needs at least one plant name');
   return plants.filter((p) => only.includes(p.name));
 }

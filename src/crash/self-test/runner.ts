@@ -29,7 +29,12 @@ export interface SelfTestOptions {
 type Job = { kind: 'plant'; plant: Plant } | { kind: 'clean'; run: CleanRun };
 
 function jobName(job: Job): string {
-  return job.kind === 'plant' ? job.plant.name : `clean-${job.run.strategies.map((s) => strategyLabel(s, job.run.groupCommit)).join('-').replace(/\+/g, '-')}`;
+  return job.kind === 'plant'
+    ? job.plant.name
+    : `clean-${job.run.strategies
+        .map((s) => strategyLabel(s, job.run.groupCommit))
+        .join('-')
+        .replace(/\+/g, '-')}`;
 }
 
 /** Build the plants whose addon is older than the native sources (scripts/build-planted.sh). */
@@ -58,8 +63,22 @@ async function runJob(job: Job, seed: number, dir: string): Promise<JobOutcome> 
   const name = jobName(job);
   const spec: JobSpec =
     job.kind === 'plant'
-      ? { strategies: [job.plant.strategy], groupCommit: job.plant.groupCommit, seed, artifactsRoot: path.join(dir, name), expectPlanted: job.plant.name, stopAtViolation: true }
-      : { strategies: job.run.strategies, groupCommit: job.run.groupCommit, seed, artifactsRoot: path.join(dir, name), expectPlanted: null, stopAtViolation: false };
+      ? {
+          strategies: [job.plant.strategy],
+          groupCommit: job.plant.groupCommit,
+          seed,
+          artifactsRoot: path.join(dir, name),
+          expectPlanted: job.plant.name,
+          stopAtViolation: true,
+        }
+      : {
+          strategies: job.run.strategies,
+          groupCommit: job.run.groupCommit,
+          seed,
+          artifactsRoot: path.join(dir, name),
+          expectPlanted: null,
+          stopAtViolation: false,
+        };
   const build = job.kind === 'plant' ? plantBuildDir(job.plant.name) : cleanBuildDir();
   const outcomeFile = path.join(dir, `${name}.outcome.json`);
   const logFile = path.join(dir, `${name}.log`);
@@ -68,16 +87,25 @@ async function runJob(job: Job, seed: number, dir: string): Promise<JobOutcome> 
   try {
     // POWERCUT_DM_NATIVE_BUILD too: the dm marks addon is snapshotted from the same build.
     const env = { ...process.env, POWERCUT_NATIVE_BUILD: build, POWERCUT_DM_NATIVE_BUILD: build };
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'crash', 'self-test', 'job-main.ts'), JSON.stringify(spec), outcomeFile], {
-      cwd: PROJECT_ROOT,
-      env,
-      stdio: ['ignore', fd, fd],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'crash', 'self-test', 'job-main.ts'), JSON.stringify(spec), outcomeFile],
+      {
+        cwd: PROJECT_ROOT,
+        env,
+        stdio: ['ignore', fd, fd],
+      },
+    );
     const code = await new Promise<number | null>((resolve) => {
       child.on('exit', (c, signal) => resolve(signal === null ? c : null));
       child.on('error', () => resolve(null));
     });
-    if (!existsSync(outcomeFile)) return { status: 'error', message: `the run of ${name} ended (status ${code ?? 'killed'}) without an outcome; see ${logFile}`, durationMs: Date.now() - started };
+    if (!existsSync(outcomeFile))
+      return {
+        status: 'error',
+        message: `the run of ${name} ended (status ${code ?? 'killed'}) without an outcome; see ${logFile}`,
+        durationMs: Date.now() - started,
+      };
     const outcome = JSON.parse(readFileSync(outcomeFile, 'utf8')) as JobOutcome;
     return outcome.status === 'error' ? { ...outcome, message: `${outcome.message} (log: ${logFile})` } : outcome;
   } finally {
@@ -97,7 +125,9 @@ export async function runSelfTest(options: SelfTestOptions): Promise<number> {
   // The clean runs first: they carry the most trials (every strategy, no stopping early), so
   // starting them first keeps the tail of the run short.
   const jobs: Job[] = [...cleanRuns(plants).map((run): Job => ({ kind: 'clean', run })), ...plants.map((plant): Job => ({ kind: 'plant', plant }))];
-  process.stderr.write(`self-test: ${plants.length} plants and ${jobs.length - plants.length} clean run(s), ${options.jobs} at a time, seed ${options.seed}; logs in ${dir}\n`);
+  process.stderr.write(
+    `self-test: ${plants.length} plants and ${jobs.length - plants.length} clean run(s), ${options.jobs} at a time, seed ${options.seed}; logs in ${dir}\n`,
+  );
   const outcomes = new Map<string, JobOutcome>();
   const queue = [...jobs];
   const worker = async () => {

@@ -131,7 +131,19 @@ export class CrashStateEnumeration implements Iterable<CrashState> {
       dedup: options.dedup ?? true,
     };
     if (this.options.exhaustiveLimit > 20) throw new RangeError('exhaustiveLimit above 20 means over a million states per epoch');
-    this.coverage = { entries: index.length, epochs: 0, exhaustiveEpochs: 0, sampledEpochs: 0, persistencePoints: 0, prefixStates: 0, subsetStates: 0, tornStates: 0, tornNotSampled: 0, duplicatesSkipped: 0, states: 0 };
+    this.coverage = {
+      entries: index.length,
+      epochs: 0,
+      exhaustiveEpochs: 0,
+      sampledEpochs: 0,
+      persistencePoints: 0,
+      prefixStates: 0,
+      subsetStates: 0,
+      tornStates: 0,
+      tornNotSampled: 0,
+      duplicatesSkipped: 0,
+      states: 0,
+    };
   }
 
   *[Symbol.iterator](): Generator<CrashState> {
@@ -183,7 +195,15 @@ export class CrashStateEnumeration implements Iterable<CrashState> {
         if (emit(state)) yield state;
       }
       if (epoch.end === index.length && index.length > this.options.after) {
-        const state: CrashState = { id: `prefix@${index.length}`, kind: 'prefix', epoch: epoch.number, reason: 'end', base: index.length, writes: [], visibleUntil: index.length };
+        const state: CrashState = {
+          id: `prefix@${index.length}`,
+          kind: 'prefix',
+          epoch: epoch.number,
+          reason: 'end',
+          base: index.length,
+          writes: [],
+          visibleUntil: index.length,
+        };
         if (emit(state)) yield state;
       }
     }
@@ -254,7 +274,10 @@ function subsetState(members: EpochMembers, subset: readonly number[]): CrashSta
 // In-order write-back that died inside `torn`: every epoch write before it, its first `bytes`,
 // and the FUA writes after it (they had completed too: the crash moment is the epoch's end).
 function tornState(members: EpochMembers, torn: number, bytes: number): CrashState {
-  const before = [...members.durable, ...members.volatile].filter((e) => e < torn).sort((a, b) => a - b).map((entry) => ({ entry }));
+  const before = [...members.durable, ...members.volatile]
+    .filter((e) => e < torn)
+    .sort((a, b) => a - b)
+    .map((entry) => ({ entry }));
   const after = members.durable.filter((e) => e > torn).map((entry) => ({ entry }));
   return volatileState(members, 'torn', `${torn}@${bytes}`, [...before, { entry: torn, bytes }, ...after]);
 }
@@ -277,20 +300,25 @@ export function stateFromId(index: LogIndex, id: string): CrashState {
   }
   const volatile = /^e(\d+)\/(subset|torn)\/(.*)$/.exec(id);
   const epoch = volatile === null ? undefined : epochs[Number(volatile[1])];
-  if (volatile === null || epoch === undefined) throw new RangeError(`state ${JSON.stringify(id)}: expected prefix@N, eK/subset/A,B,... or eK/torn/E@BYTES for an epoch of this log (${epochs.length} epochs)`);
+  if (volatile === null || epoch === undefined)
+    throw new RangeError(
+      `state ${JSON.stringify(id)}: expected prefix@N, eK/subset/A,B,... or eK/torn/E@BYTES for an epoch of this log (${epochs.length} epochs)`,
+    );
   const members = membersOf(index, epoch);
   const rest = volatile[3] as string;
   if (volatile[2] === 'subset') {
     const subset = rest === '' ? [] : rest.split(',').map(Number);
     const stray = subset.find((e) => !members.volatile.includes(e));
-    if (stray !== undefined) throw new RangeError(`state ${id}: entry ${stray} is not a volatile write of epoch ${epoch.number} (${members.volatile.join(',') || 'none'})`);
+    if (stray !== undefined)
+      throw new RangeError(`state ${id}: entry ${stray} is not a volatile write of epoch ${epoch.number} (${members.volatile.join(',') || 'none'})`);
     return subsetState(members, subset);
   }
   const torn = /^(\d+)@(\d+)$/.exec(rest);
   const entry = torn === null ? NaN : Number(torn[1]);
   const bytes = torn === null ? NaN : Number(torn[2]);
   if (!members.volatile.includes(entry)) throw new RangeError(`state ${id}: entry ${rest} is not a volatile write of epoch ${epoch.number}`);
-  if (!tearPoints(index.entry(entry).dataBytes, Infinity).includes(bytes)) throw new RangeError(`state ${id}: ${bytes} is not a 512-byte boundary inside entry ${entry}`);
+  if (!tearPoints(index.entry(entry).dataBytes, Infinity).includes(bytes))
+    throw new RangeError(`state ${id}: ${bytes} is not a 512-byte boundary inside entry ${entry}`);
   return tornState(members, entry, bytes);
 }
 
@@ -465,7 +493,10 @@ function mulberry32(seed: number): () => number {
 
 /** The labels of the marks issued before a state's crash moment, in log order. */
 export function visibleMarks(index: LogIndex, state: CrashState): string[] {
-  return index.markEntries().filter((m) => m.index < state.visibleUntil).map((m) => m.label);
+  return index
+    .markEntries()
+    .filter((m) => m.index < state.visibleUntil)
+    .map((m) => m.label);
 }
 
 /**

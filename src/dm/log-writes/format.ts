@@ -119,11 +119,21 @@ export function openLog(path: string): LogFile {
     const head = Buffer.alloc(SUPER_BYTES);
     const got = readSync(fd, head, 0, SUPER_BYTES, 0);
     if (got < SUPER_BYTES) {
-      throw new LogWritesError('LOG_TRUNCATED_SUPER', `${path}: ${size} bytes is too short for a dm-log-writes super block (${SUPER_BYTES} bytes)`, undefined, 0);
+      throw new LogWritesError(
+        'LOG_TRUNCATED_SUPER',
+        `${path}: ${size} bytes is too short for a dm-log-writes super block (${SUPER_BYTES} bytes)`,
+        undefined,
+        0,
+      );
     }
     const magic = head.readBigUInt64LE(0);
     if (magic !== LOG_WRITES_MAGIC) {
-      throw new LogWritesError('LOG_BAD_MAGIC', `${path}: not a dm-log-writes log (magic 0x${magic.toString(16)}, expected 0x${LOG_WRITES_MAGIC.toString(16)})`, undefined, 0);
+      throw new LogWritesError(
+        'LOG_BAD_MAGIC',
+        `${path}: not a dm-log-writes log (magic 0x${magic.toString(16)}, expected 0x${LOG_WRITES_MAGIC.toString(16)})`,
+        undefined,
+        0,
+      );
     }
     const version = head.readBigUInt64LE(8);
     if (version !== LOG_WRITES_VERSION) {
@@ -139,7 +149,12 @@ export function openLog(path: string): LogFile {
       throw new LogWritesError('LOG_TRUNCATED_SUPER', `${path}: nr_entries ${nrEntries} is impossibly large`, undefined, 16);
     }
     if (size < sectorSize) {
-      throw new LogWritesError('LOG_TRUNCATED_SUPER', `${path}: ${size} bytes is shorter than the super block's own sector (${sectorSize} bytes)`, undefined, 0);
+      throw new LogWritesError(
+        'LOG_TRUNCATED_SUPER',
+        `${path}: ${size} bytes is shorter than the super block's own sector (${sectorSize} bytes)`,
+        undefined,
+        0,
+      );
     }
     return { path, fd, size, super: { nrEntries: Number(nrEntries), sectorSize } };
   } catch (error) {
@@ -219,7 +234,12 @@ function decodeEntry(log: LogFile, header: Buffer, index: number, offset: number
   const { sectorSize } = log.super;
   const where = `entry ${index} at byte ${offset}`;
   if (header.length < sectorSize) {
-    throw new LogWritesError('LOG_TRUNCATED_HEADER', `${log.path}: ${where}: the log ends ${header.length} bytes into the ${sectorSize}-byte header block`, index, offset);
+    throw new LogWritesError(
+      'LOG_TRUNCATED_HEADER',
+      `${log.path}: ${where}: the log ends ${header.length} bytes into the ${sectorSize}-byte header block`,
+      index,
+      offset,
+    );
   }
   const sector = header.readBigUInt64LE(0);
   const nrSectors = header.readBigUInt64LE(8);

@@ -30,11 +30,7 @@ export class ReplayError extends Error {
  * that label; `end` is every entry.
  */
 export type ReplayTarget =
-  | { kind: 'entry'; n: number }
-  | { kind: 'mark'; name: string }
-  | { kind: 'flush'; n: number }
-  | { kind: 'fua'; n: number }
-  | { kind: 'end' };
+  { kind: 'entry'; n: number } | { kind: 'mark'; name: string } | { kind: 'flush'; n: number } | { kind: 'fua'; n: number } | { kind: 'end' };
 
 /** Parse "entry 12", "mark ack-5", "flush 3", "fua 1" or "end" (also "kind:value"). */
 export function parseTarget(text: string): ReplayTarget {
@@ -187,13 +183,19 @@ export class Replayer {
   /** Apply entries up to and including the target point; throws if it lies behind the cursor. */
   replayTo(target: ReplayTarget): Readonly<ReplayProgress> {
     if (this.reached(target)) {
-      throw new ReplayError('REPLAY_BACKWARDS', `cannot replay backwards to ${formatTarget(target)}: already at entry ${this.progress.position} (start again from a zeroed image)`);
+      throw new ReplayError(
+        'REPLAY_BACKWARDS',
+        `cannot replay backwards to ${formatTarget(target)}: already at entry ${this.progress.position} (start again from a zeroed image)`,
+      );
     }
     for (;;) {
       const entry = this.next();
       if (entry === null) {
         if (target.kind === 'end') return this.state;
-        throw new ReplayError('REPLAY_TARGET_NOT_FOUND', `${this.log.path}: ${formatTarget(target)} is not in the log (${this.progress.position} entries, ${this.progress.flushes} flushes, ${this.progress.fuas} FUAs)`);
+        throw new ReplayError(
+          'REPLAY_TARGET_NOT_FOUND',
+          `${this.log.path}: ${formatTarget(target)} is not in the log (${this.progress.position} entries, ${this.progress.flushes} flushes, ${this.progress.fuas} FUAs)`,
+        );
       }
       this.writer.apply(entry);
       this.progress.position++;
@@ -248,7 +250,12 @@ export class Replayer {
 }
 
 /** Convenience: replay a log onto a new zeroed image at `imagePath` up to `target`. */
-export function replayToImage(log: LogFile, imagePath: string, target: ReplayTarget, options: IterateOptions & { sizeBytes?: number } = {}): Readonly<ReplayProgress> {
+export function replayToImage(
+  log: LogFile,
+  imagePath: string,
+  target: ReplayTarget,
+  options: IterateOptions & { sizeBytes?: number } = {},
+): Readonly<ReplayProgress> {
   const fd = createZeroImage(imagePath, options.sizeBytes ?? 0);
   try {
     return new Replayer(log, fd, options).replayTo(target);
