@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PG_BIN_DIR } from '../../src/bench/peers/pg-test-fsync.js';
 import { SyntheticLog } from '../fixtures/log-writes/synthetic-log.js';
+import { until } from './until.js';
 
 // Issue 13: SIGKILL of bench left the pgbench peer's PostgreSQL server running (pg_ctl puts it in
 // a session of its own); later bench, crashtest and fuzz runs did not reap it, only doctor --fix.
@@ -43,15 +44,6 @@ const alive = (pid: number) => {
     return false;
   }
 };
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return cond();
-}
 
 let server: number | undefined;
 afterAll(() => {

@@ -8,6 +8,7 @@ import { processAlive } from '../../src/dm/resource.js';
 import { readMountTable } from '../../src/dm/mountinfo.js';
 import { reapOrphans } from '../../src/dm/cleanup-stack.js';
 import { readManifest } from '../../src/vm/index.js';
+import { until } from './until.js';
 
 // Issue 13: SIGTERM to the `pnpm` process (what `kill PID`, a supervisor or `docker stop` sends)
 // never reached the harness: pnpm exited in 0.1 s while the harness and qemu ran on. Tested the
@@ -59,15 +60,6 @@ function stillThere(r: Resource): boolean {
     default:
       return false;
   }
-}
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return cond();
 }
 
 async function signalTopOnly(argv: string[], ready: (held: Resource[]) => boolean): Promise<void> {

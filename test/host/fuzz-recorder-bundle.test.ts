@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readManifest } from '../../src/vm/index.js';
 import { SyntheticLog } from '../fixtures/log-writes/synthetic-log.js';
+import { until } from './until.js';
 
 // Issue 13: fuzz left its recorder bundle dist/record-* after Ctrl-C or a kill: it was on no
 // cleanup stack and in no ledger. Now Ctrl-C removes it, and after SIGKILL the next command does
@@ -21,15 +22,6 @@ const hasQemu = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64']).status 
 const why = process.getuid?.() !== 0 ? 'requires root' : !hasQemu || !readManifest() ? 'no microVM to record in' : undefined;
 
 const bundles = () => (existsSync(dist) ? readdirSync(dist).filter((n) => n.startsWith('record-')) : []);
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return cond();
-}
 
 async function startFuzzAndSignal(signal: NodeJS.Signals): Promise<string> {
   const before = new Set(bundles());

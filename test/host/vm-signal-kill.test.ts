@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { readManifest } from '../../src/vm/index.js';
 import { reapOrphans } from '../../src/dm/index.js';
 import { spawnSync } from 'node:child_process';
+import { until } from './until.js';
 
 // The VM must never outlive the harness: not on SIGINT/SIGTERM (the cleanup stack kills qemu),
 // not on SIGKILL (qemu runs under setpriv --pdeathsig KILL).
@@ -34,15 +35,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (cond()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return cond();
 }
 
 describe.skipIf(why !== undefined)(`the VM dies with its harness${why ? ` (skipped: ${why})` : ''}`, () => {
