@@ -1,9 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Resource } from '../src/dm/resource.js';
-import { processAlive } from '../src/dm/resource.js';
-import { readMountTable } from '../src/dm/mountinfo.js';
+import { resourcePresent } from '../src/dm/resource.js';
 
 // For scripts/interrupt-matrix.sh: of every resource a run ever listed in its ledger (copies
 // collected under DIR while it ran), prints those still present, counted by kind. Only the run's
@@ -17,24 +15,7 @@ for (const f of existsSync(dir) ? readdirSync(dir) : []) {
     // a copy taken mid-rename
   }
 }
-const present = (r: Resource): boolean => {
-  switch (r.kind) {
-    case 'process':
-      return processAlive(r.pid, r.startTime);
-    case 'dir':
-    case 'file':
-      return existsSync(r.path);
-    case 'mount':
-      return readMountTable().some((m) => m.mountPoint === r.mountPoint);
-    case 'loop':
-      return spawnSync('losetup', ['-j', r.backingFile], { encoding: 'utf8' }).stdout.trim() !== '';
-    case 'dm':
-      return false; // none on this host kernel; inside the VM they die with it
-    case 'daemon':
-      return existsSync(r.pidFile);
-  }
-};
-const left = [...seen.values()].filter(present);
+const left = [...seen.values()].filter(resourcePresent);
 const byKind = new Map<string, number>();
 for (const r of left)
   byKind.set(r.kind === 'process' ? `process:${r.label}` : r.kind, (byKind.get(r.kind === 'process' ? `process:${r.label}` : r.kind) ?? 0) + 1);

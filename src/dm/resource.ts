@@ -1,4 +1,4 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dmRemove, dmResumeIfSuspended, dmInfo } from './dmsetup.js';
 import { detachLoop, loopsOf } from './losetup.js';
 import { umount } from './mount.js';
@@ -57,6 +57,45 @@ export function processStartTime(pid: number): string | undefined {
 
 export function processAlive(pid: number, startTime: string): boolean {
   return processStartTime(pid) === startTime;
+}
+
+// Whether some loop device is backed by `file`, read from sysfs (no tool to run: callers poll).
+function loopBackedBy(file: string): boolean {
+  for (const dev of existsSync('/sys/block') ? readdirSync('/sys/block').filter((d) => d.startsWith('loop')) : []) {
+    try {
+      if (
+        readFileSync(`/sys/block/${dev}/loop/backing_file`, 'utf8')
+          .trim()
+          .replace(/ \(deleted\)$/, '') === file
+      )
+        return true;
+    } catch {
+      // not attached (no loop/ directory) or detached meanwhile
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether a ledgered resource still exists: synchronous and without running a tool, for tests and
+ * scripts that poll for what a signalled run left behind.
+ */
+export function resourcePresent(r: Resource): boolean {
+  switch (r.kind) {
+    case 'process':
+      return processAlive(r.pid, r.startTime);
+    case 'dir':
+    case 'file':
+      return existsSync(r.path);
+    case 'mount':
+      return readMountTable().some((m) => m.mountPoint === r.mountPoint);
+    case 'loop':
+      return loopBackedBy(r.backingFile);
+    case 'dm':
+      return existsSync(`/dev/mapper/${r.name}`);
+    case 'daemon':
+      return daemonProcess(r) !== undefined;
+  }
 }
 
 // The live process a daemon's pid file names, or undefined (no file, no process, a reused pid).

@@ -1,11 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Resource } from '../../src/dm/resource.js';
-import { processAlive } from '../../src/dm/resource.js';
-import { readMountTable } from '../../src/dm/mountinfo.js';
+import { resourcePresent } from '../../src/dm/resource.js';
 import { reapOrphans } from '../../src/dm/cleanup-stack.js';
 import { readManifest } from '../../src/vm/index.js';
 import { until } from './until.js';
@@ -46,22 +45,6 @@ function ledgerResources(): Resource[] {
   return out;
 }
 
-function stillThere(r: Resource): boolean {
-  switch (r.kind) {
-    case 'process':
-      return processAlive(r.pid, r.startTime);
-    case 'dir':
-    case 'file':
-      return existsSync(r.path);
-    case 'mount':
-      return readMountTable().some((m) => m.mountPoint === r.mountPoint);
-    case 'loop':
-      return spawnSync('losetup', ['-j', r.backingFile], { encoding: 'utf8' }).stdout.trim() !== '';
-    default:
-      return false;
-  }
-}
-
 async function signalTopOnly(argv: string[], ready: (held: Resource[]) => boolean): Promise<void> {
   const top = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, detached: true, stdio: 'ignore', env: { ...process.env, POWERCUT_LEDGER_DIR: ledgers } });
   const exited = new Promise<void>((r) => top.on('exit', () => r()));
@@ -71,8 +54,8 @@ async function signalTopOnly(argv: string[], ready: (held: Resource[]) => boolea
     process.kill(top.pid!, 'SIGTERM');
     await exited;
     expect(
-      await until(() => held.every((r) => !stillThere(r)) && ledgerResources().length === 0, 15_000),
-      `left behind: ${JSON.stringify(held.filter(stillThere))}`,
+      await until(() => held.every((r) => !resourcePresent(r)) && ledgerResources().length === 0, 15_000),
+      `left behind: ${JSON.stringify(held.filter(resourcePresent))}`,
     ).toBe(true);
   } finally {
     // The group, in case the test failed: nothing of it may outlive the test.
