@@ -10,7 +10,7 @@ import { CrashError } from './crash-error.js';
 // (esbuild's service transpiling every module on each start), against about 1 s for plain
 // JavaScript. The writer starts once per trial, so both are bundled on the host before the VM
 // boots: one ES module per entry (writer-main.mjs, crashtest.mjs) with shared chunks, in a directory of the run's own,
-// dist/crashtest-XXXX/. Modules find the project root by its package.json (src/project-root.ts),
+// dist/crashtest-<random>/. Modules find the project root by its package.json (src/project-root.ts),
 // which works at any depth, bundled or not.
 // The WAL's addon is snapshotted into the same directory and POWERCUT_NATIVE_BUILD points there
 // (the VM inherits POWERCUT_* variables): a `pnpm build:native` running meanwhile in the same

@@ -7,13 +7,11 @@
 //   after the rename and before any segment below the new first-seq is removed or recycled;
 // - every removal (or recycling rename) of a segment is followed by a directory fsync before the
 //   truncate that caused it is reported done.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, tempDir } from '../addon/wal-fixture.js';
+import { hasStrace, straceChild } from './strace.js';
 
-const hasStrace = spawnSync('strace', ['-V']).status === 0;
 const child = path.resolve(import.meta.dirname, '..', 'addon', 'wal-strace-lifecycle-child.ts');
 const work = tempDir('wal-strace-dir-');
 afterAll(() => cleanup(work));
@@ -62,26 +60,13 @@ function trace(recycle: boolean): { calls: Call[]; dir: string } {
   const dir = tempDir('wal-strace-lifecycle-');
   const out = path.join(work, `lifecycle-${recycle ? 'recycle' : 'plain'}.trace`);
   try {
-    execFileSync(
-      'strace',
-      [
-        '-f',
-        '-qq',
-        '-y',
-        '-o',
-        out,
-        '-e',
-        'trace=openat,rename,renameat,renameat2,unlink,unlinkat,fsync,fdatasync,pwrite64,pwritev,statx,newfstatat,stat',
-        process.execPath,
-        '--import',
-        'tsx',
-        child,
-        dir,
-        recycle ? '1' : '0',
-      ],
-      { encoding: 'utf8', timeout: 120_000, cwd: path.resolve(import.meta.dirname, '../..') },
+    const lines = straceChild(
+      out,
+      ['openat', 'rename', 'renameat', 'renameat2', 'unlink', 'unlinkat', 'fsync', 'fdatasync', 'pwrite64', 'pwritev', 'statx', 'newfstatat', 'stat'],
+      child,
+      [dir, recycle ? '1' : '0'],
     );
-    return { calls: parse(readFileSync(out, 'utf8').split('\n')), dir };
+    return { calls: parse(lines), dir };
   } finally {
     cleanup(dir);
   }

@@ -1,12 +1,10 @@
 // Proves each durability strategy makes the syscalls its contract says (issue 3), by running K
 // appends in a child process under strace and counting the calls between two marker syscalls.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanup, tempDir } from '../addon/wal-fixture.js';
+import { hasStrace, straceChild } from './strace.js';
 
-const hasStrace = spawnSync('strace', ['-V']).status === 0;
 const child = path.resolve(import.meta.dirname, '..', 'addon', 'wal-strace-child.ts');
 const K = 40;
 const work = tempDir('wal-strace-');
@@ -23,22 +21,14 @@ function trace(
   opts: { group?: boolean; appends?: number; writers?: number; periodMs?: number; gapMs?: number; syncDepth?: number } = {},
 ): { window: Call[]; all: string[] } {
   const dir = tempDir('wal-strace-dir-');
+  let all: string[];
   const out = path.join(work, `${strategy}-${opts.group ? `g${opts.syncDepth ?? 1}` : 's'}-${Date.now()}.trace`);
   try {
-    execFileSync(
-      'strace',
+    all = straceChild(
+      out,
+      ['fsync', 'fdatasync', 'sync_file_range', 'pwrite64', 'pwritev', 'pwritev2', 'write', 'openat', 'statx', 'newfstatat', 'stat'],
+      child,
       [
-        '-f',
-        '-qq',
-        '-y',
-        '-o',
-        out,
-        '-e',
-        'trace=fsync,fdatasync,sync_file_range,pwrite64,pwritev,pwritev2,write,openat,statx,newfstatat,stat',
-        process.execPath,
-        '--import',
-        'tsx',
-        child,
         dir,
         strategy,
         opts.group ? '1' : '0',
@@ -48,12 +38,10 @@ function trace(
         String(opts.gapMs ?? 0),
         String(opts.syncDepth ?? 1),
       ],
-      { encoding: 'utf8', timeout: 120_000, cwd: path.resolve(import.meta.dirname, '../..') },
     );
   } finally {
     cleanup(dir);
   }
-  const all = readFileSync(out, 'utf8').split('\n');
   const begin = all.findIndex((l) => l.includes('/powercut-strace-begin'));
   const end = all.findIndex((l) => l.includes('/powercut-strace-end'));
   expect(begin, 'begin marker in trace').toBeGreaterThan(-1);
