@@ -22,7 +22,18 @@ export type PreallocMode = (typeof PREALLOC_MODES)[number];
 // 'host' is the filesystem the work directory is on; 'tmpfs' is memory (/dev/shm), where a sync
 // costs nothing, so its cells price the code alone and acknowledge nothing durable; the rest are
 // loop images made by the suite.
-export const FILESYSTEMS = ['host', 'tmpfs', 'ext4-ordered', 'ext4-journal', 'ext4-writeback', 'ext4-nobarrier', 'xfs', 'btrfs'] as const;
+export const FILESYSTEMS = [
+  'host',
+  'tmpfs',
+  'ext4-ordered',
+  'ext4-journal',
+  'ext4-writeback',
+  'ext4-nobarrier',
+  'ext4-nojournal',
+  'xfs',
+  'btrfs',
+  'btrfs-nodatacow',
+] as const;
 export type FsName = (typeof FILESYSTEMS)[number];
 /** Filesystems with no device: nothing acknowledged there is durable. */
 export const MEMORY_FILESYSTEMS: ReadonlySet<FsName> = new Set(['tmpfs']);

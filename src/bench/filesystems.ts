@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { DeviceError, DeviceLab, parseMountInfo, type CleanupStack, type FsType } from '../dm/index.js';
+import { DeviceError, DeviceLab, FS_VARIANTS, parseMountInfo, type CleanupStack, type FsType } from '../dm/index.js';
 import { logger } from '../log.js';
 import type { FsName } from './cell.js';
 import { backingDevice, loopDirectIo, mountOf, type BlockDevice } from './diskstats.js';
@@ -8,13 +8,20 @@ import { backingDevice, loopDirectIo, mountOf, type BlockDevice } from './diskst
 const log = logger('bench-fs');
 
 // How each loop-image filesystem is made and mounted.
-export const LOOP_FILESYSTEMS: Record<Exclude<FsName, 'host' | 'tmpfs'>, { fs: FsType; mountOptions: string[]; why: string }> = {
+// The journal-less variants come from the crash harness's table (src/dm/fs-variant.ts), so a bench
+// figure and a crashtest verdict for the same name are about the same filesystem.
+export const LOOP_FILESYSTEMS: Record<
+  Exclude<FsName, 'host' | 'tmpfs'>,
+  { fs: FsType; mkfsArgs?: readonly string[]; mountOptions: readonly string[]; why: string }
+> = {
   'ext4-ordered': { fs: 'ext4', mountOptions: ['data=ordered'], why: "ext4's default: data written before the metadata that points at it is committed" },
   'ext4-journal': { fs: 'ext4', mountOptions: ['data=journal'], why: 'data goes through the journal too: every byte written twice' },
   'ext4-writeback': { fs: 'ext4', mountOptions: ['data=writeback'], why: 'metadata journalled, data ordering not enforced' },
   'ext4-nobarrier': { fs: 'ext4', mountOptions: ['barrier=0'], why: 'no cache flushes at all: fast and NOT durable on a volatile write cache' },
-  xfs: { fs: 'xfs', mountOptions: [], why: 'xfs defaults' },
-  btrfs: { fs: 'btrfs', mountOptions: [], why: 'btrfs defaults (copy-on-write, log tree for fsync)' },
+  'ext4-nojournal': FS_VARIANTS['ext4-nojournal'],
+  xfs: FS_VARIANTS.xfs,
+  btrfs: FS_VARIANTS.btrfs,
+  'btrfs-nodatacow': FS_VARIANTS['btrfs-nodatacow'],
 };
 
 // Sparse, so it costs nothing until written; large enough for 1 MiB-entry cells and a PostgreSQL cluster.
@@ -84,7 +91,7 @@ async function loopFs(lab: DeviceLab, name: Exclude<FsName, 'host' | 'tmpfs'>): 
   const spec = LOOP_FILESYSTEMS[name];
   const image = await lab.image(`${name}.img`, IMAGE_BYTES, 'sparse');
   const device = await lab.loop(image, { directIo: true });
-  await lab.mkfs(device, { fs: spec.fs });
+  await lab.mkfs(device, { fs: spec.fs, ...(spec.mkfsArgs ? { extraArgs: spec.mkfsArgs } : {}) });
   const dir = await lab.mount(device, { fs: spec.fs, options: spec.mountOptions });
   openUp(dir);
   const loopName = device.replace('/dev/', '');

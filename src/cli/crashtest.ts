@@ -23,7 +23,7 @@ import {
   type RunOptions,
   type RunResults,
 } from '../crash/index.js';
-import { DeviceError } from '../dm/index.js';
+import { DeviceError, FS_VARIANT_NAMES, type FsVariantName } from '../dm/index.js';
 import { groupCommitProblem, parseStrategyList, STRATEGIES, type Strategy } from '../strategy/index.js';
 import { watchLaunchers } from './launcher-watch.js';
 import { exitWith, intOption, parseArgs } from './parse-args.js';
@@ -31,7 +31,7 @@ import { reapEarlierRuns } from './reap-earlier-runs.js';
 import { pathOption, writableDir, writableFile } from './path-checks.js';
 import { runSelfTest } from '../crash/self-test/index.js';
 
-// sudo pnpm crashtest --strategy <s[,s...]|all> [--group-commit] [--scenario NAME|all] [--fs ext4|xfs|btrfs]
+// sudo pnpm crashtest --strategy <s[,s...]|all> [--group-commit] [--scenario NAME|all] [--fs ext4|ext4-nojournal|xfs|btrfs|btrfs-nodatacow]
 //                     [--trials N] [--seed S] [--trial I] [--vm] [--json FILE] [--mode flakey|log-writes]
 // Without --mode: both checks (power cuts, then recorded crash states) and the fault classes covered.
 // sudo pnpm crashtest recheck DIR
@@ -55,7 +55,7 @@ interface CliOptions {
   strategy?: Strategy[];
   groupCommit?: boolean;
   scenario: string;
-  fs: 'ext4' | 'xfs' | 'btrfs';
+  fs: FsVariantName;
   trials?: number;
   seed?: number;
   trial?: number;
@@ -99,6 +99,13 @@ function toRunOptions(o: CliOptions, argv: readonly string[]): RunOptions {
 /** Trials per strategy when one --mode is given without --trials. */
 const DEFAULT_TRIALS = 20;
 
+const VERDICT_WORDS: Record<RunResults['verdict'], string> = {
+  held: 'the contract held in every trial',
+  violated: 'the contract was VIOLATED',
+  'fs-failed': 'the WAL held, but the FILESYSTEM FAILED: fsck repaired it after a cut and the repair took data the WAL had made durable',
+  'crash-not-real': 'the crash was not real',
+};
+
 function printResults(results: RunResults, options: RunOptions): void {
   const minutes = (results.durationMs / 60_000).toFixed(1);
   process.stdout.write(`\n${formatSummaryTable(results.rows)}\n\n`);
@@ -111,11 +118,12 @@ function printResults(results: RunResults, options: RunOptions): void {
       process.stdout.write(`${row.strategy}: never lost any data in ${row.trials} trials: the crash was not real (the power cut did not cut anything)\n`);
     }
   }
-  const violated = results.trials.filter((t) => t.status === 'violated');
+  const violated = results.trials.filter((t) => t.status !== 'held');
   for (const t of violated)
-    process.stdout.write(`VIOLATED ${t.strategy} trial ${t.index} (${t.scenario}): ${t.reasons.join('; ')}\n    artifacts: ${t.artifactDir ?? '-'}\n`);
-  const verdict =
-    results.verdict === 'held' ? 'the contract held in every trial' : results.verdict === 'violated' ? 'the contract was VIOLATED' : 'the crash was not real';
+    process.stdout.write(
+      `${t.status === 'fs-failed' ? 'FILESYSTEM FAILED' : 'VIOLATED'} ${t.strategy} trial ${t.index} (${t.scenario}): ${t.reasons.join('; ')}\n    artifacts: ${t.artifactDir ?? '-'}\n`,
+    );
+  const verdict = VERDICT_WORDS[results.verdict];
   process.stdout.write(`verdict: ${verdict} (replay with --seed ${options.seed})\n`);
 }
 
@@ -140,8 +148,7 @@ async function defaultRun(o: CliOptions, options: RunOptions): Promise<number> {
     printResults(c.results, { ...options, mode: c.check });
   }
   process.stdout.write(`\nfault classes this run covered:\n${formatCoverage(result.coverage).join('\n')}\n`);
-  const verdict =
-    result.verdict === 'held' ? 'the contract held in every check' : result.verdict === 'violated' ? 'the contract was VIOLATED' : 'the crash was not real';
+  const verdict = result.verdict === 'held' ? 'the contract held in every check' : VERDICT_WORDS[result.verdict];
   process.stdout.write(`verdict (all checks, ${(result.durationMs / 60_000).toFixed(1)} min): ${verdict} (replay with --seed ${options.seed})\n`);
   if (o.json) writeFileSync(o.json, `${JSON.stringify(result, null, 2)}\n`);
   return exitCodeOf(result.verdict);
@@ -221,7 +228,9 @@ async function recheckCommand(dir: string): Promise<number> {
   process.stdout.write(
     `  appended ${loss.appended}, acked ${loss.acked}, recovered ${loss.recovered}, lost ${loss.lost} (acked ${loss.ackedButLost}, beyond contract ${loss.lostBeyondContract})\n`,
   );
-  process.stdout.write(`verdict: ${r.status === 'held' ? 'held' : 'VIOLATED'} (the trial said: ${r.savedStatus ?? 'unknown'})\n`);
+  process.stdout.write(
+    `verdict: ${r.status === 'held' ? 'held' : r.status === 'fs-failed' ? 'FILESYSTEM FAILED' : 'VIOLATED'} (the trial said: ${r.savedStatus ?? 'unknown'})\n`,
+  );
   return r.status === 'held' ? 0 : 1;
 }
 
@@ -233,7 +242,7 @@ async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--strategy <list>', `durability strategy: ${STRATEGIES.join('|')}, a comma-separated list, or all`).argParser(strategyList))
     .option('--group-commit', 'group commit (fsync, fdatasync, dsync, direct)')
     .addOption(new Option('--scenario <name>', 'crash scenario; all = take them in turn').choices([...SCENARIO_NAMES, 'all']).default('all'))
-    .addOption(new Option('--fs <fs>', 'filesystem under the WAL').choices(['ext4', 'xfs', 'btrfs']).default('ext4'))
+    .addOption(new Option('--fs <fs>', 'filesystem under the WAL').choices([...FS_VARIANT_NAMES]).default('ext4'))
     .option(
       '--trials <n>',
       `trials per strategy, 1-${MAX_TRIALS} (with --mode: default ${DEFAULT_TRIALS}; without: one per scenario of each check)`,

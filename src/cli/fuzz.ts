@@ -13,7 +13,7 @@ import {
   runFuzz,
   type CheckReport,
 } from '../crash/explore/index.js';
-import { DeviceError } from '../dm/index.js';
+import { DeviceError, FS_VARIANT_NAMES, type FsVariantName } from '../dm/index.js';
 import { parseStrategyList, STRATEGIES, type Strategy } from '../strategy/index.js';
 import { watchLaunchers } from './launcher-watch.js';
 import { exitWith, intOption, parseArgs } from './parse-args.js';
@@ -58,7 +58,7 @@ interface Opts {
   recordings: number;
   runs: number;
   strategy: Strategy[];
-  fs: 'ext4' | 'xfs' | 'btrfs';
+  fs: FsVariantName;
   from?: string;
   save: boolean;
   check?: string;
@@ -161,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
     )
     .option('--runs <n>', `crash states to check, 1-${MAX_RUNS}`, intOption('--runs', 1, MAX_RUNS), 200)
     .addOption(new Option('--strategy <list>', 'strategies the workloads draw from, or all').argParser(strategies).default([...STRATEGIES]))
-    .addOption(new Option('--fs <fs>', 'filesystem').choices(['ext4', 'xfs', 'btrfs']).default('ext4'))
+    .addOption(new Option('--fs <fs>', 'filesystem').choices([...FS_VARIANT_NAMES]).default('ext4'))
     .option('--from <dir>', 'fuzz existing recordings (e.g. test/fixtures/recordings) instead of recording', recordingsOption('--from'))
     .option('--no-save', 'do not save a failing state as a regression fixture')
     .option('--check <dir>', 'check every crash state of the recordings under dir, with coverage and states/s', recordingsOption('--check'))

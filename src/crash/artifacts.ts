@@ -1,6 +1,7 @@
 import { closeSync, cpSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { strategyLabel } from '../strategy/index.js';
+import type { FsckReport } from '../dm/index.js';
 import type { FlakeyEvidence } from './flakey/trial.js';
 import type { TrialOutcome } from './outcome.js';
 
@@ -19,6 +20,7 @@ import type { TrialOutcome } from './outcome.js';
 //   writer-stderr.txt
 //   wal/             the WAL directory as the crash left it (before recovery opened it)
 //   device.img       the filesystem image after the trial (sparse copy)
+//   fsck.txt         (filesystems without a journal) each fsck run before the mount: command, exit code, output
 // log-writes (every crash state of one recording):
 //   recording/       the recording itself (log.bin.gz, events.jsonl, meta.json)
 //   states.json      the violated crash states: id, last visible mark, reasons, commands
@@ -36,7 +38,13 @@ export const ARTIFACT_FILES = {
   image: 'device.img',
   recording: 'recording',
   states: 'states.json',
+  fsck: 'fsck.txt',
 } as const;
+
+/** fsck's runs as fsck.txt keeps them: what ran, its exit code, and every word it said. */
+export function formatFsck(report: FsckReport): string {
+  return report.runs.map((r) => `# ${r.command}\n# exit ${r.exitCode}\n${r.output}\n`).join('\n');
+}
 
 /** The directory name of a trial's artifact inside its run's directory. */
 export function artifactName(outcome: Pick<TrialOutcome, 'strategy' | 'groupCommit' | 'index'>): string {
@@ -62,6 +70,7 @@ function writeTrialFiles(dir: string, outcome: TrialOutcome, rawEvents: string, 
   writeFileSync(file(ARTIFACT_FILES.verdict), `${JSON.stringify({ ...outcome, artifactDir: dir, ...extra }, null, 2)}\n`);
   writeFileSync(file(ARTIFACT_FILES.history), rawEvents);
   writeFileSync(file(ARTIFACT_FILES.timeline), outcome.timeline.map((t) => `${String(t.atMs).padStart(7)} ms  ${t.what}\n`).join(''));
+  if (outcome.fsck) writeFileSync(file(ARTIFACT_FILES.fsck), formatFsck(outcome.fsck));
 }
 
 /** Copy `from` to `to` leaving holes where `from` has zero-filled 64 KiB blocks. */
@@ -123,6 +132,9 @@ export function saveFlakeyArtifacts(dir: string, input: FlakeyArtifactInput): vo
 /** One violated crash state of a recording, as states.json keeps it. */
 export interface ViolatedStateRecord {
   id: string;
+  /** 'fs-failed' when the loss is the filesystem's (fsck repaired the state's image first). */
+  status?: 'violated' | 'fs-failed';
+  fsck?: FsckReport;
   lastMark: string | null;
   reasons: string[];
   commands: string[];

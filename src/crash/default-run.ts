@@ -101,6 +101,7 @@ export function defaultPlan(
 
 function worst(verdicts: readonly RowVerdict[]): RowVerdict {
   if (verdicts.includes('violated')) return 'violated';
+  if (verdicts.includes('fs-failed')) return 'fs-failed';
   if (verdicts.includes('crash-not-real')) return 'crash-not-real';
   return 'held';
 }

@@ -1,4 +1,4 @@
-import type { FsType } from '../dm/index.js';
+import type { FsVariantName } from '../dm/index.js';
 import type { Strategy } from '../workload/events.js';
 import type { Scenario } from './plan/scenario.js';
 
@@ -13,7 +13,8 @@ export interface RunOptions {
   scenarios: readonly Scenario[];
   /** How the scenario selection was named on the command line ('all' or one name). */
   scenarioName: string;
-  fs: FsType;
+  /** The filesystem under the WAL (src/dm/fs-variant.ts): ext4, ext4-nojournal, xfs, btrfs, btrfs-nodatacow. */
+  fs: FsVariantName;
   trials: number;
   seed: number;
   /** Run only this trial index of the seeded sequence (a replay). */

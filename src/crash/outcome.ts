@@ -1,4 +1,6 @@
+import type { FsckReport } from '../dm/index.js';
 import type { CrashVerdict } from '../oracle/index.js';
+import type { TrialStatus } from './fs-failure.js';
 import type { Strategy } from '../strategy/index.js';
 import type { CrashMode } from './options.js';
 
@@ -20,8 +22,9 @@ export interface TrialOutcome {
   /** The trial's index in the seeded run (0-based). */
   index: number;
   trialSeed: number;
-  status: 'held' | 'violated';
-  /** Human-readable reasons when violated (one per violated check or recovery failure). */
+  /** 'fs-failed': the loss is the filesystem's (fsck had to repair after the cut; src/crash/fs-failure.ts). */
+  status: TrialStatus;
+  /** Human-readable reasons when violated or fs-failed (one per violated check or recovery failure). */
   reasons: string[];
   /** Things worth knowing that are not violations (a trigger that timed out, states checked). */
   notes: string[];
@@ -30,6 +33,8 @@ export interface TrialOutcome {
   durationMs: number;
   /** What the harness did when, in ms from the trial's start. */
   timeline: TimelineEntry[];
+  /** What fsck did before the mount after the cut (filesystems without a journal), else absent. */
+  fsck?: FsckReport;
   /** Where a violated trial's evidence was saved (src/crash/artifacts.ts), else null. */
   artifactDir: string | null;
 }

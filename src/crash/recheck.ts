@@ -1,4 +1,6 @@
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import type { FsckReport } from '../dm/index.js';
+import { crashStatus, fsFailureReason, type TrialStatus } from './fs-failure.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { judgeCrash, type CrashVerdict, type RecoveredDigest } from '../oracle/index.js';
@@ -19,7 +21,7 @@ import { reasonsOf } from './verdict-reasons.js';
 // again with the WAL as built now (root: each state is loop-mounted, as the trial did).
 
 export interface RecheckResult {
-  status: 'held' | 'violated';
+  status: TrialStatus;
   verdict: CrashVerdict;
   reasons: string[];
   /** Which recovered list was judged. */
@@ -75,12 +77,13 @@ async function recheckStates(dir: string): Promise<RecheckResult> {
   const { checkOneState } = await import('./explore/index.js');
   const recording = path.join(dir, ARTIFACT_FILES.recording);
   const states: NonNullable<RecheckResult['states']> = [];
-  let judged: { verdict: CrashVerdict; reasons: string[]; status: 'held' | 'violated' } | undefined;
+  let judged: { verdict: CrashVerdict; reasons: string[]; status: TrialStatus } | undefined;
+  const rank: Record<TrialStatus, number> = { held: 0, 'fs-failed': 1, violated: 2 };
   for (const id of ids) {
     const r = await checkOneState(recording, id);
     states.push({ id, status: r.status, reasons: r.reasons });
     if (r.status === 'unmountable') continue;
-    if (judged === undefined || (judged.status === 'held' && r.status === 'violated')) judged = { verdict: r.verdict, reasons: r.reasons, status: r.status };
+    if (judged === undefined || rank[r.status] > rank[judged.status]) judged = { verdict: r.verdict, reasons: r.reasons, status: r.status };
   }
   if (judged === undefined) throw new CrashError('CHECK_FAILED', `none of the ${ids.length} saved crash states of ${dir} could be mounted`);
   return {
@@ -99,7 +102,8 @@ async function recheckWal(dir: string): Promise<RecheckResult> {
   const history: WorkloadEvent[] = load(dir, ARTIFACT_FILES.history, (t) => parseEvents(t).events);
   const saved = load(dir, ARTIFACT_FILES.recovered, parseRecoveredList);
   const writer = load(dir, ARTIFACT_FILES.plan, (t) => parseWriterConfig((JSON.parse(t) as { writer?: unknown }).writer));
-  const savedStatus = load(dir, ARTIFACT_FILES.verdict, (t) => (JSON.parse(t) as { status?: string }).status ?? null);
+  const savedOutcome = load(dir, ARTIFACT_FILES.verdict, (t) => JSON.parse(t) as { status?: string; fsck?: FsckReport });
+  const savedStatus = savedOutcome.status ?? null;
 
   let recovered = saved;
   let source: RecheckResult['source'] = 'saved-list';
@@ -132,6 +136,8 @@ async function recheckWal(dir: string): Promise<RecheckResult> {
     reopenProblem = 'the artifact has no wal/ directory';
   }
   const verdict = judgeCrash({ history, recovered, syncFailureCodes: SYNC_FAILURE_CODES });
-  const status = verdict.status === 'violated' || recoveryFailure ? 'violated' : 'held';
-  return { status, verdict, reasons: reasonsOf(verdict, recoveryFailure), source, matchesSavedList, savedStatus, reopenProblem };
+  // The saved wal/ is what the trial's fsck left: its report still decides whose loss it is.
+  const status = crashStatus(verdict, recoveryFailure !== null, savedOutcome.fsck);
+  const fsReason = status === 'fs-failed' && savedOutcome.fsck ? [fsFailureReason(savedOutcome.fsck)] : [];
+  return { status, verdict, reasons: [...reasonsOf(verdict, recoveryFailure), ...fsReason], source, matchesSavedList, savedStatus, reopenProblem };
 }

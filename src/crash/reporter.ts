@@ -20,7 +20,7 @@ export function formatTrialLine(l: TrialOutcome, at: TrialPosition): string {
   const loss = l.verdict.loss;
   const figures = `appended ${loss.appended}, acked ${loss.acked}, recovered ${loss.recovered}, lost ${loss.lost} (acked ${loss.ackedButLost}, beyond contract ${loss.lostBeyondContract})`;
   const seconds = `${(l.durationMs / 1000).toFixed(1)} s`;
-  const verdict = l.status === 'held' ? 'held' : `VIOLATED: ${l.reasons.join('; ')}`;
+  const verdict = l.status === 'held' ? 'held' : `${l.status === 'fs-failed' ? 'FILESYSTEM FAILED' : 'VIOLATED'}: ${l.reasons.join('; ')}`;
   const tail = [...l.notes.map((n) => `note: ${n}`), ...(l.artifactDir ? [`artifacts: ${l.artifactDir}`] : [])];
   return [`${head}: ${verdict} | ${figures} | ${seconds}`, ...tail.map((t) => `    ${t}`)].join('\n');
 }

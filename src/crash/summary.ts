@@ -9,7 +9,8 @@ import { strategyLabel } from '../strategy/index.js';
 /** What the summary reads of a trial's outcome. */
 type SummaryInput = Pick<TrialOutcome, 'strategy' | 'groupCommit' | 'scenario' | 'status' | 'verdict'>;
 
-export type RowVerdict = 'held' | 'violated' | 'crash-not-real';
+// 'fs-failed': the WAL held, but the filesystem lost what it had made durable (fs-failure.ts).
+export type RowVerdict = 'held' | 'violated' | 'fs-failed' | 'crash-not-real';
 
 export interface SummaryRow {
   strategy: string;
@@ -22,6 +23,8 @@ export interface SummaryRow {
   lostBeyondContract: number;
   trialsWithLoss: number;
   violatedTrials: number;
+  /** Trials whose loss was the filesystem's (fsck repaired after the cut). */
+  fsFailedTrials: number;
   verdict: RowVerdict;
 }
 
@@ -29,7 +32,8 @@ function row(lines: readonly SummaryInput[], scenario: string): SummaryRow {
   const s = summariseTrials(lines.map((l) => l.verdict));
   // A trial can be violated without a violated check (the WAL could not be opened at all).
   const violatedTrials = lines.filter((l) => l.status === 'violated').length;
-  const verdict: RowVerdict = violatedTrials > 0 ? 'violated' : s.crashReality === 'not-shown' ? 'crash-not-real' : 'held';
+  const fsFailedTrials = lines.filter((l) => l.status === 'fs-failed').length;
+  const verdict: RowVerdict = violatedTrials > 0 ? 'violated' : fsFailedTrials > 0 ? 'fs-failed' : s.crashReality === 'not-shown' ? 'crash-not-real' : 'held';
   return {
     strategy: strategyLabel(s.strategy, s.groupCommit),
     scenario,
@@ -41,6 +45,7 @@ function row(lines: readonly SummaryInput[], scenario: string): SummaryRow {
     lostBeyondContract: s.lostBeyondContract,
     trialsWithLoss: s.trialsWithLoss,
     violatedTrials,
+    fsFailedTrials,
     verdict,
   };
 }
@@ -77,6 +82,7 @@ export function runVerdict(rows: readonly SummaryRow[]): RowVerdict {
   const withTotal = new Set(rows.filter((r) => r.scenario === 'all').map((r) => r.strategy));
   const totals = rows.filter((r) => r.scenario === 'all' || !withTotal.has(r.strategy));
   if (rows.some((r) => r.verdict === 'violated')) return 'violated';
+  if (rows.some((r) => r.verdict === 'fs-failed')) return 'fs-failed';
   if (totals.some((r) => r.verdict === 'crash-not-real')) return 'crash-not-real';
   return 'held';
 }
@@ -95,7 +101,13 @@ export function formatSummaryTable(rows: readonly SummaryRow[]): string {
     String(r.ackedButLost),
     String(r.lostBeyondContract),
     String(r.trialsWithLoss),
-    r.verdict === 'violated' ? `VIOLATED (${r.violatedTrials})` : r.verdict === 'crash-not-real' ? 'CRASH NOT REAL' : 'held',
+    r.verdict === 'violated'
+      ? `VIOLATED (${r.violatedTrials})`
+      : r.verdict === 'fs-failed'
+        ? `FILESYSTEM FAILED (${r.fsFailedTrials})`
+        : r.verdict === 'crash-not-real'
+          ? 'CRASH NOT REAL'
+          : 'held',
   ]);
   const widths = HEADER.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
   // Names and the verdict read left to right; numbers line up on the right.

@@ -55,3 +55,5 @@ export {
 export { logWritesTable, logWritesMark, logWritesStatus, parseLogWritesStatus, checkMarkLabel, markMessage, type LogWritesStatus } from './log-writes/table.js';
 export { findLeftovers, type Leftovers } from './leftovers.js';
 export { fileExtents, parseFilefrag, mergeRanges, type SectorRange } from './file-extents.js';
+export { FS_VARIANTS, FS_VARIANT_NAMES, isFsVariant, type FsVariant, type FsVariantName } from './fs-variant.js';
+export { fsckBeforeMount, fsckVerdict, describeFsck, type FsckReport, type FsckRun } from './fsck.js';

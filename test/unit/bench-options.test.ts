@@ -120,9 +120,9 @@ describe('matrix building', () => {
     expect(new Set(cells.map((c) => c.id)).size).toBe(cells.length);
   });
 
-  it('--full is the whole product: 12 strategies x 4 writers x 4 sizes x 4 preallocations x 8 filesystems, plus 4 worker threads', () => {
+  it('--full is the whole product: 12 strategies x 4 writers x 4 sizes x 4 preallocations x 10 filesystems, plus 4 worker threads', () => {
     const wal = buildMatrix({ ...base, full: true, peers: [] });
-    expect(wal).toHaveLength(12 * 4 * 4 * 4 * 8 + 12 * 3 * 4 * 4 * 8); // 4 threads at 4, 16, 64 writers
+    expect(wal).toHaveLength(12 * 4 * 4 * 4 * 10 + 12 * 3 * 4 * 4 * 10); // 4 threads at 4, 16, 64 writers
   });
 
   it('worker-thread counts multiply the WAL cells, never with more threads than writers', () => {

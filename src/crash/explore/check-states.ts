@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { CleanupStack, mount, umount } from '../../dm/index.js';
+import { CleanupStack, FS_VARIANTS, fsckBeforeMount, mount, umount, type FsckReport } from '../../dm/index.js';
 import {
   enumerateStates,
   StateMaterialiser,
@@ -23,6 +23,7 @@ import { readRecordingMeta, type RecordingMeta } from '../record/session.js';
 import { reasonsOf } from '../verdict-reasons.js';
 import { CrashError } from '../crash-error.js';
 import { SYNC_FAILURE_CODES } from '../../strategy/index.js';
+import { crashStatus, fsFailureReason } from '../fs-failure.js';
 
 // Check crash states of a recording on any Linux host with loop devices (no device-mapper): for
 // each state, materialise the image (src/dm/crash-states.ts), loop-mount it (the filesystem
@@ -60,14 +61,17 @@ const SECOND_LIFE_CUT_EVERY = 3;
  */
 export type StateResult =
   | (StateFacts & {
-      status: 'held' | 'violated';
+      /** 'fs-failed': the loss is the filesystem's (fsck repaired the image before the mount; fs-failure.ts). */
+      status: 'held' | 'violated' | 'fs-failed';
       reasons: string[];
       verdict: CrashVerdict;
+      /** What fsck did to the image before the mount (filesystems without a journal). */
+      fsck?: FsckReport;
       recovery: { status: Recovery['status']; entries: number; code?: string; corruption: string | null };
       /** The state's second life, when it had one: its verdict decides when the first life held. */
       secondLife?: 'held' | 'violated';
     })
-  | (StateFacts & { status: 'unmountable'; reasons: string[] });
+  | (StateFacts & { status: 'unmountable'; reasons: string[]; fsck?: FsckReport });
 
 export type JudgedState = Extract<StateResult, { verdict: CrashVerdict }>;
 
@@ -85,6 +89,10 @@ export interface CheckReport {
   coverage: Coverage | null;
   checked: number;
   violatedStates: number;
+  /** States whose loss was the filesystem's: fsck repaired the image (no journal) and the repair took durable data. */
+  fsFailedStates: number;
+  /** The first of them (at most 20). */
+  fsFailures: JudgedState[];
   unmountableStates: number;
   /** The first unmountable states (at most 20). */
   unmountable: StateResult[];
@@ -93,7 +101,8 @@ export interface CheckReport {
   /** The first violated states (at most 20), in enumeration order. */
   violations: JudgedState[];
   /**
-   * A state that speaks for the recording in summaries: the first violated one; else the state
+   * A state that speaks for the recording in summaries: the first violated one, else the first
+   * the filesystem failed; else the state
    * with the most acknowledgements visible that still lost something (a crash shown to be real at
    * its strictest), or the one with the most acknowledgements when none lost anything.
    */
@@ -179,7 +188,8 @@ export class StateChecker {
     this.materialiser.materialise(state, this.image);
     const t1 = process.hrtime.bigint();
     this.timings.materialiseMs += Number(t1 - t0) / 1e6;
-    const fs = rec.meta.spec.fs;
+    const variant = FS_VARIANTS[rec.meta.spec.fs];
+    const fs = variant.fs;
     const marks = visibleMarks(rec.index, state);
     const facts: StateFacts = { id: state.id, kind: state.kind, marksVisible: marks.length, lastMark: marks[marks.length - 1] ?? null };
     const reg = this.stack.add({ kind: 'mount', mountPoint: this.mountPoint });
@@ -191,21 +201,28 @@ export class StateChecker {
     let recovery: Recovery;
     let first: JudgedState;
     let second: { verdict: CrashVerdict; failed: Extract<Recovery, { status: 'failed' }> | null } | null = null;
+    // Without a journal the state is what a boot would fsck before mounting: e2fsck on the image.
+    const fsck = variant.fsckAfterCut ? await fsckBeforeMount(this.image, fs) : undefined;
     try {
       try {
         // -o loop: mount attaches a loop device with autoclear, so umount frees it.
-        await mount(this.image, this.mountPoint, { fs, options: ['loop'] });
+        await mount(this.image, this.mountPoint, { fs, options: ['loop', ...variant.mountOptions] });
       } catch (cause) {
         this.timings.mountMs += ms(t1);
         this.timings.totalMs += ms(t0);
         const why = (cause as Error).message.split('\n')[0] ?? '';
-        return { ...facts, status: 'unmountable', reasons: [`the ${fs} image does not mount: ${why.slice(why.lastIndexOf(': ') + 2)}`] };
+        return {
+          ...facts,
+          status: 'unmountable',
+          reasons: [`the ${fs} image does not mount: ${why.slice(why.lastIndexOf(': ') + 2)}`],
+          ...(fsck ? { fsck } : {}),
+        };
       }
       const t2 = process.hrtime.bigint();
       this.timings.mountMs += Number(t2 - t1) / 1e6;
       recovery = await recoverWal(walDir, walOptions);
       this.timings.recoverMs += ms(t2);
-      first = judged(facts, history, recovery);
+      first = judged(facts, history, recovery, fsck);
       this.judged++;
       if (first.status === 'held' && recovery.status === 'recovered' && this.wantsSecondLife(recovery)) {
         this.secondLives++;
@@ -219,16 +236,17 @@ export class StateChecker {
     const t4 = process.hrtime.bigint();
     let result: JudgedState = first;
     if (second !== null) {
-      const violated = second.verdict.status === 'violated' || second.failed !== null;
-      result = violated
-        ? {
-            ...first,
-            status: 'violated',
-            verdict: second.verdict,
-            reasons: reasonsOf(second.verdict, second.failed).map((r) => `second life: ${r}`),
-            secondLife: 'violated',
-          }
-        : { ...first, secondLife: 'held' };
+      const status = crashStatus(second.verdict, second.failed !== null, fsck);
+      result =
+        status !== 'held'
+          ? {
+              ...first,
+              status,
+              verdict: second.verdict,
+              reasons: reasonsOf(second.verdict, second.failed).map((r) => `second life: ${r}`),
+              secondLife: 'violated',
+            }
+          : { ...first, secondLife: 'held' };
     }
     this.timings.judgeMs += ms(t4);
     this.timings.totalMs += ms(t0);
@@ -279,7 +297,8 @@ export class StateChecker {
       };
     }
     await umount(this.mountPoint);
-    await mount(this.image, this.mountPoint, { fs: this.rec.meta.spec.fs, options: ['loop'] });
+    const variant = FS_VARIANTS[this.rec.meta.spec.fs];
+    await mount(this.image, this.mountPoint, { fs: variant.fs, options: ['loop', ...variant.mountOptions] });
     const again = openFailure ?? (await recoverWal(walDir, walOptions));
     const lives = secondLifeHistory(history, recovery.entries, events);
     const verdict = judgeCrash({ history: lives, recovered: again.status === 'recovered' ? again.entries : [], syncFailureCodes: SYNC_FAILURE_CODES });
@@ -291,13 +310,15 @@ export class StateChecker {
   }
 }
 
-function judged(facts: StateFacts, history: WorkloadEvent[], recovery: Recovery): JudgedState {
+function judged(facts: StateFacts, history: WorkloadEvent[], recovery: Recovery, fsck: FsckReport | undefined): JudgedState {
   const verdict = judgeCrash({ history, recovered: recovery.status === 'recovered' ? recovery.entries : [], syncFailureCodes: SYNC_FAILURE_CODES });
   const failed = recovery.status === 'failed' ? recovery : null;
+  const status = crashStatus(verdict, failed !== null, fsck);
   return {
     ...facts,
-    status: verdict.status === 'violated' || failed !== null ? 'violated' : 'held',
-    reasons: reasonsOf(verdict, failed),
+    status,
+    reasons: [...reasonsOf(verdict, failed), ...(status === 'fs-failed' && fsck ? [fsFailureReason(fsck)] : [])],
+    ...(fsck ? { fsck } : {}),
     verdict,
     recovery: {
       status: recovery.status,
@@ -334,6 +355,8 @@ export async function checkRecording(dir: string, options: CheckOptions = {}): P
   let checked = 0;
   let violatedStates = 0;
   let unmountableStates = 0;
+  let fsFailedStates = 0;
+  const fsFailures: JudgedState[] = [];
   const violations: JudgedState[] = [];
   const unmountable: StateResult[] = [];
   let worst: JudgedState | null = null;
@@ -349,6 +372,9 @@ export async function checkRecording(dir: string, options: CheckOptions = {}): P
       } else if (result.status === 'violated') {
         violatedStates++;
         if (violations.length < 20) violations.push(result);
+      } else if (result.status === 'fs-failed') {
+        fsFailedStates++;
+        if (fsFailures.length < 20) fsFailures.push(result);
       } else if (worst === null || speaksLouder(result, worst)) {
         worst = result;
       }
@@ -366,11 +392,13 @@ export async function checkRecording(dir: string, options: CheckOptions = {}): P
     coverage: options.maxStates === undefined ? enumeration.coverage : null,
     checked,
     violatedStates,
+    fsFailedStates,
+    fsFailures,
     secondLives: checker.secondLives,
     violations,
     unmountableStates,
     unmountable,
-    representative: violations[0] ?? worst,
+    representative: violations[0] ?? fsFailures[0] ?? worst,
     timings: { ...checker.timings, totalMs: wallMs },
     statesPerSecond: checked / (wallMs / 1000),
     replayBytes: replay.bytes,

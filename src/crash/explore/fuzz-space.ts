@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { stateFromId, tearPoints, type CrashState, LogFlag, type LogIndex } from '../../dm/log-writes/index.js';
-import type { FsType } from '../../dm/index.js';
+import type { FsVariantName } from '../../dm/index.js';
 import type { Strategy } from '../../workload/events.js';
 import { groupCommitApplies } from '../../strategy/index.js';
 import type { RecordSpec } from '../record/session.js';
@@ -47,7 +47,7 @@ export function workloadArb(strategies: readonly Strategy[]): fc.Arbitrary<Workl
 }
 
 /** The recording spec of a drawn workload. */
-export function specOf(choice: WorkloadChoice, name: string, fs: FsType): RecordSpec {
+export function specOf(choice: WorkloadChoice, name: string, fs: FsVariantName): RecordSpec {
   return {
     name,
     strategy: choice.strategy,

@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:
 import path from 'node:path';
 import fc from 'fast-check';
 import { stateFromId } from '../../dm/log-writes/index.js';
-import { CleanupStack, type FsType } from '../../dm/index.js';
+import { CleanupStack, type FsVariantName } from '../../dm/index.js';
 import type { Strategy } from '../../workload/events.js';
 import { PROJECT_ROOT } from '../bundle.js';
 import { checkRecording, OpenRecording, StateChecker, type StateResult } from './check-states.js';
@@ -30,7 +30,7 @@ export interface FuzzOptions {
   /** State choices to check. */
   runs: number;
   strategies: readonly Strategy[];
-  fs: FsType;
+  fs: FsVariantName;
   /** Use the recordings under this directory (each a dir with meta.json) instead of recording. */
   from?: string;
   /** Where new recordings go. */

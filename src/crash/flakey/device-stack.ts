@@ -1,6 +1,19 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileExtents, formatTable, mergeRanges, regionFaultTable, type DeviceLab, type FlakeyDevice, type FsType, type SectorRange } from '../../dm/index.js';
+import {
+  FS_VARIANTS,
+  fileExtents,
+  formatTable,
+  fsckBeforeMount,
+  mergeRanges,
+  regionFaultTable,
+  type DeviceLab,
+  type FlakeyDevice,
+  type FsckReport,
+  type FsType,
+  type FsVariantName,
+  type SectorRange,
+} from '../../dm/index.js';
 
 // The device stack every trial of a run shares: one image file, one loop device, one flakey
 // device over it, one filesystem, one mount point. Under TCG making these costs seconds (mkfs,
@@ -30,7 +43,7 @@ export class DeviceStack {
 
   private constructor(
     readonly lab: DeviceLab,
-    readonly fs: FsType,
+    readonly fs: FsVariantName,
     readonly image: string,
     readonly loop: string,
     readonly flakey: FlakeyDevice,
@@ -38,8 +51,8 @@ export class DeviceStack {
   ) {}
 
   /** Build the stack in `lab` (which registers every piece on its cleanup stack). */
-  static async create(lab: DeviceLab, fs: FsType): Promise<DeviceStack> {
-    const image = await lab.image(`crash-${fs}.img`, IMAGE_BYTES[fs], 'sparse');
+  static async create(lab: DeviceLab, fs: FsVariantName): Promise<DeviceStack> {
+    const image = await lab.image(`crash-${fs}.img`, IMAGE_BYTES[FS_VARIANTS[fs].fs], 'sparse');
     const loop = await lab.loop(image);
     const flakey = await lab.flakey(loop, 'crash');
     const stack = new DeviceStack(lab, fs, image, loop, flakey, path.join(lab.dir, 'mnt'));
@@ -64,13 +77,23 @@ export class DeviceStack {
   /** mkfs on the flakey device and mount it (unmounting first if needed). */
   async freshFilesystem(): Promise<void> {
     await this.unmount();
-    await this.lab.mkfs(this.flakey.path, { fs: this.fs });
+    const v = FS_VARIANTS[this.fs];
+    await this.lab.mkfs(this.flakey.path, { fs: v.fs, extraArgs: v.mkfsArgs });
     await this.mount();
   }
 
   async mount(): Promise<void> {
     if (this.mountedAt !== undefined) return;
-    this.mountedAt = await this.lab.mount(this.flakey.path, { fs: this.fs, at: this.mountPoint });
+    const v = FS_VARIANTS[this.fs];
+    this.mountedAt = await this.lab.mount(this.flakey.path, { fs: v.fs, options: v.mountOptions, at: this.mountPoint });
+  }
+
+  /** The mount after a cut: fsck first where the filesystem has no journal to replay (its report), else nothing. */
+  async fsckAfterCut(): Promise<FsckReport | undefined> {
+    const v = FS_VARIANTS[this.fs];
+    if (!v.fsckAfterCut) return undefined;
+    if (this.mountedAt !== undefined) throw new Error('fsck needs the crash filesystem unmounted');
+    return fsckBeforeMount(this.flakey.path, v.fs);
   }
 
   async unmount(): Promise<void> {

@@ -73,7 +73,7 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
           position++;
           const plan = planTrial(options.seed, index, strategy, options.groupCommit, options.scenarios);
           const result = await runTrial(plan, { devices, writers, warmNext: position < total, scratchDir: lab.dir });
-          const artifactDir = result.outcome.status === 'violated' ? await keepArtifacts(devices, result, options, runId) : null;
+          const artifactDir = result.outcome.status !== 'held' ? await keepArtifacts(devices, result, options, runId) : null;
           rmSync(result.evidence.walCopy, { recursive: true, force: true });
           const outcome = { ...result.outcome, artifactDir };
           trials.push(outcome);

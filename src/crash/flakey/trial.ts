@@ -12,6 +12,8 @@ import type { TrialPlan } from '../plan/trial-plan.js';
 import { changesDevice } from '../plan/scenario.js';
 import type { WriterLauncher } from '../writer/launcher.js';
 import { SYNC_FAILURE_CODES } from '../../strategy/index.js';
+import { describeFsck, type FsckReport } from '../../dm/index.js';
+import { crashStatus, fsFailureReason } from '../fs-failure.js';
 
 // One crash trial with dm-flakey, start to verdict:
 //   fresh WAL directory -> writer child -> scenario steps -> POWER CUT -> remount -> recovery -> oracle.
@@ -96,9 +98,14 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
     }
     mark(`writer killed (exit ${child.exited?.code ?? '-'}, signal ${child.exited?.signal ?? '-'})`);
   };
+  // fsck's report of each remount after a cut (a second life has two cuts); the last one is the
+  // verdict's, since the final recovery ran on what it left.
+  let fsck: FsckReport | undefined;
   const remount = async (): Promise<void> => {
     await devices.unmount();
     await devices.heal();
+    fsck = await devices.fsckAfterCut();
+    if (fsck) mark(`fsck before the mount: ${describeFsck(fsck)}`);
     await devices.mount();
     mark('remounted on the pass-through table');
   };
@@ -216,7 +223,8 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
     );
   }
   if (recovery.status === 'recovered' && recovery.corruption) notes.push(`recovery reported ${recovery.corruption.code}: ${recovery.corruption.message}`);
-  const status = verdict.status === 'violated' || judged.failedRecovery !== null ? 'violated' : 'held';
+  const status = crashStatus(verdict, judged.failedRecovery !== null, fsck);
+  if (status === 'fs-failed' && fsck) reasons.push(fsFailureReason(fsck));
   rmSync(dir, { recursive: true, force: true });
   const r = recovery;
   const outcome: TrialOutcome = {
@@ -236,6 +244,7 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
         : { status: 'failed', entries: 0, code: r.code, message: r.message, corruption: r.corruption },
     durationMs: Date.now() - started,
     timeline,
+    ...(fsck ? { fsck } : {}),
     artifactDir: null,
   };
   return {

@@ -80,15 +80,24 @@ function trialOutcome(spec: RecordSpec, index: number, trialSeed: number, report
         : '') +
       `, ${report.secondLives} with a second life`,
   ];
+  if (report.fsFailedStates > 0)
+    notes.push(
+      `${report.fsFailedStates} of ${report.checked} crash states lost data because fsck had to repair the ${spec.fs} image first (the filesystem's failure; first: ${report.fsFailures[0]?.id})`,
+    );
   if (report.unmountableStates > 0)
     notes.push(`${report.unmountableStates} states the ${spec.fs} filesystem itself refused to mount (first: ${report.unmountable[0]?.id})`);
   const first = report.violations[0];
+  const firstFs = report.fsFailures[0];
   const reasons =
-    first === undefined
-      ? []
-      : [
+    first !== undefined
+      ? [
           `${report.violatedStates} of ${report.checked} crash states violated; first ${first.id} (${first.lastMark ?? 'no mark'} visible): ${first.reasons.join('; ')}`,
-        ];
+        ]
+      : firstFs !== undefined
+        ? [
+            `${report.fsFailedStates} of ${report.checked} crash states lost data to the filesystem; first ${firstFs.id} (${firstFs.lastMark ?? 'no mark'} visible): ${firstFs.reasons.join('; ')}`,
+          ]
+        : [];
   return {
     mode: 'log-writes',
     strategy: spec.strategy,
@@ -96,7 +105,7 @@ function trialOutcome(spec: RecordSpec, index: number, trialSeed: number, report
     scenario: spec.scenario,
     index,
     trialSeed,
-    status: report.violatedStates > 0 ? 'violated' : 'held',
+    status: report.violatedStates > 0 ? 'violated' : report.fsFailedStates > 0 ? 'fs-failed' : 'held',
     reasons,
     notes,
     verdict: rep.verdict,
@@ -162,7 +171,7 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
       }
       const outcome = trialOutcome(job.spec, job.index, job.spec.seed, report, perRecording);
       let artifactDir: string | null = null;
-      if (report.violatedStates > 0) {
+      if (report.violatedStates > 0 || report.fsFailedStates > 0) {
         const saveTo = path.join(options.artifactsRoot, runId, artifactName(outcome));
         saveRecordingArtifacts(saveTo, {
           outcome,
@@ -170,8 +179,10 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
           rawEvents: readFileSync(path.join(dir, 'events.jsonl'), 'utf8'),
           checked: report.checked,
           violatedStates: report.violatedStates,
-          states: report.violations.map((v) => ({
+          states: [...report.violations, ...report.fsFailures].map((v) => ({
             id: v.id,
+            status: v.status === 'fs-failed' ? ('fs-failed' as const) : ('violated' as const),
+            ...(v.fsck ? { fsck: v.fsck } : {}),
             lastMark: v.lastMark,
             reasons: v.reasons,
             commands: stateCommands(path.join(saveTo, ARTIFACT_FILES.recording), v.id),

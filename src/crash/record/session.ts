@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writ
 import { release } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { DeviceLab, FsType } from '../../dm/index.js';
+import { FS_VARIANTS, type DeviceLab, type FsType, type FsVariantName } from '../../dm/index.js';
 import { closeLog, LogIndex, openLog } from '../../dm/log-writes/index.js';
 import { isStrategy, type Strategy } from '../../workload/events.js';
 import { parseWriterConfig, WRITER_DEFAULTS, type WriterConfig } from '../../workload/writer-config.js';
@@ -29,7 +29,8 @@ export interface RecordSpec {
   groupCommit: boolean;
   /** A deliberately wrong writer: the history claims this strategy while the WAL runs `strategy`. */
   claimStrategy: Strategy | null;
-  fs: FsType;
+  /** The filesystem variant (src/dm/fs-variant.ts); recordings made before variants hold a plain type, which is a variant too. */
+  fs: FsVariantName;
   /** Size of the logged device; default per fs (DEFAULT_IMAGE_BYTES). */
   imageBytes?: number;
   seed: number;
@@ -114,13 +115,14 @@ function superEntries(logImage: string): number {
 /** Record one run in `lab` (which must be on a kernel with dm-log-writes) into outRoot/spec.name. */
 export async function recordOnce(lab: DeviceLab, spec: RecordSpec, writerScript: string, outRoot: string): Promise<RecordingMeta> {
   const started = Date.now();
-  const imageBytes = spec.imageBytes ?? DEFAULT_IMAGE_BYTES[spec.fs];
+  const variant = FS_VARIANTS[spec.fs];
+  const imageBytes = spec.imageBytes ?? DEFAULT_IMAGE_BYTES[variant.fs];
   const data = await lab.loop(await lab.image(`${spec.name}-data.img`, imageBytes));
   const logImage = await lab.image(`${spec.name}-log.img`, LOG_DEVICE_BYTES);
   const logDevice = await lab.loop(logImage);
   const lw = await lab.logWrites(data, logDevice, `lw-${process.pid % 10000}-${spec.name}`.slice(0, 60));
-  await lab.mkfs(lw.path, { fs: spec.fs });
-  const mnt = await lab.mount(lw.path, { fs: spec.fs });
+  await lab.mkfs(lw.path, { fs: variant.fs, extraArgs: variant.mkfsArgs });
+  const mnt = await lab.mount(lw.path, { fs: variant.fs, options: variant.mountOptions });
   const walDir = path.join(mnt, WAL_DIR);
   mkdirSync(walDir);
   fsyncPath(walDir);
