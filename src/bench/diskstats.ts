@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, sep } from 'node:path';
 import { parseMountInfo, type MountEntry } from '../dm/mountinfo.js';
 
@@ -144,6 +144,22 @@ export function ioScheduler(disk: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+// The bracketed (active) one of a scheduler line: "none [mq-deadline] kyber bfq" -> mq-deadline.
+export function activeScheduler(line: string | undefined): string | undefined {
+  return line === undefined ? undefined : (/\[([^\]]+)\]/.exec(line)?.[1] ?? (line.trim() || undefined));
+}
+
+// Whether a scheduler line offers `name` at all.
+export function offersScheduler(line: string | undefined, name: string): boolean {
+  return line !== undefined && line.replace(/[[\]]/g, ' ').split(/\s+/).includes(name);
+}
+
+// Switches the I/O scheduler of a device of ours (a loop device the suite made); the kernel refuses
+// a name it does not offer with EINVAL.
+export function setScheduler(device: string, name: string): void {
+  writeFileSync(`/sys/block/${device}/queue/scheduler`, name);
 }
 
 // "write back" or "write through": whether flushes reach a volatile cache at all.

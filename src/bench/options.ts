@@ -6,6 +6,10 @@ import { FILESYSTEMS, PEERS, PREALLOC_MODES, STRATEGIES, type FsName, type PeerN
 export const BACKGROUND_IO_CLASSES = ['none', 'idle', 'best-effort', 'realtime'] as const;
 export type BackgroundIo = (typeof BACKGROUND_IO_CLASSES)[number];
 
+// blk-mq's schedulers; the interference experiment compares a class-aware one (bfq) with the host disk's.
+export const IO_SCHEDULERS = ['bfq', 'mq-deadline', 'kyber', 'none'] as const;
+const DEFAULT_SCHEDULERS = ['bfq', 'mq-deadline'] as const;
+
 // What the user asked for, validated. `null` means "not given": the preset (default or --full) decides.
 export interface BenchSelection {
   full: boolean;
@@ -22,6 +26,8 @@ export interface BenchSelection {
   /** Each cell runs in this many slices spread over the run, so drift on a noisy machine hits all cells alike. */
   rounds: number;
   backgroundIo: BackgroundIo;
+  /** Run the interference experiment (src/bench/interference.ts) instead of the matrix, under these schedulers. */
+  interference: { schedulers: string[] } | null;
   outDir: string;
   workDir: string;
   charts: boolean;
@@ -40,6 +46,8 @@ export interface RawBenchOptions {
   duration?: string;
   rounds?: string;
   backgroundIo?: string;
+  interference?: boolean;
+  schedulers?: string;
   out?: string;
   workDir?: string;
   charts?: boolean;
@@ -123,6 +131,17 @@ export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), 
   const durationMs = raw.duration === undefined ? 3000 : Math.round(value(parseSeconds('--duration', raw.duration.trim(), 0.1, 3600)) * 1000);
   if (durationMs / rounds < 100)
     bad(`--duration ${durationMs / 1000}s over ${rounds} rounds leaves under 100 ms per slice; raise --duration or lower --rounds`);
+  if (raw.schedulers !== undefined && raw.interference !== true) bad('--schedulers goes with --interference');
+  const schedulers =
+    raw.schedulers === undefined
+      ? [...DEFAULT_SCHEDULERS]
+      : unique(list('--schedulers', raw.schedulers).flatMap((s) => oneOf('--schedulers', s, IO_SCHEDULERS)));
+  if (raw.interference === true) {
+    if (filesystems !== null && filesystems.length !== 1) bad('--interference runs on one loop-image filesystem: give --fs one name');
+    if (filesystems?.[0] === 'host' || filesystems?.[0] === 'tmpfs')
+      bad(`--interference needs a loop-image filesystem (its scheduler is switched), not ${filesystems[0]}`);
+    if (raw.backgroundIo !== undefined) bad('--interference runs every background class itself; leave out --background-io');
+  }
   return {
     full: raw.full === true,
     strategies,
@@ -136,6 +155,7 @@ export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), 
     durationMs,
     rounds,
     backgroundIo,
+    interference: raw.interference === true ? { schedulers } : null,
     outDir: raw.out === undefined ? defaultOutDir(now, cwd) : isAbsolute(raw.out) ? raw.out : resolve(cwd, raw.out),
     workDir: raw.workDir === undefined ? resolve(cwd, '.cache', 'bench') : resolve(cwd, raw.workDir),
     charts: raw.charts !== false,

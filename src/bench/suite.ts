@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CleanupStack } from '../dm/index.js';
 import { logger } from '../log.js';
 import { BenchError } from './bench-error.js';
-import { startBackgroundIo, type BackgroundLoad } from './background-io.js';
+import { startBackgroundIo, trackBackground, type BackgroundLoad } from './background-io.js';
 import { cellLabel, type Cell, type FsName, type PeerName } from './cell.js';
 import { ioScheduler, writeCacheMode } from './diskstats.js';
 import { countedDevices, prepareFilesystems, type FsTarget, type ReadyFs } from './filesystems.js';
@@ -148,6 +148,7 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
       const dir = mkdtempSync(join(sel.workDir, 'background-'));
       stack.add({ kind: 'dir', path: dir });
       background = await startBackgroundIo(dir, sel.backgroundIo);
+      trackBackground(stack, background);
     }
 
     const plan = Array.from({ length: sel.rounds }, (_, r) => roundOrder(cells, r, sel.rounds));
@@ -182,7 +183,7 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
     }
   } finally {
     hooks.onPhase('cleaning up');
-    if (background) await background.stop();
+    if (background) await background.stop().catch((err: unknown) => log.warn({ err }, 'the background writer did not stop cleanly'));
     for (const d of drivers.values()) await d.close().catch((err: unknown) => log.warn({ err, peer: d.peer }, 'peer close failed'));
     // Files this process still holds on a filesystem keep its mount busy; name them, since the
     // cause is then a handle that was closed without releasing its files.

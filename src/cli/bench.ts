@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { BenchError } from '../bench/bench-error.js';
 import { writeCharts, type WrittenChart } from '../bench/charts.js';
-import { BACKGROUND_IO_CLASSES, parseBenchOptions, type RawBenchOptions } from '../bench/options.js';
+import { BACKGROUND_IO_CLASSES, IO_SCHEDULERS, parseBenchOptions, type BenchSelection, type RawBenchOptions } from '../bench/options.js';
+import { BACKGROUND_PATTERNS, formatInterference, INTERFERENCE_CLASSES, runInterference } from '../bench/interference.js';
 import { COLUMN_NOTES, formatReport, formatTargets } from '../bench/report.js';
 import { runSuite } from '../bench/suite.js';
 import { formatConsoleTable, TABLE_HEADER, tableRows } from '../bench/table.js';
@@ -30,6 +31,11 @@ const program = new Command('bench')
   .option('--duration <seconds>', 'measured seconds per cell, split over the rounds', '3')
   .option('--rounds <n>', 'slices per cell, interleaved with the other cells', '4')
   .addOption(new Option('--background-io <class>', 'competing background writer in this ionice class').choices(BACKGROUND_IO_CLASSES as unknown as string[]))
+  .option(
+    '--interference',
+    'instead of the matrix: WAL commit latency beside background writers (seq/rand, buffered/O_DIRECT) in each ionice class, per scheduler, on one loop image (root)',
+  )
+  .option('--schedulers <list>', `with --interference: comma list of ${IO_SCHEDULERS.join(', ')} (default bfq,mq-deadline)`)
   .option('--out <dir>', 'output directory (default: results/bench-<timestamp>)')
   .option('--work-dir <dir>', 'where cells write (host fs) and loop images live', '.cache/bench')
   .option('--no-charts', 'skip the SVG charts')
@@ -49,6 +55,7 @@ async function main(): Promise<number> {
   }
   await reapEarlierRuns('bench');
   const command = ['pnpm bench', ...process.argv.slice(2)].join(' ');
+  if (sel.interference) return interference(sel, sel.interference.schedulers, command);
 
   const bar = new cliProgress.SingleBar(
     // Without a terminal (CI logs), a progress line every 10 s instead of a redrawn bar.
@@ -95,6 +102,28 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: the run finished but cleanup failed: ${results.cleanupError}\n`);
     return 1;
   }
+  return 0;
+}
+
+async function interference(sel: BenchSelection, schedulers: string[], command: string): Promise<number> {
+  if (process.getuid?.() !== 0)
+    throw new BenchError('BAD_OPTION', '--interference makes a loop image and switches its scheduler: run it as root (sudo pnpm bench --interference)');
+  const results = await runInterference({
+    fs: sel.filesystems?.[0] ?? 'ext4-ordered',
+    schedulers,
+    patterns: BACKGROUND_PATTERNS,
+    classes: INTERFERENCE_CLASSES,
+    durationMs: sel.durationMs,
+    rounds: sel.rounds,
+    workDir: sel.workDir,
+    command,
+    onCell: (label, done, total) => process.stderr.write(`[${done + 1}/${total}] ${label}\n`),
+  });
+  mkdirSync(sel.outDir, { recursive: true });
+  writeFileSync(join(sel.outDir, 'interference.json'), JSON.stringify(results, null, 2) + '\n');
+  const table = formatInterference(results);
+  writeFileSync(join(sel.outDir, 'interference.md'), `# powercut interference report\n\nRun: \`${command}\`\n\n${table}\n`);
+  process.stdout.write(`\n${table}\n\ninterference.json and interference.md in ${sel.outDir}\n`);
   return 0;
 }
 

@@ -40,6 +40,7 @@ describe.skipIf(!walReady || !hasCc())('bench suite end to end (needs the WAL ad
     durationMs: 200,
     rounds: 1,
     backgroundIo: 'none',
+    interference: null,
     outDir: join(workDir, 'out'),
     workDir,
     charts: false,

@@ -71,6 +71,11 @@ describe('bench option validation', () => {
     expect(badOption(() => parseBenchOptions({ duration: '0.2', rounds: '3' }))).toMatch(/under 100 ms per slice/);
     expect(badOption(() => parseBenchOptions({ rounds: '0' }))).toMatch(/--rounds/);
     expect(badOption(() => parseBenchOptions({ backgroundIo: 'loud' }))).toMatch(/--background-io/);
+    expect(badOption(() => parseBenchOptions({ schedulers: 'bfq' }))).toMatch(/--schedulers goes with --interference/);
+    expect(badOption(() => parseBenchOptions({ interference: true, schedulers: 'cfq' }))).toMatch(/--schedulers: unknown value "cfq"/);
+    expect(badOption(() => parseBenchOptions({ interference: true, fs: 'host' }))).toMatch(/needs a loop-image filesystem/);
+    expect(badOption(() => parseBenchOptions({ interference: true, fs: 'xfs,btrfs' }))).toMatch(/one loop-image filesystem/);
+    expect(parseBenchOptions({ interference: true }).interference).toEqual({ schedulers: ['bfq', 'mq-deadline'] });
   });
 
   it('reads sizes the way people write them', () => {

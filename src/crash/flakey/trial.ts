@@ -223,6 +223,7 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
     );
   }
   if (recovery.status === 'recovered' && recovery.corruption) notes.push(`recovery reported ${recovery.corruption.code}: ${recovery.corruption.message}`);
+  if (fsck) notes.push(`fsck before the mount after the cut: ${describeFsck(fsck)}`);
   const status = crashStatus(verdict, judged.failedRecovery !== null, fsck);
   if (status === 'fs-failed' && fsck) reasons.push(fsFailureReason(fsck));
   rmSync(dir, { recursive: true, force: true });
