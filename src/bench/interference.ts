@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { CleanupStack } from '../dm/index.js';
@@ -127,11 +127,14 @@ export async function runInterference(o: InterferenceOptions): Promise<Interfere
             const dir = mkdtempSync(join(fs.dir, 'cell-'));
             const dirReg = stack.add({ kind: 'dir', path: dir });
             try {
-              const bg = cell.pattern === 'none' || cell.ioClass === 'none' ? undefined : await startBackgroundIo(dir, cell.ioClass, cell.pattern);
+              // The WAL wants a directory of its own: the background's file sits beside it.
+              const [walDir, bgDir] = [join(dir, 'wal'), join(dir, 'background')];
+              for (const d of [walDir, bgDir]) mkdirSync(d);
+              const bg = cell.pattern === 'none' || cell.ioClass === 'none' ? undefined : await startBackgroundIo(bgDir, cell.ioClass, cell.pattern);
               if (bg) trackBackground(stack, bg);
               try {
                 if (bg) await new Promise((r) => setTimeout(r, RAMP_MS));
-                entry.total.add(await runWalSlice(walCell, { dir, devices: countedDevices(fs), durationMs: sliceMs }));
+                entry.total.add(await runWalSlice(walCell, { dir: walDir, devices: countedDevices(fs), durationMs: sliceMs }));
               } finally {
                 if (bg) entry.bg.push(await bg.stop());
               }
@@ -159,7 +162,14 @@ export async function runInterference(o: InterferenceOptions): Promise<Interfere
         ...cell,
         classCanAct,
         status: 'measured',
-        wal: { commits: r.total.ops, opsPerSec: r.total.ops / (r.total.elapsedNs / 1e9), p50Us: s.p50Us, p99Us: s.p99Us, p999Us: s.p999Us, maxUs: s.maxUs },
+        wal: {
+          commits: r.total.ops,
+          opsPerSec: r.total.ops / (r.total.elapsedNs / 1e9),
+          p50Us: s.p50Us,
+          p99Us: Math.min(s.p99Us, s.maxUs),
+          p999Us: s.p999Us,
+          maxUs: s.maxUs,
+        },
         ...(r.bg.length > 0 ? { background: { bytes, runtimeMs: ms, mbPerSec: ms > 0 ? bytes / 1e6 / (ms / 1000) : 0 } } : {}),
       };
     });

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { WrittenChart } from './charts.js';
-import type { BenchResults, TargetResult } from './results.js';
+import type { BenchResults, FsReport, TargetResult } from './results.js';
 import { formatMarkdownTable, TABLE_HEADER, tableRows } from './table.js';
 
 const MARK: Record<TargetResult['status'], string> = { pass: 'PASS', fail: 'FAIL', 'not-measured': 'NOT MEASURED' };
@@ -20,6 +20,11 @@ export const COLUMN_NOTES = [
   '*: acknowledgement is not durability (periodic: durable within the sync interval; none: never synced; every cell on tmpfs: memory, where a sync costs nothing and nothing survives a power cut, so those cells price the code alone).',
 ];
 
+function schedulerText(s: FsReport['schedulers']): string {
+  const entries = Object.entries(s ?? {});
+  return entries.length === 0 ? '' : `; scheduler ${entries.map(([d, line]) => `${d}: ${line ?? '?'}`).join(', ')}`;
+}
+
 // report.md: the run as a document (setup, targets, table, charts with how to read them).
 export function formatReport(results: BenchResults, charts: readonly WrittenChart[], chartDir: string): string {
   const lines: string[] = [];
@@ -34,8 +39,16 @@ export function formatReport(results: BenchResults, charts: readonly WrittenChar
     '',
   );
   if (results.options.backgroundIo !== 'none') {
+    const deaf = results.filesystems.flatMap((f) =>
+      Object.entries(f.schedulers ?? {})
+        .filter(([, line]) => !line?.includes('[bfq]'))
+        .map(([d, line]) => `${f.name} (${d}: ${line ?? 'unknown'})`),
+    );
     lines.push(
-      `With background I/O, the device counters per commit include the background writer's I/O on the same disk.${h.scheduler?.includes('[bfq]') ? '' : " ionice classes only take effect under the bfq scheduler; this disk's active scheduler is the bracketed one above, so the class may change nothing."}`,
+      `With background I/O (fio, sequential buffered writes, ionice class ${results.options.backgroundIo}, in the work directory), the device counters per commit include the background writer's I/O on the same disk.` +
+        (deaf.length > 0
+          ? ` The class CANNOT ACT on ${deaf.join(', ')}: only bfq honours ionice classes, so there the background is plain load whatever its class (\`sudo pnpm bench --interference\` measures the classes under bfq).`
+          : ''),
       '',
     );
   }
@@ -44,7 +57,7 @@ export function formatReport(results: BenchResults, charts: readonly WrittenChar
     if (f.status === 'skipped') lines.push(`- ${f.name}: skipped: ${f.reason}`);
     else
       lines.push(
-        `- ${f.name}: ${f.fsType} (${f.mountOptions}) on ${f.device ?? 'no block device'}${f.loop ? `, loop device ${f.loop.device} (direct I/O ${f.loop.directIo ? 'on' : 'off'}) over an image on ${f.loop.disk ?? '?'}` : ''}`,
+        `- ${f.name}: ${f.fsType} (${f.mountOptions}) on ${f.device ?? 'no block device'}${f.loop ? `, loop device ${f.loop.device} (direct I/O ${f.loop.directIo ? 'on' : 'off'}) over an image on ${f.loop.disk ?? '?'}` : ''}${schedulerText(f.schedulers)}`,
       );
   }
   lines.push('', '## Peers', '');

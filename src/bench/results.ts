@@ -107,6 +107,8 @@ export interface FsReport {
   fsType?: string;
   mountOptions?: string;
   device?: string;
+  /** The scheduler line of each device under the filesystem ("none [mq-deadline] kyber bfq": the bracketed one is active). */
+  schedulers?: Record<string, string | undefined>;
   loop?: { device: string; directIo: boolean | undefined; disk: string | undefined };
 }
 

@@ -82,6 +82,13 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+// The scheduler line of every device a filesystem's I/O passes (its device, the disk under a loop
+// image): an ionice class acts only where the active one is bfq.
+function deviceSchedulers(f: ReadyFs): Record<string, string | undefined> {
+  const disks = [f.device?.disk, f.loop?.disk?.disk].filter((d): d is string => d !== undefined);
+  return Object.fromEntries([...new Set(disks)].map((d) => [d, ioScheduler(d)]));
+}
+
 function fsReport(f: FsTarget): FsReport {
   if (f.status === 'skipped') return { name: f.name, status: 'skipped', reason: f.reason };
   return {
@@ -90,6 +97,7 @@ function fsReport(f: FsTarget): FsReport {
     fsType: f.fsType,
     mountOptions: f.mountOptions,
     device: f.device?.name,
+    schedulers: deviceSchedulers(f),
     ...(f.loop ? { loop: { device: f.loop.device, directIo: f.loop.directIo, disk: f.loop.disk?.name } } : {}),
   };
 }
