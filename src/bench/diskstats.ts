@@ -179,3 +179,34 @@ export function loopDirectIo(loopName: string): boolean | undefined {
     return undefined;
   }
 }
+
+function sysfs(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// What a reader needs to know of the disk behind a figure: what it is, whether a flush has a
+// volatile cache to empty, whether it seeks, and which scheduler orders its queue.
+export interface DiskInfo {
+  disk: string;
+  /** The device's model string (SCSI/SATA/NVMe: device/model), or its bus and ids (virtio), or undefined (loop, zram). */
+  model: string | undefined;
+  writeCache: string | undefined;
+  rotational: boolean | undefined;
+  scheduler: string | undefined;
+}
+
+export function diskInfo(disk: string): DiskInfo {
+  const dev = `/sys/block/${disk}/device`;
+  let model = sysfs(`${dev}/model`);
+  if (model === undefined && existsSync(`${dev}/driver`)) {
+    const driver = basename(realpathSync(`${dev}/driver`));
+    const ids = [sysfs(`${dev}/vendor`), sysfs(`${dev}/device`)].filter(Boolean).join(':');
+    model = `${driver}${ids ? ` (${ids})` : ''}`;
+  }
+  const rot = sysfs(`/sys/block/${disk}/queue/rotational`);
+  return { disk, model, writeCache: writeCacheMode(disk), rotational: rot === undefined ? undefined : rot === '1', scheduler: ioScheduler(disk) };
+}

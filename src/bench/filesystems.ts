@@ -63,10 +63,17 @@ function openUp(dir: string): void {
   chmodSync(dir, 0o755);
 }
 
-// The host's filesystem: a directory under the work dir.
-export function hostFs(workDir: string): ReadyFs {
-  const dir = join(workDir, 'host');
-  mkdirSync(dir, { recursive: true });
+// The host's filesystem: a directory under the work dir, or (bench --dir PATH) a fresh directory
+// of this run's own under PATH, on whatever device PATH is (removed by the cleanup stack).
+export function hostFs(workDir: string, stack: CleanupStack, userDir?: string): ReadyFs {
+  let dir: string;
+  if (userDir === undefined) {
+    dir = join(workDir, 'host');
+    mkdirSync(dir, { recursive: true });
+  } else {
+    dir = mkdtempSync(join(userDir, 'powercut-bench-'));
+    stack.add({ kind: 'dir', path: dir });
+  }
   openUp(dir);
   return { status: 'ready', name: 'host', dir: realpathSync(dir), device: backingDevice(dir), ...describeMount(dir) };
 }
@@ -106,12 +113,12 @@ async function loopFs(lab: DeviceLab, name: Exclude<FsName, 'host' | 'tmpfs'>): 
 }
 
 // Prepares every filesystem the matrix needs; one that cannot be made is skipped with its reason.
-export async function prepareFilesystems(names: readonly FsName[], workDir: string, stack: CleanupStack): Promise<FsTarget[]> {
+export async function prepareFilesystems(names: readonly FsName[], workDir: string, stack: CleanupStack, userDir?: string): Promise<FsTarget[]> {
   const out: FsTarget[] = [];
   let lab: DeviceLab | undefined;
   for (const name of names) {
     if (name === 'host') {
-      out.push(hostFs(workDir));
+      out.push(hostFs(workDir, stack, userDir));
       continue;
     }
     if (name === 'tmpfs') {

@@ -28,6 +28,8 @@ export interface BenchSelection {
   backgroundIo: BackgroundIo;
   /** Run the interference experiment (src/bench/interference.ts) instead of the matrix, under these schedulers. */
   interference: { schedulers: string[] } | null;
+  /** --dir: the `host` cells write under this directory (any device) instead of the work directory. */
+  dir: string | null;
   outDir: string;
   workDir: string;
   charts: boolean;
@@ -48,6 +50,7 @@ export interface RawBenchOptions {
   backgroundIo?: string;
   interference?: boolean;
   schedulers?: string;
+  dir?: string;
   out?: string;
   workDir?: string;
   charts?: boolean;
@@ -136,6 +139,9 @@ export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), 
     raw.schedulers === undefined
       ? [...DEFAULT_SCHEDULERS]
       : unique(list('--schedulers', raw.schedulers).flatMap((s) => oneOf('--schedulers', s, IO_SCHEDULERS)));
+  if (raw.dir !== undefined && filesystems !== null && !filesystems.includes('host'))
+    bad(`--dir PATH is where the host cells write: with --fs, include host (got ${filesystems.join(',')})`);
+  if (raw.dir !== undefined && raw.interference === true) bad('--interference runs on a loop image of its own; leave out --dir');
   if (raw.interference === true) {
     if (filesystems !== null && filesystems.length !== 1) bad('--interference runs on one loop-image filesystem: give --fs one name');
     if (filesystems?.[0] === 'host' || filesystems?.[0] === 'tmpfs')
@@ -156,6 +162,7 @@ export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), 
     rounds,
     backgroundIo,
     interference: raw.interference === true ? { schedulers } : null,
+    dir: raw.dir === undefined ? null : isAbsolute(raw.dir) ? raw.dir : resolve(cwd, raw.dir),
     outDir: raw.out === undefined ? defaultOutDir(now, cwd) : isAbsolute(raw.out) ? raw.out : resolve(cwd, raw.out),
     workDir: raw.workDir === undefined ? resolve(cwd, '.cache', 'bench') : resolve(cwd, raw.workDir),
     charts: raw.charts !== false,

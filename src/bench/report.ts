@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import type { WrittenChart } from './charts.js';
+import type { DiskInfo } from './diskstats.js';
 import type { BenchResults, FsReport, TargetResult } from './results.js';
 import { formatMarkdownTable, TABLE_HEADER, tableRows } from './table.js';
 
@@ -20,9 +21,11 @@ export const COLUMN_NOTES = [
   '*: acknowledgement is not durability (periodic: durable within the sync interval; none: never synced; every cell on tmpfs: memory, where a sync costs nothing and nothing survives a power cut, so those cells price the code alone).',
 ];
 
-function schedulerText(s: FsReport['schedulers']): string {
-  const entries = Object.entries(s ?? {});
-  return entries.length === 0 ? '' : `; scheduler ${entries.map(([d, line]) => `${d}: ${line ?? '?'}`).join(', ')}`;
+function disksText(disks: FsReport['disks']): string {
+  if (!disks || disks.length === 0) return '';
+  const one = (d: DiskInfo) =>
+    `${d.disk}: ${d.model ?? 'model unknown'}, write cache ${d.writeCache ?? '?'}, ${d.rotational === undefined ? 'rotational ?' : d.rotational ? 'rotational' : 'not rotational'}, scheduler ${d.scheduler ?? '?'}`;
+  return `; ${disks.map(one).join('; ')}`;
 }
 
 // report.md: the run as a document (setup, targets, table, charts with how to read them).
@@ -40,9 +43,7 @@ export function formatReport(results: BenchResults, charts: readonly WrittenChar
   );
   if (results.options.backgroundIo !== 'none') {
     const deaf = results.filesystems.flatMap((f) =>
-      Object.entries(f.schedulers ?? {})
-        .filter(([, line]) => !line?.includes('[bfq]'))
-        .map(([d, line]) => `${f.name} (${d}: ${line ?? 'unknown'})`),
+      (f.disks ?? []).filter((d) => !d.scheduler?.includes('[bfq]')).map((d) => `${f.name} (${d.disk}: ${d.scheduler ?? 'unknown'})`),
     );
     lines.push(
       `With background I/O (fio, sequential buffered writes, ionice class ${results.options.backgroundIo}, in the work directory), the device counters per commit include the background writer's I/O on the same disk.` +
@@ -57,7 +58,7 @@ export function formatReport(results: BenchResults, charts: readonly WrittenChar
     if (f.status === 'skipped') lines.push(`- ${f.name}: skipped: ${f.reason}`);
     else
       lines.push(
-        `- ${f.name}: ${f.fsType} (${f.mountOptions}) on ${f.device ?? 'no block device'}${f.loop ? `, loop device ${f.loop.device} (direct I/O ${f.loop.directIo ? 'on' : 'off'}) over an image on ${f.loop.disk ?? '?'}` : ''}${schedulerText(f.schedulers)}`,
+        `- ${f.name}: ${f.fsType} (${f.mountOptions}) on ${f.device ?? 'no block device'}${f.loop ? `, loop device ${f.loop.device} (direct I/O ${f.loop.directIo ? 'on' : 'off'}) over an image on ${f.loop.disk ?? '?'}` : ''}${disksText(f.disks)}`,
       );
   }
   lines.push('', '## Peers', '');

@@ -1,6 +1,6 @@
 import type { Cell, FsName, PeerName } from './cell.js';
 import { ackIsDurable, MEMORY_FILESYSTEMS } from './cell.js';
-import { perCommit, type PerCommit } from './diskstats.js';
+import { perCommit, type DiskInfo, type PerCommit } from './diskstats.js';
 import { summarize, type LatencySummary } from './latency.js';
 import type { ReportedPercentiles, SliceTotal } from './slice.js';
 
@@ -107,8 +107,8 @@ export interface FsReport {
   fsType?: string;
   mountOptions?: string;
   device?: string;
-  /** The scheduler line of each device under the filesystem ("none [mq-deadline] kyber bfq": the bracketed one is active). */
-  schedulers?: Record<string, string | undefined>;
+  /** Each disk under the filesystem: model, write cache, rotational, scheduler line ("none [mq-deadline] kyber bfq": the bracketed one is active). */
+  disks?: DiskInfo[];
   loop?: { device: string; directIo: boolean | undefined; disk: string | undefined };
 }
 

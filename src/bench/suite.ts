@@ -6,7 +6,7 @@ import { logger } from '../log.js';
 import { BenchError } from './bench-error.js';
 import { startBackgroundIo, trackBackground, type BackgroundLoad } from './background-io.js';
 import { cellLabel, type Cell, type FsName, type PeerName } from './cell.js';
-import { ioScheduler, writeCacheMode } from './diskstats.js';
+import { diskInfo, ioScheduler, writeCacheMode, type DiskInfo } from './diskstats.js';
 import { countedDevices, prepareFilesystems, type FsTarget, type ReadyFs } from './filesystems.js';
 import { buildMatrix, roundOrder, runsOnce } from './matrix.js';
 import type { BenchSelection } from './options.js';
@@ -82,11 +82,11 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-// The scheduler line of every device a filesystem's I/O passes (its device, the disk under a loop
-// image): an ionice class acts only where the active one is bfq.
-function deviceSchedulers(f: ReadyFs): Record<string, string | undefined> {
+// Every disk a filesystem's I/O passes (its device, the disk under a loop image): model, write
+// cache, rotational, scheduler (an ionice class acts only where the active one is bfq).
+function fsDisks(f: ReadyFs): DiskInfo[] {
   const disks = [f.device?.disk, f.loop?.disk?.disk].filter((d): d is string => d !== undefined);
-  return Object.fromEntries([...new Set(disks)].map((d) => [d, ioScheduler(d)]));
+  return [...new Set(disks)].map(diskInfo);
 }
 
 function fsReport(f: FsTarget): FsReport {
@@ -97,7 +97,7 @@ function fsReport(f: FsTarget): FsReport {
     fsType: f.fsType,
     mountOptions: f.mountOptions,
     device: f.device?.name,
-    schedulers: deviceSchedulers(f),
+    disks: fsDisks(f),
     ...(f.loop ? { loop: { device: f.loop.device, directIo: f.loop.directIo, disk: f.loop.disk?.name } } : {}),
   };
 }
@@ -123,7 +123,7 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
   let cleanupError: string | undefined;
   try {
     hooks.onPhase('preparing filesystems');
-    filesystems = await prepareFilesystems(fsNames, sel.workDir, stack);
+    filesystems = await prepareFilesystems(fsNames, sel.workDir, stack, sel.dir ?? undefined);
     const fsByName = new Map<FsName, FsTarget>(filesystems.map((f) => [f.name, f]));
 
     for (const fs of filesystems) {

@@ -12,7 +12,7 @@ import { formatConsoleTable, TABLE_HEADER, tableRows } from '../bench/table.js';
 import { FILESYSTEMS, PEERS, PREALLOC_MODES, STRATEGIES } from '../bench/cell.js';
 import { watchLaunchers } from './launcher-watch.js';
 import { parseArgs } from './parse-args.js';
-import { writableDir } from './path-checks.js';
+import { existingDir, writableDir } from './path-checks.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
 
 const program = new Command('bench')
@@ -36,6 +36,7 @@ const program = new Command('bench')
     'instead of the matrix: WAL commit latency beside background writers (seq/rand, buffered/O_DIRECT) in each ionice class, per scheduler, on one loop image (root)',
   )
   .option('--schedulers <list>', `with --interference: comma list of ${IO_SCHEDULERS.join(', ')} (default bfq,mq-deadline)`)
+  .option('--dir <path>', 'run the host cells in a directory on any device (NVMe, SATA, HDD); its model, write cache, rotational and scheduler are recorded')
   .option('--out <dir>', 'output directory (default: results/bench-<timestamp>)')
   .option('--work-dir <dir>', 'where cells write (host fs) and loop images live', '.cache/bench')
   .option('--no-charts', 'skip the SVG charts')
@@ -50,7 +51,8 @@ async function main(): Promise<number> {
   const sel = parseBenchOptions(raw);
   // The results are written after the whole run (minutes; hours with --full): a directory that
   // cannot take them must stop the run before it starts, not lose it at the end.
-  for (const check of [writableDir('--out', sel.outDir), writableDir('--work-dir', sel.workDir)]) {
+  const dirCheck = sel.dir === null ? [] : [existingDir('--dir', sel.dir), writableDir('--dir', sel.dir)];
+  for (const check of [writableDir('--out', sel.outDir), writableDir('--work-dir', sel.workDir), ...dirCheck]) {
     if (!check.ok) throw new BenchError('BAD_OPTION', check.message);
   }
   await reapEarlierRuns('bench');

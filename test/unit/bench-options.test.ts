@@ -76,6 +76,9 @@ describe('bench option validation', () => {
     expect(badOption(() => parseBenchOptions({ interference: true, fs: 'host' }))).toMatch(/needs a loop-image filesystem/);
     expect(badOption(() => parseBenchOptions({ interference: true, fs: 'xfs,btrfs' }))).toMatch(/one loop-image filesystem/);
     expect(parseBenchOptions({ interference: true }).interference).toEqual({ schedulers: ['bfq', 'mq-deadline'] });
+    expect(badOption(() => parseBenchOptions({ dir: '/mnt/nvme', fs: 'xfs' }))).toMatch(/--dir PATH is where the host cells write/);
+    expect(badOption(() => parseBenchOptions({ dir: '/mnt/nvme', interference: true }))).toMatch(/leave out --dir/);
+    expect(parseBenchOptions({ dir: 'nvme' }, NOW, '/p').dir).toBe('/p/nvme');
   });
 
   it('reads sizes the way people write them', () => {
