@@ -1,7 +1,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../bundle.js';
-import { checkRecording, type CheckReport } from '../explore/check-states.js';
+import { checkRecording } from '../explore/check-states.js';
+import type { CheckReport } from '../explore/check-report.js';
 import type { EnumerateOptions } from '../../dm/log-writes/index.js';
 import { CrashError } from '../crash-error.js';
 import { recordAll } from './record-all.js';
