@@ -184,6 +184,7 @@ async function fuzz(o: Opts): Promise<number> {
     ...(o.from !== undefined ? { from: o.from } : {}),
     outRoot: path.join(PROJECT_ROOT, 'results', 'fuzz', `seed-${seed}`),
     regressionsDir: o.save ? REGRESSIONS_DIR : null,
+    jobs: o.jobs,
     log: (line) => process.stderr.write(`${line}\n`),
   });
   if (result.status === 'missed') {

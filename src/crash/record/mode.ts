@@ -1,4 +1,5 @@
 import { readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../bundle.js';
 import { checkRecording } from '../explore/check-states.js';
@@ -156,7 +157,10 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
       const dir = path.join(recordRoot, job.spec.name);
       let report: CheckReport;
       try {
-        report = await checkRecording(dir, { enumerate: enumerationFor(job.spec.workload.maxEntries ?? RECORD_ENTRIES, options.stateBudget) });
+        report = await checkRecording(dir, {
+          enumerate: enumerationFor(job.spec.workload.maxEntries ?? RECORD_ENTRIES, options.stateBudget),
+          jobs: options.stateJobs ?? availableParallelism(),
+        });
       } catch (error) {
         if (error instanceof CrashError) throw new CrashError('TRIAL_SETUP_FAILED', error.message, { cause: error });
         throw error;
