@@ -273,14 +273,14 @@ export class StateChecker {
       const status = crashStatus(second.verdict, second.failed !== null, fsck);
       result =
         status !== 'held'
-        ? {
-            ...first,
-            status,
-            verdict: second.verdict,
-            reasons: reasonsOf(second.verdict, second.failed).map((r) => `second life: ${r}`),
-            secondLife: 'violated',
-          }
-        : { ...first, secondLife: 'held' };
+          ? {
+              ...first,
+              status,
+              verdict: second.verdict,
+              reasons: reasonsOf(second.verdict, second.failed).map((r) => `second life: ${r}`),
+              secondLife: 'violated',
+            }
+          : { ...first, secondLife: 'held' };
     }
     this.timings.judgeMs += ms(t4);
     return result;
