@@ -6,6 +6,7 @@
 // is counted too (no coordinated omission). This is pgbench --rate's model: its per-transaction
 // latency plus schedule lag is the same figure. Arrivals still unissued when the slice ends are
 // counted as `missed` (the load the log could not take), not dropped silently.
+import { mulberry32 } from '../seeded-random.js';
 import type { LatencyHistogram } from './latency.js';
 
 export const ARRIVAL_PROCESSES = ['poisson', 'fixed'] as const;
@@ -27,17 +28,8 @@ export interface OpenLoopOutcome {
   missed: number;
 }
 
-// mulberry32: a small seeded generator, so a run's arrival times can be reproduced.
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The seeded generator behind the arrival schedule, so a run's arrival times can be reproduced.
+export const seededRandom = mulberry32;
 
 // Gaps between one writer's arrivals, in milliseconds: exponential (Poisson arrivals) or constant.
 export function arrivalGaps(kind: ArrivalProcess, perSec: number, seed: number): () => number {

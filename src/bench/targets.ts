@@ -72,6 +72,32 @@ function judgedPrealloc(cells: readonly MeasuredCell[], fs: FsName, strategy: St
   return writers.every((w) => findWal(cells, fs, strategy, w, 4096, 'recycle')) ? 'recycle' : 'zero';
 }
 
+// A WAL strategy at N writers, 4 KiB, against the raw floor at N writers on the same filesystem
+// (at 1 writer the floor; at N the disk's ceiling for group commit).
+function vsRawFloor(
+  m: readonly MeasuredCell[],
+  fs: FsName,
+  t: { kind: 'floor' | 'group-ceiling'; title: string; min: number; strategy: StrategyName; writers: number; missing: [string, string]; floorName: string },
+): TargetResult {
+  const rule = `>= ${t.min}`;
+  const prealloc = judgedPrealloc(m, fs, t.strategy, [t.writers]);
+  const wal = findWal(m, fs, t.strategy, t.writers, 4096, prealloc);
+  const floor = m.find((c) => c.kind === 'peer' && c.peer === 'raw-floor' && c.fs === fs && c.writers === t.writers && c.size === 4096);
+  if (!wal || !floor)
+    return notMeasured(t.kind, t.title, rule, `${[wal ? '' : t.missing[0], floor ? '' : t.missing[1]].filter(Boolean).join(' and ')} not measured on ${fs}`);
+  const r = wal.metrics.opsPerSec / floor.metrics.opsPerSec;
+  // At the ceiling the gap is the CPU around each commit: its figure goes beside the ratio.
+  const cpu = t.kind === 'group-ceiling' && wal.metrics.cpuUsPerOp !== null ? `; WAL CPU ${f2(wal.metrics.cpuUsPerOp)} us per commit` : '';
+  return verdict(
+    t.kind,
+    t.title,
+    r,
+    r >= t.min,
+    rule,
+    `WAL (prealloc ${prealloc}) ${ops(wal.metrics.opsPerSec)} / ${t.floorName} ${ops(floor.metrics.opsPerSec)} = ${f2(r)}${cpu}`,
+  );
+}
+
 // WAL, 1 writer, 4 KiB, fdatasync vs the raw C loop on the same filesystem.
 export function floorTargets(cells: readonly CellResult[]): TargetResult[] {
   const m = measured(cells);
@@ -85,24 +111,17 @@ export function floorTargets(cells: readonly CellResult[]): TargetResult[] {
     );
   return fsList(cells)
     .filter(inRun)
-    .map((fs) => {
-      const title = `${fs}: WAL 1 writer 4KiB fdatasync vs raw floor`;
-      const rule = `>= ${FLOOR_RATIO_MIN}`;
-      const prealloc = judgedPrealloc(m, fs, 'fdatasync', [1]);
-      const wal = findWal(m, fs, 'fdatasync', 1, 4096, prealloc);
-      const floor = m.find((c) => c.kind === 'peer' && c.peer === 'raw-floor' && c.fs === fs && c.writers === 1 && c.size === 4096);
-      if (!wal || !floor)
-        return notMeasured('floor', title, rule, `${wal ? '' : 'WAL fdatasync 1 writer 4KiB '}${floor ? '' : 'raw floor '}not measured on ${fs}`.trim());
-      const r = wal.metrics.opsPerSec / floor.metrics.opsPerSec;
-      return verdict(
-        'floor',
-        title,
-        r,
-        r >= FLOOR_RATIO_MIN,
-        rule,
-        `WAL (prealloc ${prealloc}) ${ops(wal.metrics.opsPerSec)} / floor ${ops(floor.metrics.opsPerSec)} = ${f2(r)}`,
-      );
-    });
+    .map((fs) =>
+      vsRawFloor(m, fs, {
+        kind: 'floor',
+        title: `${fs}: WAL 1 writer 4KiB fdatasync vs raw floor`,
+        min: FLOOR_RATIO_MIN,
+        strategy: 'fdatasync',
+        writers: 1,
+        missing: ['WAL fdatasync 1 writer 4KiB', 'raw floor'],
+        floorName: 'floor',
+      }),
+    );
 }
 
 // Group commit at 64 writers vs 1 writer: throughput at least 30x, p99 at most 3x.
@@ -172,29 +191,17 @@ export function ceilingTargets(cells: readonly CellResult[]): TargetResult[] {
     cells.some((c) => c.kind === 'wal' && c.fs === fs && c.strategy === 'group-fdatasync' && c.writers === 64 && c.size === 4096 && !c.offered);
   return fsList(cells)
     .filter(inRun)
-    .map((fs) => {
-      const title = `${fs}: group commit 64 writers vs the disk's ceiling at 64 (raw floor, 64 entries per fdatasync)`;
-      const rule = `>= ${CEILING_RATIO_MIN}`;
-      const prealloc = judgedPrealloc(m, fs, 'group-fdatasync', [64]);
-      const wal = findWal(m, fs, 'group-fdatasync', 64, 4096, prealloc);
-      const ceiling = m.find((c) => c.kind === 'peer' && c.peer === 'raw-floor' && c.fs === fs && c.writers === 64 && c.size === 4096);
-      if (!wal || !ceiling)
-        return notMeasured(
-          'group-ceiling',
-          title,
-          rule,
-          `${wal ? '' : 'group-fdatasync 64 writers 4KiB '}${ceiling ? '' : 'raw floor 64 writers '}not measured on ${fs}`.trim(),
-        );
-      const r = wal.metrics.opsPerSec / ceiling.metrics.opsPerSec;
-      return verdict(
-        'group-ceiling',
-        title,
-        r,
-        r >= CEILING_RATIO_MIN,
-        rule,
-        `WAL (prealloc ${prealloc}) ${ops(wal.metrics.opsPerSec)} / ceiling ${ops(ceiling.metrics.opsPerSec)} = ${f2(r)}; CPU per commit ${wal.metrics.cpuUsPerOp === null ? '?' : f2(wal.metrics.cpuUsPerOp)} us`,
-      );
-    });
+    .map((fs) =>
+      vsRawFloor(m, fs, {
+        kind: 'group-ceiling',
+        title: `${fs}: group commit 64 writers vs the disk's ceiling at 64 (raw floor, 64 entries per fdatasync)`,
+        min: CEILING_RATIO_MIN,
+        strategy: 'group-fdatasync',
+        writers: 64,
+        missing: ['group-fdatasync 64 writers 4KiB', 'raw floor 64 writers'],
+        floorName: 'ceiling',
+      }),
+    );
 }
 
 // Group commit at 1 writer vs plain fdatasync at 1 writer, same filesystem and preallocation, at
@@ -222,16 +229,8 @@ export function loneWriterTargets(cells: readonly CellResult[]): TargetResult[] 
         continue;
       }
       const r = group.metrics.opsPerSec / plain.metrics.opsPerSec;
-      out.push(
-        verdict(
-          'lone-writer',
-          title,
-          r,
-          r >= LONE_WRITER_RATIO_MIN,
-          rule,
-          `group ${ops(group.metrics.opsPerSec)} / fdatasync ${ops(plain.metrics.opsPerSec)} (prealloc ${prealloc}) = ${f2(r)}`,
-        ),
-      );
+      const detail = `group ${ops(group.metrics.opsPerSec)} / fdatasync ${ops(plain.metrics.opsPerSec)} (prealloc ${prealloc}) = ${f2(r)}`;
+      out.push(verdict('lone-writer', title, r, r >= LONE_WRITER_RATIO_MIN, rule, detail));
     }
   }
   return out;
