@@ -2,7 +2,7 @@
 // points at another build directory (scripts/native-sanitize.sh uses native/build-asan).
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../project-root.js';
+import { nativeBuildDir } from '../project-root.js';
 import { WalError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -46,11 +46,15 @@ export interface NativeModule {
 
 let loaded: NativeModule | undefined;
 
+/** The addon file this process loads. */
+export function nativeAddonFile(): string {
+  return path.join(nativeBuildDir(), 'Release', 'powercut_wal.node');
+}
+
 // The addon, loaded on first use so that importing the WAL module never throws.
 export function nativeModule(): NativeModule {
   if (loaded !== undefined) return loaded;
-  const buildDir = process.env.POWERCUT_NATIVE_BUILD ?? path.join(PROJECT_ROOT, 'native', 'build');
-  const file = path.join(buildDir, 'Release', 'powercut_wal.node');
+  const file = nativeAddonFile();
   try {
     loaded = createRequire(import.meta.url)(file) as NativeModule;
   } catch (cause) {

@@ -62,6 +62,9 @@ export function pgbenchServerConf(socketDir: string): string {
     'checkpoint_timeout = 1h',
     'max_wal_size = 4GB',
     'max_connections = 150',
+    // Dynamic shared memory as files in the data directory, not /dev/shm/PostgreSQL.*: a server
+    // killed with SIGKILL cannot remove them, and the directory goes with the run.
+    'dynamic_shared_memory_type = mmap',
     '',
   ].join('\n');
 }
