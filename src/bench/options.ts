@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseInteger, parseSeconds, type Parsed } from '../cli/parse-args.js';
 import { BenchError } from './bench-error.js';
 import { FILESYSTEMS, PEERS, PREALLOC_MODES, STRATEGIES, type FsName, type PeerName, type PreallocMode, type StrategyName } from './cell.js';
+import { ARRIVAL_PROCESSES, type ArrivalProcess } from './open-loop.js';
 
 export const BACKGROUND_IO_CLASSES = ['none', 'idle', 'best-effort', 'realtime'] as const;
 export type BackgroundIo = (typeof BACKGROUND_IO_CLASSES)[number];
@@ -30,6 +31,12 @@ export interface BenchSelection {
   interference: { schedulers: string[] } | null;
   /** --dir: the `host` cells write under this directory (any device) instead of the work directory. */
   dir: string | null;
+  /** Busy processes beside the cells: every cell runs once per count (0 = quiet). */
+  cpuLoads: number[];
+  /** Open loop: every WAL cell and every open-loop peer runs once per offered rate (commits/s); null: closed loop. */
+  offered: number[] | null;
+  arrivals: ArrivalProcess;
+  seed: number;
   outDir: string;
   workDir: string;
   charts: boolean;
@@ -51,6 +58,10 @@ export interface RawBenchOptions {
   interference?: boolean;
   schedulers?: string;
   dir?: string;
+  cpuLoad?: string;
+  offered?: string;
+  arrivals?: string;
+  seed?: string;
   out?: string;
   workDir?: string;
   charts?: boolean;
@@ -148,6 +159,11 @@ export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), 
       bad(`--interference needs a loop-image filesystem (its scheduler is switched), not ${filesystems[0]}`);
     if (raw.backgroundIo !== undefined) bad('--interference runs every background class itself; leave out --background-io');
   }
+  const writerThreads = raw.writerThreads === undefined ? null : parseIntegers('--writer-threads', raw.writerThreads, 0, 64);
+  const offered = raw.offered === undefined ? null : parseIntegers('--offered', raw.offered, 1, 10_000_000);
+  // The scheduler issues every arrival from the main event loop.
+  if (offered !== null && writerThreads !== null && writerThreads.some((t) => t !== 0))
+    bad('--offered drives writers from the main event loop only: drop --writer-threads or give it 0');
   return {
     full: raw.full === true,
     strategies,
@@ -156,13 +172,17 @@ export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), 
     filesystems,
     preallocs,
     // 0 = the main event loop.
-    writerThreads: raw.writerThreads === undefined ? null : parseIntegers('--writer-threads', raw.writerThreads, 0, 64),
+    writerThreads,
     peers,
     durationMs,
     rounds,
     backgroundIo,
     interference: raw.interference === true ? { schedulers } : null,
     dir: raw.dir === undefined ? null : isAbsolute(raw.dir) ? raw.dir : resolve(cwd, raw.dir),
+    cpuLoads: raw.cpuLoad === undefined ? [0] : parseIntegers('--cpu-load', raw.cpuLoad, 0, 64),
+    offered,
+    arrivals: raw.arrivals === undefined ? 'poisson' : (oneOf('--arrivals', raw.arrivals, ARRIVAL_PROCESSES)[0] ?? 'poisson'),
+    seed: raw.seed === undefined ? 1 : value(parseInteger('--seed', raw.seed, 0, 2 ** 31 - 1)),
     outDir: raw.out === undefined ? defaultOutDir(now, cwd) : isAbsolute(raw.out) ? raw.out : resolve(cwd, raw.out),
     workDir: raw.workDir === undefined ? resolve(cwd, '.cache', 'bench') : resolve(cwd, raw.workDir),
     charts: raw.charts !== false,
