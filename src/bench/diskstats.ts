@@ -156,6 +156,14 @@ export function offersScheduler(line: string | undefined, name: string): boolean
   return line !== undefined && line.replace(/[[\]]/g, ' ').split(/\s+/).includes(name);
 }
 
+// Whether the active scheduler of a device orders requests by their ionice class: bfq always;
+// mq-deadline since Linux 5.14, which shows as its prio_aging_expire tunable; none and kyber never.
+export function classesCanAct(device: string): boolean {
+  const active = activeScheduler(ioScheduler(device));
+  if (active === 'bfq') return true;
+  return active === 'mq-deadline' && existsSync(`/sys/block/${device}/queue/iosched/prio_aging_expire`);
+}
+
 // Switches the I/O scheduler of a device of ours (a loop device the suite made); the kernel refuses
 // a name it does not offer with EINVAL.
 export function setScheduler(device: string, name: string): void {
@@ -197,6 +205,8 @@ export interface DiskInfo {
   writeCache: string | undefined;
   rotational: boolean | undefined;
   scheduler: string | undefined;
+  /** The active scheduler orders requests by ionice class (classesCanAct). */
+  classesCanAct: boolean;
 }
 
 export function diskInfo(disk: string): DiskInfo {
@@ -208,5 +218,12 @@ export function diskInfo(disk: string): DiskInfo {
     model = `${driver}${ids ? ` (${ids})` : ''}`;
   }
   const rot = sysfs(`/sys/block/${disk}/queue/rotational`);
-  return { disk, model, writeCache: writeCacheMode(disk), rotational: rot === undefined ? undefined : rot === '1', scheduler: ioScheduler(disk) };
+  return {
+    disk,
+    model,
+    writeCache: writeCacheMode(disk),
+    rotational: rot === undefined ? undefined : rot === '1',
+    scheduler: ioScheduler(disk),
+    classesCanAct: classesCanAct(disk),
+  };
 }

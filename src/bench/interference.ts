@@ -5,23 +5,21 @@ import { CleanupStack } from '../dm/index.js';
 import { BenchError } from './bench-error.js';
 import { BACKGROUND_PATTERNS, startBackgroundIo, trackBackground, type BackgroundOutcome, type BackgroundPattern, type IoClass } from './background-io.js';
 import { cellId, type FsName, type WalCell } from './cell.js';
-import { activeScheduler, ioScheduler, offersScheduler, setScheduler } from './diskstats.js';
+import { activeScheduler, classesCanAct, ioScheduler, offersScheduler, setScheduler } from './diskstats.js';
 import { countedDevices, prepareFilesystems, type ReadyFs } from './filesystems.js';
 import { summarize } from './latency.js';
 import { SliceTotal } from './slice.js';
 import { prepareWal, runWalSlice } from './wal-cell.js';
 
 // `pnpm bench --interference`: what a competing writer does to the WAL's commit latency, and
-// whether its ionice class changes that, under a scheduler that honours classes (bfq) and one
-// that does not (mq-deadline, the host disk's), on the SAME loop image in one run. Every cell is
+// whether its ionice class changes that, under bfq and under mq-deadline (the host disk's; it
+// orders by class too since Linux 5.14, with aging, which classesCanAct detects), on the SAME
+// loop image in one run. Every cell is
 // one WAL writer (fdatasync, 4 KiB, zero-filled segments) beside one background fio (a pattern
 // in a class), or alone; cells run in rounds in alternating order, so drift hits all alike.
 
 export const INTERFERENCE_CLASSES: readonly IoClass[] = ['idle', 'best-effort', 'realtime'];
 export const INTERFERENCE_SCHEDULERS = ['bfq', 'mq-deadline'] as const;
-// Only bfq implements the ionice classes among blk-mq's schedulers (Documentation/block/bfq-iosched.rst);
-// mq-deadline and kyber dispatch by their own rules, whatever the class.
-const CLASS_AWARE = new Set(['bfq']);
 
 // How long the background runs before the WAL starts measuring: fio's start and the page cache
 // filling up (buffered patterns) are not the steady state.
@@ -36,7 +34,7 @@ export interface InterferenceCell {
 export interface InterferenceRow extends InterferenceCell {
   status: 'measured' | 'failed';
   error?: string;
-  /** Whether the class can act here: a class-aware scheduler on the device the cell writes to. */
+  /** Whether the class can act here: the scheduler, once active on the device, orders by class (classesCanAct). */
   classCanAct: boolean;
   wal?: { commits: number; opsPerSec: number; p50Us: number; p99Us: number; p999Us: number; maxUs: number };
   background?: BackgroundOutcome;
@@ -110,6 +108,7 @@ export async function runInterference(o: InterferenceOptions): Promise<Interfere
     const sliceMs = Math.round(o.durationMs / o.rounds);
     const walCell: WalCell = { ...WAL_CELL, fs: o.fs, id: cellId({ ...WAL_CELL, fs: o.fs }) };
     let done = 0;
+    const classAware = new Map<string, boolean>();
     try {
       for (let round = 0; round < o.rounds; round++) {
         // Odd rounds backwards, so no cell always runs right after the same neighbour.
@@ -123,6 +122,7 @@ export async function runInterference(o: InterferenceOptions): Promise<Interfere
             if (current !== cell.scheduler) {
               setScheduler(loop, cell.scheduler);
               current = cell.scheduler;
+              classAware.set(cell.scheduler, classesCanAct(loop));
             }
             const dir = mkdtempSync(join(fs.dir, 'cell-'));
             const dirReg = stack.add({ kind: 'dir', path: dir });
@@ -152,7 +152,7 @@ export async function runInterference(o: InterferenceOptions): Promise<Interfere
     }
     const out: InterferenceRow[] = cells.map((cell) => {
       const r = rows.get(cellKey(cell))!;
-      const classCanAct = CLASS_AWARE.has(cell.scheduler);
+      const classCanAct = classAware.get(cell.scheduler) ?? false;
       if (r.error !== undefined || !r.total.latency || r.total.ops === 0)
         return { ...cell, classCanAct, status: 'failed', error: r.error ?? 'no commit completed' };
       const s = summarize(r.total.latency);
@@ -209,7 +209,7 @@ export function formatInterference(r: InterferenceResults): string {
   lines.push('| scheduler | background | class | WAL commits/s | p50 us | p99 us | p99.9 us | max us | background MB/s | class can act |');
   lines.push('|---|---|---|---:|---:|---:|---:|---:|---:|---|');
   for (const row of r.rows) {
-    const can = row.ioClass === 'none' ? '' : row.classCanAct ? 'yes' : `no: ${row.scheduler} ignores ionice classes`;
+    const can = row.ioClass === 'none' ? '' : row.classCanAct ? 'yes' : `no: ${row.scheduler} here does not order by ionice class`;
     if (row.status === 'failed') {
       lines.push(`| ${row.scheduler} | ${row.pattern} | ${row.ioClass} | failed: ${row.error ?? '?'} | | | | | | ${can} |`);
       continue;

@@ -55,12 +55,12 @@ export function formatReport(results: BenchResults, charts: readonly WrittenChar
   );
   if (results.options.backgroundIo !== 'none') {
     const deaf = results.filesystems.flatMap((f) =>
-      (f.disks ?? []).filter((d) => !d.scheduler?.includes('[bfq]')).map((d) => `${f.name} (${d.disk}: ${d.scheduler ?? 'unknown'})`),
+      (f.disks ?? []).filter((d) => !d.classesCanAct).map((d) => `${f.name} (${d.disk}: ${d.scheduler ?? 'unknown'})`),
     );
     lines.push(
       `With background I/O (fio, sequential buffered writes, ionice class ${results.options.backgroundIo}, in the work directory), the device counters per commit include the background writer's I/O on the same disk.` +
         (deaf.length > 0
-          ? ` The class CANNOT ACT on ${deaf.join(', ')}: only bfq honours ionice classes, so there the background is plain load whatever its class (\`sudo pnpm bench --interference\` measures the classes under bfq).`
+          ? ` The class CANNOT ACT on ${deaf.join(', ')}: the active scheduler does not order by ionice class (bfq does; mq-deadline since Linux 5.14), so there the background is plain load whatever its class (\`sudo pnpm bench --interference\` measures the classes).`
           : ''),
       '',
     );
