@@ -68,9 +68,10 @@ export const CHECK_FORMAT = 2;
 export type SecondLifePolicy = 'sampled' | 'off';
 
 /**
- * How a state is mounted: 'syscall' (dm/loop-mount.ts, the default) or 'tools' (`mount -o loop`
- * and `umount`, two processes per mount: what checking did before; kept for the benchmark's
- * side-by-side figure, scripts/bench-states.ts). Both attach a fresh autoclear loop device.
+ * How a state is mounted: 'syscall' (dm/loop-mount.ts, the default) or 'tools'
+ * (`mount -o loop` and `umount`, two processes per mount: what checking did
+ * before; kept for the benchmark's side-by-side figure, scripts/bench-states.ts). Both attach a
+ * fresh autoclear loop device.
  */
 export type MountMethod = 'syscall' | 'tools';
 
@@ -210,7 +211,7 @@ export class StateChecker {
 
   private materialise(state: CrashState, slot: Slot): void {
     const t0 = process.hrtime.bigint();
-    this.materialiser.materialise(state, slot.image);
+    this.materialiser.materialise(state, slot.image, { reuse: true });
     this.timings.materialiseMs += ms(t0);
   }
 
