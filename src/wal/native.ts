@@ -15,9 +15,12 @@ export interface NativeInfo {
 }
 
 export interface NativeWal {
-  /** Stages the entry; it reaches the committer at the next release(). */
-  append(payload: Uint8Array): number;
-  release(): void;
+  /**
+   * Stages `count` entries, their payloads back to back in `bytes` with their `lengths`, as one
+   * batch handed to the committer at once. Fills out[0] with the first one's sequence and out[1]
+   * with how many were staged; returns the error that refused the rest (undefined when none was).
+   */
+  appendBatch(bytes: Uint8Array, lengths: Uint32Array, count: number, out: Float64Array): unknown;
   requestSync(): number;
   /** Fills [acked, durable, lastAssigned, failed, closed]. */
   progress(out: Float64Array): void;
