@@ -10,6 +10,9 @@
 //    appends its acknowledgements cause, instead of a sleeping thread being woken.
 //  - While nothing syncs, the leader starts on the first half of a turn's appends (UnitReady) as
 //    soon as they are written, so that half's sync overlaps the caller appending the other half.
+//    (That applies to callers staging entry by entry with Log::Append(release=false); the addon
+//    hands each event-loop turn over whole with Log::AppendBatch, issue 16, which measured one
+//    N-API call, lock and wake-up per turn cheaper than that overlap.)
 // Several syncs in flight (sync_depth > 1) suit devices that run flushes in parallel; on the
 // virtio disk of the development VMs one 256 KiB sync beat two of 128 KiB, so the default is 1.
 //
