@@ -107,6 +107,15 @@ Result<uint64_t> Log::Append(const void* data, uint32_t len, bool release) {
   return staging_->Append(data, len, release);
 }
 
+BatchResult Log::AppendBatch(const Payload* items, size_t n) {
+  if (options_.read_only) {
+    BatchResult r;
+    r.status = Status::Make(Code::kReadOnly, "the WAL " + dir_ + " was opened read-only");
+    return r;
+  }
+  return staging_->AppendBatch(items, n);
+}
+
 void Log::Release() { staging_->Release(); }
 
 uint64_t Log::RequestSync() {

@@ -94,6 +94,7 @@ function toRunOptions(o: CliOptions, argv: readonly string[]): RunOptions {
     artifactsRoot: path.resolve(o.artifacts ?? path.join(PROJECT_ROOT, 'results', 'crashtest')),
     command: o.command ?? ['sudo pnpm crashtest', ...argv].join(' '),
     writerBundle: o.writerBundle,
+    ...(o.jobs !== undefined ? { stateJobs: o.jobs } : {}),
   };
 }
 
@@ -266,7 +267,11 @@ async function main(argv: string[]): Promise<number> {
         .map((n) => n.trim())
         .filter((n) => n !== ''),
     )
-    .option('--jobs <n>', 'with --self-test: builds checked at once (default 2)', intOption('--jobs', 1, 64))
+    .option(
+      '--jobs <n>',
+      'crash states of log-writes recordings checked at once (default: the number of CPUs); with --self-test: builds checked at once (default 2)',
+      intOption('--jobs', 1, 64),
+    )
     .addOption(new Option('--in-vm').hideHelp())
     .addOption(new Option('--results-file <file>').hideHelp())
     .addOption(new Option('--writer-bundle <file>').hideHelp())
@@ -275,7 +280,7 @@ async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .action((opts: CliOptions) => {
       if (opts.selfTest) run = selfTestCommand(opts);
-      else if (opts.only !== undefined || opts.jobs !== undefined) run = Promise.reject(new CrashError('BAD_OPTION', '--only and --jobs go with --self-test'));
+      else if (opts.only !== undefined) run = Promise.reject(new CrashError('BAD_OPTION', '--only goes with --self-test'));
       else run = crashtest(opts, argv);
     });
   program

@@ -31,6 +31,8 @@ export interface RunOptions {
    * 'by-length' (default): full for recordings of RECORD_ENTRIES appends, lean for longer ones.
    */
   stateBudget?: 'lean' | 'by-length';
+  /** log-writes: crash states checked at once (default: the number of CPUs); verdicts do not depend on it. */
+  stateJobs?: number;
 }
 
 /** The trial indices a run executes. */

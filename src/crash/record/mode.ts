@@ -1,7 +1,9 @@
 import { readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../bundle.js';
-import { checkRecording, type CheckReport } from '../explore/check-states.js';
+import { checkRecording } from '../explore/check-states.js';
+import type { CheckReport } from '../explore/check-report.js';
 import type { EnumerateOptions } from '../../dm/log-writes/index.js';
 import { CrashError } from '../crash-error.js';
 import { recordAll } from './record-all.js';
@@ -164,7 +166,10 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
       let report: CheckReport;
       let outcome: TrialOutcome;
       try {
-        report = await checkRecording(dir, { enumerate: enumerationFor(job.spec.workload.maxEntries ?? RECORD_ENTRIES, options.stateBudget) });
+        report = await checkRecording(dir, {
+          enumerate: enumerationFor(job.spec.workload.maxEntries ?? RECORD_ENTRIES, options.stateBudget),
+          jobs: options.stateJobs ?? availableParallelism(),
+        });
         outcome = trialOutcome(job.spec, job.index, job.spec.seed, report, perRecording);
       } catch (error) {
         if (!(error instanceof CrashError)) throw error;
