@@ -189,7 +189,7 @@ class Log : CommitTarget {
   std::vector<Notifier*> notifiers_;
 
   std::unique_ptr<Committer> committer_;
-  std::mutex close_mu_;  // serialises Close
+  std::mutex dir_mu_;  // serialises Close and Truncate: the directory changes under one of them at a time
 };
 
 }  // namespace powercut::wal
