@@ -21,6 +21,7 @@ import {
   SCENARIOS,
   findScenario,
   type RunOptions,
+  type RowVerdict,
   type RunResults,
 } from '../crash/index.js';
 import { DeviceError } from '../dm/index.js';
@@ -115,9 +116,21 @@ function printResults(results: RunResults, options: RunOptions): void {
   const violated = results.trials.filter((t) => t.status === 'violated');
   for (const t of violated)
     process.stdout.write(`VIOLATED ${t.strategy} trial ${t.index} (${t.scenario}): ${t.reasons.join('; ')}\n    artifacts: ${t.artifactDir ?? '-'}\n`);
-  const verdict =
-    results.verdict === 'held' ? 'the contract held in every trial' : results.verdict === 'violated' ? 'the contract was VIOLATED' : 'the crash was not real';
-  process.stdout.write(`verdict: ${verdict} (replay with --seed ${options.seed})\n`);
+  for (const e of results.errors) process.stdout.write(`ERROR ${e.strategy} trial ${e.index} (${e.scenario}): no verdict: ${e.reason}\n`);
+  process.stdout.write(`verdict: ${verdictSentence(results.verdict, 'trial')} (replay with --seed ${options.seed})\n`);
+}
+
+function verdictSentence(verdict: RowVerdict, unit: 'trial' | 'check'): string {
+  switch (verdict) {
+    case 'held':
+      return `the contract held in every ${unit}`;
+    case 'violated':
+      return 'the contract was VIOLATED';
+    case 'crash-not-real':
+      return 'the crash was not real';
+    case 'error':
+      return 'NO VERDICT: nothing was violated, but some trials could not be judged (ERROR lines above)';
+  }
 }
 
 // No --mode: power cuts and recorded crash states both, one VM boot each, and the fault classes
@@ -141,9 +154,9 @@ async function defaultRun(o: CliOptions, options: RunOptions): Promise<number> {
     printResults(c.results, { ...options, mode: c.check });
   }
   process.stdout.write(`\nfault classes this run covered:\n${formatCoverage(result.coverage).join('\n')}\n`);
-  const verdict =
-    result.verdict === 'held' ? 'the contract held in every check' : result.verdict === 'violated' ? 'the contract was VIOLATED' : 'the crash was not real';
-  process.stdout.write(`verdict (all checks, ${(result.durationMs / 60_000).toFixed(1)} min): ${verdict} (replay with --seed ${options.seed})\n`);
+  process.stdout.write(
+    `verdict (all checks, ${(result.durationMs / 60_000).toFixed(1)} min): ${verdictSentence(result.verdict, 'check')} (replay with --seed ${options.seed})\n`,
+  );
   if (o.json) writeFileSync(o.json, `${JSON.stringify(result, null, 2)}\n`);
   return exitCodeOf(result.verdict);
 }

@@ -9,7 +9,8 @@ import { strategyLabel } from '../strategy/index.js';
 /** What the summary reads of a trial's outcome. */
 type SummaryInput = Pick<TrialOutcome, 'strategy' | 'groupCommit' | 'scenario' | 'status' | 'verdict'>;
 
-export type RowVerdict = 'held' | 'violated' | 'crash-not-real';
+/** 'error': nothing was violated, but some trials could not be judged (a recording failed). */
+export type RowVerdict = 'held' | 'violated' | 'crash-not-real' | 'error';
 
 export interface SummaryRow {
   strategy: string;
