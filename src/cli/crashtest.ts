@@ -21,6 +21,7 @@ import {
   SCENARIOS,
   findScenario,
   type RunOptions,
+  type RowVerdict,
   type RunResults,
 } from '../crash/index.js';
 import { DeviceError, FS_VARIANT_NAMES, type FsVariantName } from '../dm/index.js';
@@ -100,13 +101,6 @@ function toRunOptions(o: CliOptions, argv: readonly string[]): RunOptions {
 /** Trials per strategy when one --mode is given without --trials. */
 const DEFAULT_TRIALS = 20;
 
-const VERDICT_WORDS: Record<RunResults['verdict'], string> = {
-  held: 'the contract held in every trial',
-  violated: 'the contract was VIOLATED',
-  'fs-failed': 'the WAL held, but the FILESYSTEM FAILED: fsck repaired it after a cut and the repair took data the WAL had made durable',
-  'crash-not-real': 'the crash was not real',
-};
-
 function printResults(results: RunResults, options: RunOptions): void {
   const minutes = (results.durationMs / 60_000).toFixed(1);
   process.stdout.write(`\n${formatSummaryTable(results.rows)}\n\n`);
@@ -124,8 +118,23 @@ function printResults(results: RunResults, options: RunOptions): void {
     process.stdout.write(
       `${t.status === 'fs-failed' ? 'FILESYSTEM FAILED' : 'VIOLATED'} ${t.strategy} trial ${t.index} (${t.scenario}): ${t.reasons.join('; ')}\n    artifacts: ${t.artifactDir ?? '-'}\n`,
     );
-  const verdict = VERDICT_WORDS[results.verdict];
-  process.stdout.write(`verdict: ${verdict} (replay with --seed ${options.seed})\n`);
+  for (const e of results.errors) process.stdout.write(`ERROR ${e.strategy} trial ${e.index} (${e.scenario}): no verdict: ${e.reason}\n`);
+  process.stdout.write(`verdict: ${verdictSentence(results.verdict, 'trial')} (replay with --seed ${options.seed})\n`);
+}
+
+function verdictSentence(verdict: RowVerdict, unit: 'trial' | 'check'): string {
+  switch (verdict) {
+    case 'held':
+      return `the contract held in every ${unit}`;
+    case 'violated':
+      return 'the contract was VIOLATED';
+    case 'fs-failed':
+      return 'the WAL held, but the FILESYSTEM FAILED: fsck repaired it after a cut and the repair took data the WAL had made durable';
+    case 'crash-not-real':
+      return 'the crash was not real';
+    case 'error':
+      return 'NO VERDICT: nothing was violated, but some trials could not be judged (ERROR lines above)';
+  }
 }
 
 // No --mode: power cuts and recorded crash states both, one VM boot each, and the fault classes
@@ -149,8 +158,9 @@ async function defaultRun(o: CliOptions, options: RunOptions): Promise<number> {
     printResults(c.results, { ...options, mode: c.check });
   }
   process.stdout.write(`\nfault classes this run covered:\n${formatCoverage(result.coverage).join('\n')}\n`);
-  const verdict = result.verdict === 'held' ? 'the contract held in every check' : VERDICT_WORDS[result.verdict];
-  process.stdout.write(`verdict (all checks, ${(result.durationMs / 60_000).toFixed(1)} min): ${verdict} (replay with --seed ${options.seed})\n`);
+  process.stdout.write(
+    `verdict (all checks, ${(result.durationMs / 60_000).toFixed(1)} min): ${verdictSentence(result.verdict, 'check')} (replay with --seed ${options.seed})\n`,
+  );
   if (o.json) writeFileSync(o.json, `${JSON.stringify(result, null, 2)}\n`);
   return exitCodeOf(result.verdict);
 }

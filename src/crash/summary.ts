@@ -10,7 +10,8 @@ import { strategyLabel } from '../strategy/index.js';
 type SummaryInput = Pick<TrialOutcome, 'strategy' | 'groupCommit' | 'scenario' | 'status' | 'verdict'>;
 
 // 'fs-failed': the WAL held, but the filesystem lost what it had made durable (fs-failure.ts).
-export type RowVerdict = 'held' | 'violated' | 'fs-failed' | 'crash-not-real';
+/** 'error': nothing was violated, but some trials could not be judged (a recording failed). */
+export type RowVerdict = 'held' | 'violated' | 'fs-failed' | 'crash-not-real' | 'error';
 
 export interface SummaryRow {
   strategy: string;

@@ -51,6 +51,8 @@ export class Wal {
   #durableSeen: number;
   #firstSeq: number;
   #closing = false;
+  /** Truncates not yet settled: close() resolves only after them (the core makes its Close wait for them too). */
+  readonly #truncates = new Set<Promise<void>>();
   #closePromise: Promise<void> | undefined;
   #closed = false;
   #referenced = false;
@@ -292,8 +294,18 @@ export class Wal {
   }
 
   /** Durably discards every entry before `beforeSeq` (syncing first what it keeps). */
-  async truncate(beforeSeq: number): Promise<void> {
-    const site = new Error();
+  truncate(beforeSeq: number): Promise<void> {
+    const done = this.#truncate(beforeSeq, new Error());
+    const tracked = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#truncates.add(tracked);
+    void tracked.then(() => this.#truncates.delete(tracked));
+    return done;
+  }
+
+  async #truncate(beforeSeq: number, site: Error): Promise<void> {
     this.#assertOpen(site);
     this.#checkSeq(beforeSeq, 'beforeSeq', site);
     this.#native.progress(this.#state);
@@ -365,6 +377,8 @@ export class Wal {
     this.#acked.rejectAll(this.#failure ?? closed);
     this.#durable.rejectAll(this.#failure ?? closed);
     this.#updateRef();
+    // A truncate that was running settles first: whoever awaits close() sees its outcome already.
+    await Promise.all(this.#truncates);
     if (closeError !== undefined && this.#failure === undefined) throw closeError;
   }
 
