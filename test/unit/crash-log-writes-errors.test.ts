@@ -39,6 +39,8 @@ vi.mock('../../src/crash/explore/check-states.js', () => ({
       coverage: null,
       checked: 1,
       violatedStates: 0,
+      fsFailedStates: 0,
+      fsFailures: [],
       unmountableStates: 0,
       unmountable: [],
       secondLives: 0,
