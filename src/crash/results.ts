@@ -2,9 +2,10 @@ import type { TrialOutcome } from './outcome.js';
 import type { RunOptions } from './options.js';
 import { runVerdict, summaryRows, type RowVerdict, type SummaryRow } from './summary.js';
 
-// What a run produced, as written by --json and passed from the VM back to the host.
+// What a run produced, as written by --json and passed from the VM back to the host. A run of the
+// WAL's modes has WalTrialOutcome trials; a target run (src/crash/target) TargetTrialOutcome ones.
 
-export interface RunResults {
+export interface RunResults<T extends TrialOutcome = TrialOutcome> {
   format: 'powercut-crashtest-v1';
   startedAt: string;
   durationMs: number;
@@ -14,7 +15,7 @@ export interface RunResults {
   command: string;
   /** Where the trials ran: the host kernel, or the microVM's. */
   kernel: { release: string; inVm: boolean };
-  trials: TrialOutcome[];
+  trials: T[];
   rows: SummaryRow[];
   verdict: RowVerdict;
 }
@@ -25,7 +26,7 @@ export function exitCodeOf(verdict: RowVerdict): 0 | 1 {
 }
 
 /** Assemble the results of a run from its trial records. */
-export function buildResults(fields: Omit<RunResults, 'format' | 'rows' | 'verdict'>): RunResults {
+export function buildResults<T extends TrialOutcome>(fields: Omit<RunResults<T>, 'format' | 'rows' | 'verdict'>): RunResults<T> {
   const rows = summaryRows(fields.trials);
   return { format: 'powercut-crashtest-v1', ...fields, rows, verdict: rows.length === 0 ? 'held' : runVerdict(rows) };
 }

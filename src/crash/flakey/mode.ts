@@ -9,7 +9,7 @@ import { CrashError } from '../crash-error.js';
 import type { Reporter } from '../reporter.js';
 import { replayCommand, trialIndices, type RunOptions } from '../options.js';
 import { buildResults, type RunResults } from '../results.js';
-import type { TrialOutcome } from '../outcome.js';
+import type { WalTrialOutcome } from '../outcome.js';
 import { planTrial } from '../plan/trial-plan.js';
 import { runTrial, type TrialResult } from './trial.js';
 import { WriterLauncher } from '../writer/launcher.js';
@@ -43,7 +43,7 @@ async function keepArtifacts(devices: DeviceStack, result: TrialResult, options:
 }
 
 /** Run every trial of every strategy with dm-flakey power cuts on this kernel. */
-export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults> {
+export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults<WalTrialOutcome>> {
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const { missing } = await ensureTargets(['flakey']);
@@ -51,7 +51,7 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
   const runId = `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`;
   const indices = trialIndices(options);
   const total = indices.length * options.strategies.length;
-  const trials: TrialOutcome[] = [];
+  const trials: WalTrialOutcome[] = [];
   let restoreEnv = (): void => {};
   reporter.begin(total);
   try {

@@ -1,7 +1,7 @@
 import { cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { judgeCrash, secondLifeHistory, type CrashVerdict, type RecoveredDigest } from '../../oracle/index.js';
-import type { TimelineEntry, TrialOutcome } from '../outcome.js';
+import type { TimelineEntry, WalTrialOutcome } from '../outcome.js';
 import { parseEvents, type WorkloadEvent } from '../../workload/events.js';
 import { WRITER_DEFAULTS, parseWriterConfig, type WriterConfig } from '../../workload/writer-config.js';
 import type { DeviceStack, TableSwap } from './device-stack.js';
@@ -44,7 +44,7 @@ export interface FlakeyEvidence {
 }
 
 export interface TrialResult {
-  outcome: TrialOutcome;
+  outcome: WalTrialOutcome;
   evidence: FlakeyEvidence;
 }
 
@@ -219,7 +219,7 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
   const status = verdict.status === 'violated' || judged.failedRecovery !== null ? 'violated' : 'held';
   rmSync(dir, { recursive: true, force: true });
   const r = recovery;
-  const outcome: TrialOutcome = {
+  const outcome: WalTrialOutcome = {
     mode: 'flakey',
     strategy: plan.strategy,
     groupCommit: plan.groupCommit,

@@ -9,7 +9,7 @@ import type { RecordSpec } from './session.js';
 import type { Reporter } from '../reporter.js';
 import { replayCommand, type RunOptions } from '../options.js';
 import { buildResults, type RunResults } from '../results.js';
-import type { TrialOutcome } from '../outcome.js';
+import type { WalTrialOutcome } from '../outcome.js';
 import { ARTIFACT_FILES, artifactName, saveRecordingArtifacts } from '../artifacts.js';
 import type { Scenario } from '../plan/scenario.js';
 import { recordableScenarios } from '../plan/recordable.js';
@@ -65,7 +65,7 @@ export function stateCommands(dir: string, stateId: string): string[] {
   ];
 }
 
-function trialOutcome(spec: RecordSpec, index: number, trialSeed: number, report: CheckReport, recordMs: number): TrialOutcome {
+function trialOutcome(spec: RecordSpec, index: number, trialSeed: number, report: CheckReport, recordMs: number): WalTrialOutcome {
   const rep = report.representative;
   if (rep === null)
     throw new CrashError(
@@ -116,7 +116,7 @@ function trialOutcome(spec: RecordSpec, index: number, trialSeed: number, report
 }
 
 /** Record every trial (one VM boot), then check all crash states of each on this host. */
-export async function runLogWritesMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults> {
+export async function runLogWritesMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults<WalTrialOutcome>> {
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const runId = `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`;
@@ -125,7 +125,7 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
   const jobs = options.strategies.flatMap((strategy) => indices.map((index) => ({ index, spec: trialSpec(options, strategy, index, scenarios) })));
   const recordRoot = path.join(PROJECT_ROOT, 'results', 'crashtest', `.recordings-${runId}`);
   reporter.begin(jobs.length);
-  const trials: TrialOutcome[] = [];
+  const trials: WalTrialOutcome[] = [];
   let kernel = '';
   let recordedInVm = inVm;
   try {
