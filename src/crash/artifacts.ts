@@ -17,6 +17,8 @@ import { subjectLabel, type TrialOutcome } from './outcome.js';
 //   recovered.ndjson what recovery returned: {"seq":N,"digest":"..."} per line
 //   dm-tables.txt    every flakey table loaded during the trial, in order
 //   writer-stderr.txt
+//   first-life.json  a two-life trial only: the first life's events and recovery, and whether the
+//                    second life (history.ndjson after the first life's bytes) was judged
 //   wal/             the WAL directory as the crash left it (before recovery opened it)
 //   device.img       the filesystem image after the trial (sparse copy)
 // log-writes (every crash state of one recording):
@@ -44,6 +46,7 @@ export const ARTIFACT_FILES = {
   states: 'states.json',
   check: 'check.txt',
   data: 'data',
+  firstLife: 'first-life.json',
 } as const;
 
 /** The directory name of a trial's artifact inside its run's directory. */
@@ -128,6 +131,7 @@ export function saveFlakeyArtifacts(dir: string, input: FlakeyArtifactInput): vo
   writeFileSync(file(ARTIFACT_FILES.tables), `${tables}${input.liveTable ? `# live table when the artifact was saved\n${input.liveTable}\n` : ''}`);
   writeFileSync(file(ARTIFACT_FILES.stderr), evidence.writerStderr);
   cpSync(evidence.walCopy, file(ARTIFACT_FILES.wal), { recursive: true });
+  if (evidence.lives) writeFileSync(file(ARTIFACT_FILES.firstLife), `${JSON.stringify(evidence.lives, null, 2)}\n`);
   if (input.image) copySparse(input.image, file(ARTIFACT_FILES.image));
 }
 

@@ -1,20 +1,21 @@
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { judgeCrash, type CrashVerdict, type RecoveredDigest } from '../oracle/index.js';
-import { parseEvents, type WorkloadEvent } from '../workload/events.js';
+import type { CrashVerdict, RecoveredDigest } from '../oracle/index.js';
+import { parseEvents } from '../workload/events.js';
 import { parseWriterConfig } from '../workload/writer-config.js';
 import { ARTIFACT_FILES, readArtifact } from './artifacts.js';
 import { CrashError } from './crash-error.js';
 import { recoverWal } from './writer/recover.js';
-import { SYNC_FAILURE_CODES } from '../strategy/index.js';
+import { judgeLives, type LifeRecovery, type SavedLives } from './flakey/lives.js';
 import { reasonsOf } from './verdict-reasons.js';
 
 // `crashtest recheck DIR`: judge a saved violation again, in either mode's artifact (one layout,
 // src/crash/artifacts.ts), without a VM.
 // flakey: recovery runs again on a copy of the saved WAL directory (the WAL may be fixed since);
 // the recovered list the trial saw is the fallback when the WAL cannot be opened here, and the two
-// are compared. No root needed.
+// are compared. A two-life trial is judged as the trial judged it (first-life.json: the first
+// life against its saved recovery, the second against the reopened WAL). No root needed.
 // log-writes: every saved violated crash state of the saved recording is materialised and checked
 // again with the WAL as built now (root: each state is loop-mounted, as the trial did).
 
@@ -42,6 +43,20 @@ function parseRecoveredList(text: string): RecoveredDigest[] {
       if (typeof value.seq !== 'number' || typeof value.digest !== 'string') throw new Error(`line ${i + 1} is not {"seq","digest"}`);
       return { seq: value.seq, digest: value.digest };
     });
+}
+
+function parseSavedLives(text: string): SavedLives {
+  const value = JSON.parse(text) as Partial<SavedLives>;
+  const first = value.first;
+  const recovery = first?.recovery;
+  const recoveryOk =
+    recovery !== undefined &&
+    ((recovery.status === 'recovered' && Array.isArray(recovery.entries)) ||
+      (recovery.status === 'failed' && typeof recovery.code === 'string' && typeof recovery.message === 'string'));
+  if (typeof first?.rawEvents !== 'string' || !recoveryOk || typeof value.secondJudged !== 'boolean') {
+    throw new Error('is not {"first":{"rawEvents","recovery"},"secondJudged"}');
+  }
+  return { first: { rawEvents: first.rawEvents, recovery }, secondJudged: value.secondJudged };
 }
 
 function load<T>(dir: string, name: string, parse: (text: string) => T): T {
@@ -96,7 +111,17 @@ async function recheckStates(dir: string): Promise<RecheckResult> {
 }
 
 async function recheckWal(dir: string): Promise<RecheckResult> {
-  const history: WorkloadEvent[] = load(dir, ARTIFACT_FILES.history, (t) => parseEvents(t).events);
+  const rawHistory = load(dir, ARTIFACT_FILES.history, (t) => {
+    parseEvents(t);
+    return t;
+  });
+  const lives = existsSync(path.join(dir, ARTIFACT_FILES.firstLife)) ? load(dir, ARTIFACT_FILES.firstLife, parseSavedLives) : null;
+  if (lives && !rawHistory.startsWith(lives.first.rawEvents)) {
+    throw new CrashError(
+      'BAD_ARTIFACT',
+      `${path.join(dir, ARTIFACT_FILES.history)} does not begin with the first life's events of ${ARTIFACT_FILES.firstLife}`,
+    );
+  }
   const saved = load(dir, ARTIFACT_FILES.recovered, parseRecoveredList);
   const writer = load(dir, ARTIFACT_FILES.plan, (t) => parseWriterConfig((JSON.parse(t) as { writer?: unknown }).writer));
   const savedStatus = load(dir, ARTIFACT_FILES.verdict, (t) => (JSON.parse(t) as { status?: string }).status ?? null);
@@ -131,7 +156,13 @@ async function recheckWal(dir: string): Promise<RecheckResult> {
   } else {
     reopenProblem = 'the artifact has no wal/ directory';
   }
-  const verdict = judgeCrash({ history, recovered, syncFailureCodes: SYNC_FAILURE_CODES });
-  const status = verdict.status === 'violated' || recoveryFailure ? 'violated' : 'held';
-  return { status, verdict, reasons: reasonsOf(verdict, recoveryFailure), source, matchesSavedList, savedStatus, reopenProblem };
+  // The first life's recovery cannot be run again (its state is gone): its saved result is judged.
+  const final: LifeRecovery = recoveryFailure ? { status: 'failed', ...recoveryFailure } : { status: 'recovered', entries: recovered };
+  const judged = lives
+    ? judgeLives(lives.first, lives.secondJudged ? rawHistory.slice(lives.first.rawEvents.length) : null, final)
+    : judgeLives(undefined, rawHistory, final);
+  const { verdict, failedRecovery } = judged;
+  const status = verdict.status === 'violated' || failedRecovery ? 'violated' : 'held';
+  const reasons = reasonsOf(verdict, failedRecovery).map((r) => `${judged.life}${r}`);
+  return { status, verdict, reasons, source, matchesSavedList, savedStatus, reopenProblem };
 }

@@ -91,6 +91,7 @@ describe.skipIf(why !== undefined)(`crashtest recheck${why ? ` (skipped: ${why})
         writerStderr: '',
         writerExit: { code: null, signal: 'SIGKILL' },
         walCopy,
+        lives: null,
       },
     };
     artifact = path.join(work, 'artifact');
@@ -107,7 +108,7 @@ describe.skipIf(why !== undefined)(`crashtest recheck${why ? ` (skipped: ${why})
   });
 
   it('writes every artifact file of a flakey trial', () => {
-    const recordingOnly: string[] = [ARTIFACT_FILES.image, ARTIFACT_FILES.recording, ARTIFACT_FILES.states];
+    const recordingOnly: string[] = [ARTIFACT_FILES.image, ARTIFACT_FILES.recording, ARTIFACT_FILES.states, ARTIFACT_FILES.firstLife];
     for (const name of Object.values(ARTIFACT_FILES)) if (!recordingOnly.includes(name)) expect(existsSync(path.join(artifact, name))).toBe(true);
     expect(readFileSync(path.join(artifact, ARTIFACT_FILES.command), 'utf8')).toContain('--trial 0');
   });
@@ -132,5 +133,103 @@ describe.skipIf(why !== undefined)(`crashtest recheck${why ? ` (skipped: ${why})
     const cli = spawnSync(path.resolve('node_modules/.bin/tsx'), ['src/cli/crashtest.ts', 'recheck', tampered], { encoding: 'utf8' });
     expect(cli.status).toBe(1);
     expect(cli.stdout).toMatch(/verdict: VIOLATED/);
+  });
+
+  // A second life: the first writer killed, the WAL recovered, a second writer appending after it
+  // and killed too. recheck must judge the lives apart, as the trial does (first-life.json).
+  describe('a two-life artifact', () => {
+    let twoLives: string;
+
+    beforeAll(async () => {
+      const plan = planTrial(4, 0, 'fdatasync', false, [findScenario('second-life')!]);
+      const walDir = path.join(work, 'wal-two');
+      mkdirSync(walDir);
+      const writer = parseWriterConfig({ ...WRITER_DEFAULTS, ...plan.workload, dir: walDir, strategy: 'fdatasync', seed: plan.trialSeed });
+      const life = async (): Promise<string> => {
+        const child = WriterChild.spawn(bundles.writer, writer);
+        await child.waitFor({ kind: 'acked', count: 20 }, 20_000);
+        await child.freeze();
+        return child.kill();
+      };
+      const firstRaw = await life();
+      const first = await recoverWal(walDir, { strategy: 'fdatasync', segmentSize: writer.segmentSize });
+      if (first.status !== 'recovered') throw new Error(first.message);
+      const secondRaw = await life();
+      const walCopy = path.join(work, 'wal-two-copy');
+      cpSync(walDir, walCopy, { recursive: true });
+      const final = await recoverWal(walDir, { strategy: 'fdatasync', segmentSize: writer.segmentSize });
+      if (final.status !== 'recovered') throw new Error(final.message);
+      const verdict = judgeCrash({ history: parseEvents(secondRaw).events, recovered: final.entries });
+      twoLives = path.join(work, 'artifact-two-lives');
+      saveFlakeyArtifacts(twoLives, {
+        outcome: {
+          mode: 'flakey',
+          strategy: 'fdatasync',
+          groupCommit: false,
+          scenario: plan.scenario,
+          index: plan.index,
+          trialSeed: plan.trialSeed,
+          status: 'held',
+          verdict,
+          recovery: { status: 'recovered', entries: final.entries.length, corruption: final.corruption },
+          reasons: [],
+          notes: [],
+          timeline: [{ atMs: 0, what: 'writer start' }],
+          durationMs: 1,
+          artifactDir: null,
+        },
+        evidence: {
+          plan,
+          writer,
+          recovered: final.entries,
+          tables: [],
+          rawEvents: firstRaw + secondRaw,
+          writerStderr: '',
+          writerExit: { code: null, signal: 'SIGKILL' },
+          walCopy,
+          lives: { first: { rawEvents: firstRaw, recovery: { status: 'recovered', entries: first.entries } }, secondJudged: true },
+        },
+        commands: { run: 'sudo pnpm crashtest --strategy fdatasync --seed 4', replay: 'sudo pnpm crashtest --strategy fdatasync --seed 4 --trial 0' },
+      });
+    });
+
+    it('holds as saved, the second life judged against the reopened WAL', async () => {
+      expect(existsSync(path.join(twoLives, ARTIFACT_FILES.firstLife))).toBe(true);
+      const r = await recheck(twoLives);
+      expect(r).toMatchObject({ status: 'held', source: 'wal-reopened', matchesSavedList: true });
+    });
+
+    it("names the second life when the final recovery lacks what the first life's recovery returned", async () => {
+      const tampered = path.join(work, 'two-lives-tampered-final');
+      cpSync(twoLives, tampered, { recursive: true });
+      rmSync(path.join(tampered, ARTIFACT_FILES.wal), { recursive: true });
+      const lines = readFileSync(path.join(tampered, ARTIFACT_FILES.recovered), 'utf8').trim().split('\n');
+      writeFileSync(path.join(tampered, ARTIFACT_FILES.recovered), `${lines.slice(0, 5).join('\n')}\n`);
+      const r = await recheck(tampered);
+      expect(r.status).toBe('violated');
+      expect(r.reasons.join(' ')).toMatch(/^second life: durability/);
+    });
+
+    it("names the first life when the first life's saved recovery lost acknowledged entries", async () => {
+      const tampered = path.join(work, 'two-lives-tampered-first');
+      cpSync(twoLives, tampered, { recursive: true });
+      const file = path.join(tampered, ARTIFACT_FILES.firstLife);
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { first: { recovery: { entries: unknown[] } } };
+      saved.first.recovery.entries = saved.first.recovery.entries.slice(0, 3);
+      writeFileSync(file, JSON.stringify(saved));
+      const r = await recheck(tampered);
+      expect(r.status).toBe('violated');
+      expect(r.reasons.join(' ')).toMatch(/^first life: durability: \d+ required entries missing \(first: 4,/);
+    });
+
+    it('refuses a first-life.json whose events are not where history.ndjson begins', async () => {
+      const tampered = path.join(work, 'two-lives-mismatch');
+      cpSync(twoLives, tampered, { recursive: true });
+      const file = path.join(tampered, ARTIFACT_FILES.firstLife);
+      const saved = JSON.parse(readFileSync(file, 'utf8')) as { first: { rawEvents: string } };
+      saved.first.rawEvents = `{"type":"nonsense"}\n${saved.first.rawEvents}`;
+      writeFileSync(file, JSON.stringify(saved));
+      await expect(recheck(tampered)).rejects.toThrow(/does not begin with the first life's events/);
+    });
   });
 });

@@ -1,8 +1,7 @@
 import { cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { judgeCrash, secondLifeHistory, type CrashVerdict, type RecoveredDigest } from '../../oracle/index.js';
+import type { RecoveredDigest } from '../../oracle/index.js';
 import type { TimelineEntry, WalTrialOutcome } from '../outcome.js';
-import { parseEvents, type WorkloadEvent } from '../../workload/events.js';
 import { WRITER_DEFAULTS, parseWriterConfig, type WriterConfig } from '../../workload/writer-config.js';
 import type { DeviceStack, TableSwap } from './device-stack.js';
 import { CrashError } from '../crash-error.js';
@@ -11,7 +10,7 @@ import { reasonsOf } from '../verdict-reasons.js';
 import type { TrialPlan } from '../plan/trial-plan.js';
 import { changesDevice } from '../plan/scenario.js';
 import type { WriterLauncher } from '../writer/launcher.js';
-import { SYNC_FAILURE_CODES } from '../../strategy/index.js';
+import { judgeLives, lifeRecovery, type SavedLives } from './lives.js';
 
 // One crash trial with dm-flakey, start to verdict:
 //   fresh WAL directory -> writer child -> scenario steps -> POWER CUT -> remount -> recovery -> oracle.
@@ -41,6 +40,8 @@ export interface FlakeyEvidence {
   writerExit: { code: number | null; signal: string | null };
   /** A copy of the WAL directory as the crash left it, before recovery touched it. */
   walCopy: string;
+  /** A two-life trial's first life, judged apart from the second (null for one life). */
+  lives: SavedLives | null;
 }
 
 export interface TrialResult {
@@ -249,35 +250,7 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
       writerStderr: child.stderr,
       writerExit: { code: child.exited?.code ?? null, signal: child.exited?.signal ?? null },
       walCopy,
+      lives: firstLife === undefined ? null : { first: { rawEvents: firstLife.rawEvents, recovery: lifeRecovery(firstLife.recovery) }, secondJudged: !cut },
     },
   };
-}
-
-interface JudgedLives {
-  verdict: CrashVerdict;
-  history: WorkloadEvent[];
-  /** The recovery that failed (the WAL gave nothing back), or null. */
-  failedRecovery: Extract<Recovery, { status: 'failed' }> | null;
-  /** '' for a one-life trial; which life a reason is about otherwise. */
-  life: string;
-}
-
-// One life: the history against the final recovery. Two lives: the first life against its own
-// recovery (a violation there is reported as the first life's), then the second life against the
-// final recovery, with what the first recovery returned required to survive (secondLifeHistory).
-function judgeLives(firstLife: { rawEvents: string; recovery: Recovery } | undefined, secondRaw: string | null, final: Recovery): JudgedLives {
-  const judge = (history: WorkloadEvent[], recovery: Recovery) =>
-    judgeCrash({ history, recovered: recovery.status === 'recovered' ? recovery.entries : [], syncFailureCodes: SYNC_FAILURE_CODES });
-  const failed = (r: Recovery) => (r.status === 'failed' ? r : null);
-  if (firstLife === undefined) {
-    const history = parseEvents(secondRaw ?? '').events;
-    return { verdict: judge(history, final), history, failedRecovery: failed(final), life: '' };
-  }
-  const first = parseEvents(firstLife.rawEvents).events;
-  const firstVerdict = judge(first, firstLife.recovery);
-  if (secondRaw === null || firstVerdict.status === 'violated' || firstLife.recovery.status === 'failed') {
-    return { verdict: firstVerdict, history: first, failedRecovery: failed(firstLife.recovery), life: 'first life: ' };
-  }
-  const history = secondLifeHistory(first, firstLife.recovery.entries, parseEvents(secondRaw).events);
-  return { verdict: judge(history, final), history, failedRecovery: failed(final), life: 'second life: ' };
 }
