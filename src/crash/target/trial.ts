@@ -67,10 +67,12 @@ export async function runTargetTrial(
   rmSync(path.join(devices.mountPoint, name), { recursive: true, force: true });
   const dir = devices.makeTrialDir(name);
   const env = { ...process.env, POWERCUT_DATA: dir };
+  // Commands run where crashtest was started (the project root in the VM), so relative paths work.
+  const cwd = process.cwd();
   const commands = target.commands(setting, { dir, seed, program: ctx.program });
 
   if (commands.prepare !== undefined) {
-    const p = await runToEnd(commands.prepare, env, dir, PREPARE_TIMEOUT_MS);
+    const p = await runToEnd(commands.prepare, env, cwd, PREPARE_TIMEOUT_MS);
     if (p.code !== 0) throw new CrashError('TRIAL_SETUP_FAILED', `${target.name} prepare failed (exit ${p.code ?? p.signal}): ${tail(p.stderr)}`);
     // What prepare made is durable before the workload starts: losing it would be no finding.
     const s = await runToEnd({ argv: ['sync', '-f', dir], display: 'sync -f' }, env, dir, PREPARE_TIMEOUT_MS);
@@ -79,7 +81,7 @@ export async function runTargetTrial(
   }
   await devices.preloadCut();
   const delay = cutDelayMs(seed);
-  const child = ProgramChild.spawn(commands.run, env, dir, started);
+  const child = ProgramChild.spawn(commands.run, env, cwd, started);
   const untrack = ctx.track(child.pid, `${target.name} program`);
   mark(`program started: ${commands.run.display}`);
   let cutAtMs: number;
@@ -119,7 +121,7 @@ export async function runTargetTrial(
   const dataCopy = path.join(ctx.scratchDir, `${name}-data`);
   rmSync(dataCopy, { recursive: true, force: true });
   cpSync(dir, dataCopy, { recursive: true });
-  const c = await runToEnd(commands.check, env, dir, CHECK_TIMEOUT_MS);
+  const c = await runToEnd(commands.check, env, cwd, CHECK_TIMEOUT_MS);
   if (c.code === 127) throw new CrashError('CHECK_FAILED', `the check command was not found (exit 127): ${tail(c.stderr)}`);
   const parsed = parseCheckOutput(c.stdout);
   if (!parsed.ok) throw new CrashError('CHECK_FAILED', parsed.message);
