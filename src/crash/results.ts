@@ -1,3 +1,4 @@
+import { release } from 'node:os';
 import type { TrialOutcome } from './outcome.js';
 import type { RunOptions } from './options.js';
 import { runVerdict, summaryRows, type RowVerdict, type SummaryRow } from './summary.js';
@@ -29,4 +30,18 @@ export function exitCodeOf(verdict: RowVerdict): 0 | 1 {
 export function buildResults<T extends TrialOutcome>(fields: Omit<RunResults<T>, 'format' | 'rows' | 'verdict'>): RunResults<T> {
   const rows = summaryRows(fields.trials);
   return { format: 'powercut-crashtest-v1', ...fields, rows, verdict: rows.length === 0 ? 'held' : runVerdict(rows) };
+}
+
+/** The results of a run of `options` on this kernel that started at `started` (ms since the epoch). */
+export function finishRun<T extends TrialOutcome>(options: RunOptions, started: number, inVm: boolean, trials: T[]): RunResults<T> {
+  return buildResults({
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    mode: options.mode,
+    fs: options.fs,
+    seed: options.seed,
+    command: options.command,
+    kernel: { release: release(), inVm },
+    trials,
+  });
 }

@@ -1,17 +1,16 @@
 import { existsSync, rmSync } from 'node:fs';
-import { release } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureTargets, withDeviceLab } from '../../dm/index.js';
+import { withDeviceLab } from '../../dm/index.js';
 import { selectTarget } from '../../targets/registry.js';
 import { artifactName, saveTargetArtifacts } from '../artifacts.js';
 import { bundleCrashtest, useAddonSnapshot } from '../bundle.js';
-import { CrashError } from '../crash-error.js';
 import { DeviceStack } from '../flakey/device-stack.js';
+import { beginFlakeyRun } from '../flakey/mode.js';
 import { trialIndices, type RunOptions } from '../options.js';
 import type { TargetTrialOutcome } from '../outcome.js';
 import type { Reporter } from '../reporter.js';
-import { buildResults, type RunResults } from '../results.js';
+import { finishRun, type RunResults } from '../results.js';
 import { runTargetTrial } from './trial.js';
 
 // The trial loop of a target run with dm-flakey power cuts: one device stack, every setting in
@@ -38,11 +37,7 @@ export async function runTargetMode(options: RunOptions, reporter: Reporter, inV
   const run = options.target;
   if (run === undefined) throw new Error('runTargetMode needs options.target');
   const selection = selectTarget(run.exec !== undefined ? { target: 'exec', ...run.exec } : { target: run.name, settings: run.settings.join(',') });
-  const started = Date.now();
-  const startedAt = new Date(started).toISOString();
-  const { missing } = await ensureTargets(['flakey']);
-  if (missing.length > 0) throw new CrashError('NO_DEVICE_MAPPER', `this kernel has no dm-flakey target (dmsetup targets lacks: ${missing.join(', ')})`);
-  const runId = `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`;
+  const { started, runId } = await beginFlakeyRun(options);
   const indices = trialIndices(options);
   const total = indices.length * selection.settings.length;
   const trials: TargetTrialOutcome[] = [];
@@ -94,14 +89,5 @@ export async function runTargetMode(options: RunOptions, reporter: Reporter, inV
     reporter.end();
     restoreEnv();
   }
-  return buildResults({
-    startedAt,
-    durationMs: Date.now() - started,
-    mode: 'flakey',
-    fs: options.fs,
-    seed: options.seed,
-    command: options.command,
-    kernel: { release: release(), inVm },
-    trials,
-  });
+  return finishRun(options, started, inVm, trials);
 }

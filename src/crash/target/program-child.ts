@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Readable } from 'node:stream';
 import { ACK_FD, parseProgramLine } from '../../targets/protocol.js';
 import type { Command } from '../../targets/target.js';
 import type { AckRecord } from '../../oracle/target-verdict.js';
 import { CrashError } from '../crash-error.js';
+import { watchChild, type WatchedChild } from '../writer/watch-child.js';
 
 // A target's program as the harness sees it: started in a process group of its own (so a shell
 // command's children freeze and die with it), its fd-3 lines parsed as they arrive and stamped
@@ -26,10 +26,7 @@ export class ProgramChild {
   readonly acks: AckRecord[] = [];
   readonly intents: { key: string; digest: string }[] = [];
   private bad: string | undefined;
-  private raw = '';
-  private pending = '';
-  private output = '';
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  private readonly watched: WatchedChild;
   private readonly closed: Promise<void>;
   private waiters: (() => void)[] = [];
   /** Lines read after this moment carry this time instead (they were written before the cut). */
@@ -42,24 +39,14 @@ export class ProgramChild {
   ) {
     if (child.pid === undefined) throw new CrashError('WRITER_FAILED', 'the target program did not start');
     this.pid = child.pid;
-    const acks = child.stdio[ACK_FD] as Readable;
-    acks.setEncoding('utf8');
-    acks.on('data', (chunk: string) => this.onData(chunk));
-    const collect = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    this.closed = new Promise((resolve) => {
-      child.on('close', (code, signal) => {
-        this.exitInfo = { code, signal };
-        this.wake();
-        resolve();
-      });
-    });
-    child.on('error', (err) => {
-      this.output += `\nspawn error: ${err.message}`;
-    });
+    this.watched = watchChild(
+      child,
+      ACK_FD,
+      (lines) => this.onLines(lines),
+      () => this.wake(),
+      OUTPUT_LIMIT,
+    );
+    this.closed = this.watched.closed;
   }
 
   static spawn(command: Command, env: NodeJS.ProcessEnv, cwd: string, epoch: number, onAck?: (ack: AckRecord) => void): ProgramChild {
@@ -74,24 +61,18 @@ export class ProgramChild {
   }
 
   get rawLines(): string {
-    return this.raw;
+    return this.watched.raw();
   }
 
   get stderr(): string {
-    return this.output;
+    return this.watched.output();
   }
 
   get exited(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
-    return this.exitInfo;
+    return this.watched.exit();
   }
 
-  private onData(chunk: string): void {
-    this.raw += chunk;
-    this.pending += chunk;
-    const nl = this.pending.lastIndexOf('\n');
-    if (nl < 0) return;
-    const complete = this.pending.slice(0, nl);
-    this.pending = this.pending.slice(nl + 1);
+  private onLines(complete: string): void {
     const now = Date.now() - this.epoch;
     const atMs = this.stampCap === undefined ? now : Math.min(now, this.stampCap);
     for (const line of complete.split('\n')) {
@@ -122,7 +103,7 @@ export class ProgramChild {
     const until = Date.now() + timeoutMs;
     for (;;) {
       if (this.acks.length >= count) return 'reached';
-      if (this.exitInfo !== undefined) return 'exited';
+      if (this.watched.exit() !== undefined) return 'exited';
       const left = until - Date.now();
       if (left <= 0) return 'timed-out';
       await new Promise<void>((resolve) => {
@@ -140,7 +121,7 @@ export class ProgramChild {
    * acknowledged, so every line still in the pipe was written before the cut that follows.
    */
   async freeze(timeoutMs = 10_000): Promise<void> {
-    if (this.exitInfo !== undefined) return;
+    if (this.watched.exit() !== undefined) return;
     try {
       process.kill(-this.pid, 'SIGSTOP');
     } catch {
