@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import {
@@ -16,7 +17,8 @@ import {
   type TargetTrialOutcome,
 } from '../crash/index.js';
 import { runTargetMode } from '../crash/target/mode.js';
-import { selectTarget, type TargetSelection } from '../targets/registry.js';
+import { BUILTIN_TARGETS, selectTarget, type TargetSelection } from '../targets/registry.js';
+import { tableRows, writeTable, type TableRow } from './target-table.js';
 import { formatPromise } from '../targets/contract.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
 
@@ -105,7 +107,51 @@ export function printTargetResults(results: RunResults<TargetTrialOutcome>, seed
   process.stdout.write(`verdict: ${verdict} (replay with --seed ${seed})\n`);
 }
 
+// `--target all`: every built-in target with all its settings (or --settings of each), one run
+// (one VM boot) per target, then the table. A setting that broke its contract is a finding the
+// table reports, with its artifacts: the command exits 0 once the table is complete.
+async function allTargets(o: TargetCliOptions, argv: readonly string[]): Promise<number> {
+  if (o.run !== undefined || o.check !== undefined || o.promise !== undefined)
+    throw new CrashError('BAD_OPTION', '--target all runs the built-in targets: --run, --check and --promise go with --target exec');
+  if (o.trial !== undefined) throw new CrashError('BAD_OPTION', '--trial replays one trial of one target: give --target NAME');
+  // --settings names settings of any built-in target; a target none of them belongs to is left out.
+  const wanted = o.settings === undefined || o.settings === 'all' ? undefined : o.settings.split(',').map((s) => s.trim());
+  const unknown = wanted?.filter((n) => !BUILTIN_TARGETS.some((t) => t.settings.some((s) => s.name === n))) ?? [];
+  if (unknown.length > 0)
+    throw new CrashError('BAD_OPTION', `unknown setting ${unknown.join(', ')} for --target all; each target's settings are in docs/crash/targets.md`);
+  const selections = BUILTIN_TARGETS.flatMap((t) => {
+    const mine = wanted?.filter((n) => t.settings.some((s) => s.name === n));
+    return mine !== undefined && mine.length === 0 ? [] : [checkTargetOptions({ ...o, target: t.name, settings: mine?.join(',') })];
+  });
+  requireRoot();
+  await reapEarlierRuns('crashtest');
+  const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
+  const rows: TableRow[] = [];
+  const all: RunResults<TargetTrialOutcome>[] = [];
+  const started = Date.now();
+  for (const selection of selections) {
+    const options = runOptions({ ...o, seed }, selection, argv);
+    process.stderr.write(`crashtest: target ${selection.target.name}, ${selection.settings.length} settings, ${options.trials} trials each, seed ${seed}\n`);
+    const results = await runTarget(options, o.vm ?? false);
+    printTargetResults(results, seed);
+    all.push(results);
+    rows.push(...tableRows(results, selection.settings));
+  }
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  const heading = `crashtest --target all, ${new Date(started).toISOString().slice(0, 16)} UTC, seed ${seed}, ${o.fs}, ${((Date.now() - started) / 60_000).toFixed(1)} min in all, load average ${load}`;
+  const md = writeTable(path.join(PROJECT_ROOT, 'results', 'crashtest'), rows, heading, all);
+  process.stdout.write(`\n${readFileSync(md, 'utf8')}\n(table: ${md})\n`);
+  if (o.json) writeFileSync(o.json, `${JSON.stringify({ rows, results: all }, null, 2)}\n`);
+  const broken = rows.filter((r) => r.verdict !== 'held');
+  for (const r of broken)
+    process.stdout.write(`finding: ${r.target} ${r.setting} broke its documented contract (${r.cite}); artifacts: ${r.artifacts.join(', ')}\n`);
+  return 0;
+}
+
 export async function targetCommand(o: TargetCliOptions, argv: readonly string[]): Promise<number> {
+  if (o.target === 'all' && !o.inVm) return allTargets(o, argv);
   const selection = checkTargetOptions(o);
   const options = runOptions(o, selection, argv);
   requireRoot();

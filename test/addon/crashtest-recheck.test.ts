@@ -108,7 +108,8 @@ describe.skipIf(why !== undefined)(`crashtest recheck${why ? ` (skipped: ${why})
   });
 
   it('writes every artifact file of a flakey trial', () => {
-    const recordingOnly: string[] = [ARTIFACT_FILES.image, ARTIFACT_FILES.recording, ARTIFACT_FILES.states, ARTIFACT_FILES.firstLife];
+    const targetOnly: string[] = [ARTIFACT_FILES.check, ARTIFACT_FILES.data];
+    const recordingOnly: string[] = [ARTIFACT_FILES.image, ARTIFACT_FILES.recording, ARTIFACT_FILES.states, ARTIFACT_FILES.firstLife, ...targetOnly];
     for (const name of Object.values(ARTIFACT_FILES)) if (!recordingOnly.includes(name)) expect(existsSync(path.join(artifact, name))).toBe(true);
     expect(readFileSync(path.join(artifact, ARTIFACT_FILES.command), 'utf8')).toContain('--trial 0');
   });
