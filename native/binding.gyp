@@ -62,6 +62,12 @@
       "target_name": "powercut_dm",
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "sources": ["dm/dm-message.cc", "addon/dm-message.cc"]
+    },
+    {
+      # Loop mounts by syscall for crash-state checking on the host (issue 15): no process per mount.
+      "target_name": "powercut_mount",
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "sources": ["dm/loop-mount.cc", "addon/loop-mount.cc"]
     }
   ]
 }

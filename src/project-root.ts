@@ -20,3 +20,8 @@ function findRoot(start: string): string {
 }
 
 export const PROJECT_ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+/** The native addons' build directory (POWERCUT_NATIVE_BUILD picks another build, e.g. a planted one). */
+export function nativeBuildDir(): string {
+  return process.env.POWERCUT_NATIVE_BUILD ?? path.join(PROJECT_ROOT, 'native', 'build');
+}

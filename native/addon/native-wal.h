@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <memory>
+#include <vector>
 
 #include "../wal/log.h"
 
@@ -25,8 +26,7 @@ class NativeWal : public Napi::ObjectWrap<NativeWal> {
   ~NativeWal() override;
 
  private:
-  Napi::Value Append(const Napi::CallbackInfo& info);
-  Napi::Value Release(const Napi::CallbackInfo& info);
+  Napi::Value AppendBatch(const Napi::CallbackInfo& info);
   Napi::Value RequestSync(const Napi::CallbackInfo& info);
   Napi::Value Progress(const Napi::CallbackInfo& info);
   Napi::Value Failure(const Napi::CallbackInfo& info);
@@ -50,6 +50,7 @@ class NativeWal : public Napi::ObjectWrap<NativeWal> {
   Listener* listener_ = nullptr;  // owned by its thread-safe function (freed in its finalizer)
   bool cleanup_hook_ = false;
   bool detached_ = false;
+  std::vector<wal::Payload> batch_;  // AppendBatch's scratch, kept to spare an allocation per call
 };
 
 // Process-wide table of open logs, so worker threads can attach by id.

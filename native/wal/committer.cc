@@ -97,6 +97,7 @@ Status Committer::WriteBatch(ByteBuffer& batch, uint64_t first, uint64_t* last) 
 }
 
 void Committer::Run() {
+  NameThread("wal-commit");
   ByteBuffer batch;
   const bool per_entry = SyncsEveryAck();
   const auto spin = std::chrono::microseconds(options_.spin_us);
@@ -167,6 +168,7 @@ void Committer::Run() {
 }
 
 void Committer::SyncerRun() {
+  NameThread("wal-syncer");
   const auto period = std::chrono::milliseconds(std::max<uint32_t>(1, options_.period_ms));
   std::unique_lock<std::mutex> lk(syncer_mu_);
   while (!syncer_stop_) {

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "spare_pool.h"
 #include "staging.h"
+#include "thread_name.h"
 
 namespace powercut::wal {
 

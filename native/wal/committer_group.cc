@@ -62,6 +62,7 @@ class SyncHandle {
 }  // namespace
 
 void Committer::GroupRun() {
+  NameThread("wal-group");
   SyncHandle handle;
   const Strategy strategy = options_.strategy;
   bool hot = false;  // this thread just finished a sync: its caller is about to append again

@@ -113,6 +113,9 @@ class Log : CommitTarget {
   // gets whole batches instead of a first entry alone followed by the rest. Only group commit
   // holds entries back; with any other setting every append is handed over at once.
   Result<uint64_t> Append(const void* data, uint32_t len, bool release = true);
+  // Caller thread. Stages and releases `n` entries with consecutive sequences in one go (see
+  // Staging::AppendBatch): the addon's path, one call per event-loop turn of appends.
+  BatchResult AppendBatch(const Payload* items, size_t n);
   // Caller thread. Hands everything staged so far to the committer.
   void Release();
   // Caller thread. Asks for everything appended so far to become durable; returns the sequence
@@ -186,7 +189,7 @@ class Log : CommitTarget {
   std::vector<Notifier*> notifiers_;
 
   std::unique_ptr<Committer> committer_;
-  std::mutex close_mu_;  // serialises Close
+  std::mutex dir_mu_;  // serialises Close and Truncate: the directory changes under one of them at a time
 };
 
 }  // namespace powercut::wal

@@ -300,7 +300,7 @@ class Recovery {
       // The log continues in a new segment at first-seq (ContinueAt): nothing is written into
       // bytes recovery could not read, and the next open drops this segment as wholly below.
       if (below_first) end_at_first_seq_ = true;
-      else s = CutTornTail(*seg, win, scan, file_size);
+      else s = CutTornTail(*seg, win, scan, file_size, newer_at.has_value());
       if (!s.ok()) return s;
     }
     out_.segments.push_back(std::move(seg));
@@ -325,14 +325,17 @@ class Recovery {
   }
 
   // Zero what follows the last valid entry of the last segment (a torn tail), unless it is a stale
-  // entry of a recycled file (harmless: older sequence, and no newer entry exists after it).
-  Status CutTornTail(Segment& seg, FileWindow& win, const ScanResult& scan, uint64_t file_size) {
+  // entry of a recycled file with no newer entry after it (harmless: an older sequence, which
+  // every scan stops at). `newer_follows`: repair is cutting the log at damage with a live entry
+  // after it; that entry and its neighbours are cut too, even behind a stale entry, or the next
+  // plain open reports the same corruption and the next appends run into them.
+  Status CutTornTail(Segment& seg, FileWindow& win, const ScanResult& scan, uint64_t file_size, bool newer_follows) {
     const uint8_t* p;
     Status s = win.Get(scan.end_offset, kEntryHeaderSize, &p);
     if (!s.ok()) return s;
     EntryHeader h;
     std::memcpy(&h, p, sizeof h);
-    if (h.seq != 0 && h.seq < seg.first_seq && h.length <= file_size - scan.end_offset - kEntryHeaderSize) {
+    if (!newer_follows && h.seq != 0 && h.seq < seg.first_seq && h.length <= file_size - scan.end_offset - kEntryHeaderSize) {
       const uint8_t* e;
       s = win.Get(scan.end_offset, kEntryHeaderSize + h.length, &e);
       if (!s.ok()) return s;

@@ -1,5 +1,7 @@
 #include "spare_pool.h"
 
+#include "thread_name.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -79,6 +81,7 @@ void SparePool::Want() {
 }
 
 void SparePool::Loop() {
+  NameThread("wal-spare");
   std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
     cv_.wait(lk, [this] { return wanted_ || stop_; });

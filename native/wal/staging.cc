@@ -44,24 +44,30 @@ void Staging::WakeLocked() {
   else if (waker_ != nullptr) waker_->WakeIdleLocked();
 }
 
+Status Staging::RefusalLocked() const {
+  if (failed_) {
+    Status s = failure_;
+    s.code = Code::kFailed;
+    s.message = "the WAL refuses writes after a failed write or sync (" + failure_.message + "); reopen it to recover";
+    return s;
+  }
+  if (closing_) return Status::Make(Code::kClosed, "the WAL is closed");
+  return Status::Ok();
+}
+
+Status Staging::OutOfRange(uint64_t seq) {
+  Status s = Status::Make(Code::kOutOfRange, "the log has reached its last sequence " + std::to_string(kMaxSeq) + " (Number.MAX_SAFE_INTEGER)");
+  s.seq = seq;
+  return s;
+}
+
 Result<uint64_t> Staging::Append(const void* data, uint32_t len, bool release) {
   Result<uint64_t> r;
   std::lock_guard<std::mutex> lk(mu_);
-  if (failed_) {
-    r.status = failure_;
-    r.status.code = Code::kFailed;
-    r.status.message = "the WAL refuses writes after a failed write or sync (" + failure_.message +
-                       "); reopen it to recover";
-    return r;
-  }
-  if (closing_) {
-    r.status = Status::Make(Code::kClosed, "the WAL is closed");
-    return r;
-  }
+  r.status = RefusalLocked();
+  if (!r.ok()) return r;
   if (next_seq_ > kMaxSeq) {
-    r.status = Status::Make(Code::kOutOfRange, "the log has reached its last sequence " + std::to_string(kMaxSeq) +
-                                                   " (Number.MAX_SAFE_INTEGER)");
-    r.status.seq = next_seq_;
+    r.status = OutOfRange(next_seq_);
     return r;
   }
   uint8_t* dst = entries_.Extend(EntrySpan(len));
@@ -81,6 +87,39 @@ Result<uint64_t> Staging::Append(const void* data, uint32_t len, bool release) {
   // Unreleased entries wake a sleeping group committer too: it writes them while more arrive.
   WakeLocked();
   r.value = seq;
+  return r;
+}
+
+BatchResult Staging::AppendBatch(const Payload* items, size_t n) {
+  BatchResult r;
+  std::lock_guard<std::mutex> lk(mu_);
+  r.first = next_seq_;
+  r.status = RefusalLocked();
+  if (!r.status.ok() || n == 0) return r;
+  size_t fit = n;
+  if (next_seq_ > kMaxSeq) fit = 0;
+  else if (kMaxSeq - next_seq_ + 1 < n) fit = static_cast<size_t>(kMaxSeq - next_seq_ + 1);
+  if (fit < n) r.status = OutOfRange(next_seq_ + fit);
+  if (fit == 0) return r;
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < fit; i++) bytes += EntrySpan(items[i].len);
+  // One reservation for the whole batch: all of it is staged, or (no memory) none of it.
+  uint8_t* dst = entries_.Extend(bytes);
+  if (dst == nullptr) {
+    r.status = Status::FromErrno(ENOMEM, "malloc", "the staging buffer");
+    return r;
+  }
+  for (size_t i = 0; i < fit; i++) {
+    EncodeEntry(dst, next_seq_++, items[i].data, items[i].len);
+    dst += EntrySpan(items[i].len);
+  }
+  r.staged = fit;
+  staged_bytes_.store(entries_.size(), std::memory_order_relaxed);
+  // Released at once: the batch is the caller's whole turn, so there is nothing to wait for.
+  last_release_entries_.store(next_seq_ - 1 - released_seq_, std::memory_order_relaxed);
+  released_seq_ = next_seq_ - 1;
+  ready_.store(true, std::memory_order_release);
+  WakeLocked();
   return r;
 }
 

@@ -47,6 +47,20 @@ class StagingWaker {
   ~StagingWaker() = default;
 };
 
+// One payload of a batch (Staging::AppendBatch).
+struct Payload {
+  const void* data;
+  uint32_t len;
+};
+
+// What AppendBatch staged: `staged` entries from `first` on; `status` says why the rest (if any)
+// was refused.
+struct BatchResult {
+  uint64_t first = 0;
+  size_t staged = 0;
+  Status status;
+};
+
 class Staging {
  public:
   // next_seq: the sequence the first append gets. hold_back: entries wait for Release() (group
@@ -57,6 +71,10 @@ class Staging {
   // Stages one entry; returns its sequence. Never blocks on I/O. Refuses after Fail, after Close,
   // and past kMaxSeq (kOutOfRange).
   Result<uint64_t> Append(const void* data, uint32_t len, bool release);
+  // Stages `n` entries under one lock and releases them: one call, one lock and at most one
+  // wake-up for a whole batch (the addon hands over one event-loop turn's appends this way).
+  // Stages the longest prefix that may be staged (all, unless the last sequence is reached).
+  BatchResult AppendBatch(const Payload* items, size_t n);
   void Release();
   // Everything appended so far should become durable: releases it and flags a sync request unless
   // `durable` already covers it. Returns the sequence `durable` must reach.
@@ -94,6 +112,9 @@ class Staging {
 
  private:
   void WakeLocked();
+  // Why an append is refused now (failed, closed), or ok.
+  Status RefusalLocked() const;
+  static Status OutOfRange(uint64_t seq);
 
   const bool hold_back_;
   std::mutex mu_;

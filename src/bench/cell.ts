@@ -43,6 +43,10 @@ export interface WalCell {
   prealloc: PreallocMode;
   /** 0: every writer loop on the main event loop. T > 0: the writer loops spread over T worker_threads sharing the WAL. */
   threads: number;
+  /** Busy processes running beside the cell's slices (--cpu-load); absent: none. */
+  cpuLoad?: number;
+  /** Open loop (--offered): commits per second offered on a schedule; absent: closed loop. */
+  offered?: number;
 }
 
 export interface PeerCell {
@@ -52,9 +56,15 @@ export interface PeerCell {
   peer: PeerName;
   writers: number;
   size: number;
+  cpuLoad?: number;
+  offered?: number;
 }
 
 export type Cell = WalCell | PeerCell;
+
+// Peers that can be driven open loop: through the suite's own scheduler (SQLite, LevelDB) or
+// their own (pgbench --rate). The raw floor, fio and pg_test_fsync only run closed loops.
+export const OPEN_LOOP_PEERS: ReadonlySet<PeerName> = new Set(['sqlite', 'leveldb', 'pgbench']);
 
 // Whether an acknowledgement under this strategy means the entry is durable (see ARCHITECTURE.md).
 export function ackIsDurable(strategy: StrategyName): boolean {
@@ -80,15 +90,27 @@ export function formatSize(bytes: number): string {
 export function cellId(cell: Omit<WalCell, 'id'> | Omit<PeerCell, 'id'>): string {
   const what = cell.kind === 'wal' ? `wal/${cell.strategy}/${cell.prealloc}` : `peer/${cell.peer}`;
   const threads = cell.kind === 'wal' && cell.threads > 0 ? `/t${cell.threads}` : '';
-  return `${cell.fs}/${what}/w${cell.writers}/${formatSize(cell.size)}${threads}`;
+  return `${cell.fs}/${what}/w${cell.writers}/${formatSize(cell.size)}${threads}${loadSuffix(cell)}`;
+}
+
+// "/cpu2" for a cell under CPU load, "/r5000" for an open-loop cell: part of the id, so loaded,
+// quiet, open and closed cells never share one.
+function loadSuffix(cell: Pick<Cell, 'cpuLoad' | 'offered'>): string {
+  return `${cell.cpuLoad ? `/cpu${cell.cpuLoad}` : ''}${cell.offered !== undefined ? `/r${cell.offered}` : ''}`;
 }
 
 // A short label for tables and charts.
 export function cellLabel(cell: Cell): string {
+  return `${curveLabel(cell)}${cell.offered !== undefined ? ` @${cell.offered}/s` : ''}`;
+}
+
+// The label without the offered rate: what one open-loop curve is drawn for.
+export function curveLabel(cell: Cell): string {
+  const load = cell.cpuLoad ? ` cpu-load=${cell.cpuLoad}` : '';
   if (cell.kind === 'wal') {
     const prealloc = cell.prealloc === 'zero' ? '' : ` prealloc=${cell.prealloc}`;
     const threads = cell.threads > 0 ? ` ${cell.threads} threads` : '';
-    return `wal ${cell.strategy}${prealloc}${threads}`;
+    return `wal ${cell.strategy}${prealloc}${threads}${load}`;
   }
-  return cell.peer;
+  return `${cell.peer}${load}`;
 }

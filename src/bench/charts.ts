@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { FsName } from './cell.js';
-import type { BenchResults, MeasuredCell } from './results.js';
+import { openLoopCurves, type BenchResults, type MeasuredCell } from './results.js';
 
 type Spec = vl.TopLevelSpec;
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -17,8 +17,9 @@ export interface ChartSpec {
   spec: Spec;
 }
 
+// Closed-loop cells: open-loop ones have a chart of their own (openLoopChart).
 function measured(r: Pick<BenchResults, 'cells'>): MeasuredCell[] {
-  return r.cells.filter((c): c is MeasuredCell => c.status === 'measured');
+  return r.cells.filter((c): c is MeasuredCell => c.status === 'measured' && c.offered === undefined);
 }
 
 // The filesystem most charts are drawn for: the host's own when it was measured.
@@ -262,7 +263,73 @@ export function preallocChart(r: Pick<BenchResults, 'cells'>): ChartSpec | null 
   };
 }
 
-export const CHARTS = [throughputChart, latencyChart, groupScalingChart, fsMatrixChart, preallocChart] as const;
+// Open loop: commit latency against the offered rate, one line per strategy and peer.
+export function openLoopChart(r: Pick<BenchResults, 'cells'>): ChartSpec | null {
+  const curves = openLoopCurves(r.cells);
+  const fs = curves.some((c) => c.fs === 'host') ? 'host' : curves[0]?.fs;
+  const onFs = curves.filter((c) => c.fs === fs);
+  const rows = onFs.flatMap((c) =>
+    c.points.flatMap((p) => [
+      { series: `${c.what} (${c.writers}w)`, offered: p.offered, achieved: Math.round(p.achievedPerSec), percentile: 'p50', us: p.p50Us },
+      { series: `${c.what} (${c.writers}w)`, offered: p.offered, achieved: Math.round(p.achievedPerSec), percentile: 'p99', us: p.p99Us },
+      { series: `${c.what} (${c.writers}w)`, offered: p.offered, achieved: Math.round(p.achievedPerSec), percentile: 'p99.9', us: p.p999Us },
+    ]),
+  );
+  if (rows.length === 0) return null;
+  const knees = onFs.filter((c) => c.knee !== null).map((c) => ({ series: `${c.what} (${c.writers}w)`, knee: c.knee }));
+  const x = { field: 'offered', type: 'quantitative' as const, scale: { type: 'log' as const }, title: 'offered commits per second (log)' };
+  const color = { field: 'series', type: 'nominal' as const, title: null, legend: { labelLimit: 400 } };
+  return {
+    name: 'open-loop-latency',
+    title: `Commit latency vs offered load, open loop (${fs})`,
+    howToRead:
+      "Open loop: commits arrive on a seeded schedule whatever the log is doing, and latency counts from each commit's scheduled arrival, so queueing behind a slow commit is counted (no coordinated omission). Top: p99 (solid), p50 (dotted) and p99.9 (dashed) commit latency against the offered rate, both axes log; the vertical rule per series is its knee, the highest offered rate whose p99 stays within 2x of the lightest load's. Bottom: commits per second achieved against offered; a series that falls below the diagonal has saturated, and its latency then grows with the queue.",
+    spec: {
+      $schema: SCHEMA,
+      title: `Commit latency vs offered load, open loop (${fs})`,
+      vconcat: [
+        {
+          layer: [
+            {
+              data: { values: rows },
+              mark: { type: 'line', point: true, tooltip: true },
+              encoding: {
+                x,
+                y: { field: 'us', type: 'quantitative', scale: { type: 'log' }, title: 'commit latency (us, log)' },
+                color,
+                strokeDash: {
+                  field: 'percentile',
+                  type: 'nominal',
+                  scale: {
+                    domain: ['p50', 'p99', 'p99.9'],
+                    range: [
+                      [2, 2],
+                      [1, 0],
+                      [6, 3],
+                    ],
+                  },
+                  title: null,
+                },
+              },
+            },
+            { data: { values: knees }, mark: { type: 'rule', opacity: 0.5 }, encoding: { x: { field: 'knee', type: 'quantitative' }, color } },
+          ],
+          width: 480,
+          height: 260,
+        },
+        {
+          data: { values: rows.filter((r) => r.percentile === 'p99') },
+          mark: { type: 'line', point: true, tooltip: true },
+          encoding: { x, y: { field: 'achieved', type: 'quantitative', scale: { type: 'log' }, title: 'achieved commits per second (log)' }, color },
+          width: 480,
+          height: 200,
+        },
+      ],
+    },
+  };
+}
+
+export const CHARTS = [throughputChart, latencyChart, groupScalingChart, fsMatrixChart, preallocChart, openLoopChart] as const;
 
 // Renders a Vega-Lite spec to SVG in Node: Vega's SVG renderer needs no canvas.
 export async function renderSvg(spec: Spec): Promise<string> {

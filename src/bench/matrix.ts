@@ -1,6 +1,7 @@
 import {
   ENTRY_SIZES,
   FILESYSTEMS,
+  OPEN_LOOP_PEERS,
   PREALLOC_MODES,
   STRATEGIES,
   WAL_STRATEGIES,
@@ -26,7 +27,7 @@ const SINGLE_WRITER_PEERS: ReadonlySet<PeerName> = new Set(['fio', 'sqlite', 'pg
 export const PG_TEST_FSYNC_SIZE = 8192;
 
 type Selection = Pick<BenchSelection, 'full' | 'strategies' | 'writers' | 'sizes' | 'filesystems' | 'preallocs' | 'peers'> &
-  Partial<Pick<BenchSelection, 'writerThreads'>>;
+  Partial<Pick<BenchSelection, 'writerThreads' | 'cpuLoads' | 'offered'>>;
 
 // --full also spreads writers over 4 worker_threads (as many as a small server's pool).
 const FULL_THREADS = [0, 4];
@@ -55,7 +56,9 @@ export function buildMatrix(sel: Selection): Cell[] {
   const preallocsFor = (s: StrategyName, writers: number): readonly PreallocMode[] =>
     sel.preallocs ?? (sel.full ? PREALLOC_MODES : defaultPreallocs(s, writers));
   // More threads than writers would leave threads idle: such combinations are not cells.
-  const threadsFor = (writers: number): number[] => (sel.writerThreads ?? (sel.full ? FULL_THREADS : [0])).filter((t) => t <= writers);
+  // Open-loop cells are driven from the main event loop only (options.ts refuses threads with --offered).
+  const threadsFor = (writers: number): number[] =>
+    (sel.writerThreads ?? (sel.full ? FULL_THREADS : [0])).filter((t) => t <= writers && (sel.offered == null || t === 0));
 
   const cells: Cell[] = [];
   for (const fs of filesystems) {
@@ -84,7 +87,25 @@ export function buildMatrix(sel: Selection): Cell[] {
       }
     }
   }
-  return cells;
+  return expandLoads(cells, sel.cpuLoads ?? [0], sel.offered ?? null);
+}
+
+// Every cell once per CPU load (0 = quiet) and, open loop, every WAL cell and open-loop peer once
+// per offered rate; the other peers (the raw floor, fio, pg_test_fsync) keep their closed loop,
+// as references for the same run.
+function expandLoads(cells: readonly Cell[], loads: readonly number[], offered: readonly number[] | null): Cell[] {
+  const out: Cell[] = [];
+  for (const load of loads) {
+    for (const cell of cells) {
+      const rates = offered !== null && (cell.kind === 'wal' || OPEN_LOOP_PEERS.has(cell.peer)) ? offered : [undefined];
+      for (const rate of rates) {
+        const { id: _id, ...rest } = cell;
+        const base = { ...rest, ...(load > 0 ? { cpuLoad: load } : {}), ...(rate !== undefined ? { offered: rate } : {}) } as Omit<Cell, 'id'>;
+        out.push({ ...base, id: cellId(base as Omit<WalCell, 'id'> | Omit<PeerCell, 'id'>) } as Cell);
+      }
+    }
+  }
+  return out;
 }
 
 // Peers that run their own fixed-length test once instead of in slices.

@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseInteger, parseSeconds, type Parsed } from '../cli/parse-args.js';
 import { BenchError } from './bench-error.js';
 import { FILESYSTEMS, PEERS, PREALLOC_MODES, STRATEGIES, type FsName, type PeerName, type PreallocMode, type StrategyName } from './cell.js';
+import { ARRIVAL_PROCESSES, type ArrivalProcess } from './open-loop.js';
 
 export const BACKGROUND_IO_CLASSES = ['none', 'idle', 'best-effort', 'realtime'] as const;
 export type BackgroundIo = (typeof BACKGROUND_IO_CLASSES)[number];
@@ -22,6 +23,12 @@ export interface BenchSelection {
   /** Each cell runs in this many slices spread over the run, so drift on a noisy machine hits all cells alike. */
   rounds: number;
   backgroundIo: BackgroundIo;
+  /** Busy processes beside the cells: every cell runs once per count (0 = quiet). */
+  cpuLoads: number[];
+  /** Open loop: every WAL cell and every open-loop peer runs once per offered rate (commits/s); null: closed loop. */
+  offered: number[] | null;
+  arrivals: ArrivalProcess;
+  seed: number;
   outDir: string;
   workDir: string;
   charts: boolean;
@@ -40,6 +47,10 @@ export interface RawBenchOptions {
   duration?: string;
   rounds?: string;
   backgroundIo?: string;
+  cpuLoad?: string;
+  offered?: string;
+  arrivals?: string;
+  seed?: string;
   out?: string;
   workDir?: string;
   charts?: boolean;
@@ -123,6 +134,11 @@ export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), 
   const durationMs = raw.duration === undefined ? 3000 : Math.round(value(parseSeconds('--duration', raw.duration.trim(), 0.1, 3600)) * 1000);
   if (durationMs / rounds < 100)
     bad(`--duration ${durationMs / 1000}s over ${rounds} rounds leaves under 100 ms per slice; raise --duration or lower --rounds`);
+  const writerThreads = raw.writerThreads === undefined ? null : parseIntegers('--writer-threads', raw.writerThreads, 0, 64);
+  const offered = raw.offered === undefined ? null : parseIntegers('--offered', raw.offered, 1, 10_000_000);
+  // The scheduler issues every arrival from the main event loop.
+  if (offered !== null && writerThreads !== null && writerThreads.some((t) => t !== 0))
+    bad('--offered drives writers from the main event loop only: drop --writer-threads or give it 0');
   return {
     full: raw.full === true,
     strategies,
@@ -131,11 +147,15 @@ export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), 
     filesystems,
     preallocs,
     // 0 = the main event loop.
-    writerThreads: raw.writerThreads === undefined ? null : parseIntegers('--writer-threads', raw.writerThreads, 0, 64),
+    writerThreads,
     peers,
     durationMs,
     rounds,
     backgroundIo,
+    cpuLoads: raw.cpuLoad === undefined ? [0] : parseIntegers('--cpu-load', raw.cpuLoad, 0, 64),
+    offered,
+    arrivals: raw.arrivals === undefined ? 'poisson' : (oneOf('--arrivals', raw.arrivals, ARRIVAL_PROCESSES)[0] ?? 'poisson'),
+    seed: raw.seed === undefined ? 1 : value(parseInteger('--seed', raw.seed, 0, 2 ** 31 - 1)),
     outDir: raw.out === undefined ? defaultOutDir(now, cwd) : isAbsolute(raw.out) ? raw.out : resolve(cwd, raw.out),
     workDir: raw.workDir === undefined ? resolve(cwd, '.cache', 'bench') : resolve(cwd, raw.workDir),
     charts: raw.charts !== false,

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import type { WrittenChart } from './charts.js';
-import type { BenchResults, TargetResult } from './results.js';
+import type { BenchResults, OpenLoopCurve, TargetResult } from './results.js';
 import { formatMarkdownTable, TABLE_HEADER, tableRows } from './table.js';
 
 const MARK: Record<TargetResult['status'], string> = { pass: 'PASS', fail: 'FAIL', 'not-measured': 'NOT MEASURED' };
@@ -8,6 +8,18 @@ const MARK: Record<TargetResult['status'], string> = { pass: 'PASS', fail: 'FAIL
 // The targets section as plain lines: "PASS  title  (rule) detail".
 export function formatTargets(targets: readonly TargetResult[]): string[] {
   return targets.map((t) => `${MARK[t.status].padEnd(12)} ${t.title} (${t.rule}): ${t.detail.replace(/\s*\n\s*/g, ' / ')}`);
+}
+
+// The open-loop curves as plain lines: one per strategy or peer, its points and its knee.
+export function formatCurves(curves: readonly OpenLoopCurve[]): string[] {
+  const us = (n: number | null): string => (n === null ? '?' : n >= 1000 ? `${(n / 1000).toFixed(1)}ms` : `${Math.round(n)}us`);
+  return curves.flatMap((c) => [
+    `${c.fs} ${c.what}, ${c.writers} writer${c.writers === 1 ? '' : 's'}: knee ${c.knee === null ? 'not found' : `${c.knee}/s`} (highest offered rate with p99 within 2x of the lightest load's)`,
+    ...c.points.map(
+      (p) =>
+        `  offered ${String(p.offered).padStart(7)}/s: achieved ${String(Math.round(p.achievedPerSec)).padStart(7)}/s, p50 ${us(p.p50Us)}, p99 ${us(p.p99Us)}, p99.9 ${us(p.p999Us)}${p.missed ? `, ${p.missed} arrivals not issued` : ''}`,
+    ),
+  ]);
 }
 
 // The legend shared by the console and report.md: what each column means.
@@ -26,7 +38,7 @@ export function formatReport(results: BenchResults, charts: readonly WrittenChar
   lines.push(`# powercut throughput report`, '');
   lines.push(`Run: \`${results.command}\`  `);
   lines.push(
-    `From ${results.startedAt} to ${results.finishedAt}; ${results.options.rounds} rounds, ${results.options.durationMs / 1000} s per cell in total${results.options.backgroundIo !== 'none' ? `, background I/O (${results.options.backgroundIo})` : ''}.  `,
+    `From ${results.startedAt} to ${results.finishedAt}; ${results.options.rounds} rounds, ${results.options.durationMs / 1000} s per cell in total${results.options.backgroundIo !== 'none' ? `, background I/O (${results.options.backgroundIo})` : ''}${(results.options.cpuLoads ?? [0]).some((n) => n > 0) ? `, CPU load (busy processes beside the cells): ${(results.options.cpuLoads ?? []).join(', ')}` : ''}.  `,
   );
   const h = results.host;
   lines.push(
@@ -50,6 +62,19 @@ export function formatReport(results: BenchResults, charts: readonly WrittenChar
   lines.push('', '## Peers', '');
   for (const p of results.peers) lines.push(`- ${p.peer} on ${p.fs}: ${p.status === 'ready' ? p.describe : `skipped: ${p.reason}`}`);
   lines.push('', '## Targets', '', '```', ...formatTargets(results.targets), '```', '');
+  if (results.curves && results.curves.length > 0) {
+    const o = results.options;
+    lines.push(
+      '## Open loop: latency vs offered load',
+      '',
+      `Arrivals: ${o.arrivals ?? 'poisson'}, seed ${o.seed ?? 1}; latency from each commit's scheduled arrival.`,
+      '',
+      '```',
+      ...formatCurves(results.curves),
+      '```',
+      '',
+    );
+  }
   lines.push('## All cells', '', formatMarkdownTable(TABLE_HEADER, tableRows(results)), '');
   for (const note of COLUMN_NOTES) lines.push(`- ${note}`);
   lines.push('');

@@ -1,5 +1,6 @@
 import type { Cell, FsName, PeerName } from './cell.js';
-import { ackIsDurable, MEMORY_FILESYSTEMS } from './cell.js';
+import { ackIsDurable, curveLabel, MEMORY_FILESYSTEMS } from './cell.js';
+import { knee, type CurvePoint } from './open-loop.js';
 import { perCommit, type PerCommit } from './diskstats.js';
 import { summarize, type LatencySummary } from './latency.js';
 import type { ReportedPercentiles, SliceTotal } from './slice.js';
@@ -39,6 +40,8 @@ export interface Metrics {
   /** Per commit on the cell's own device, then (loop images) on the disk under the image. */
   devices: DeviceFigures[];
   cpuUsPerOp: number | null;
+  /** Open loop through the suite's scheduler: arrivals offered within the cell's slices that were never issued. */
+  missed?: number;
 }
 
 export type CellResult =
@@ -97,6 +100,7 @@ export function toMetrics(cell: Cell, total: SliceTotal, deviceOrder: readonly s
     latency,
     devices,
     cpuUsPerOp: total.cpuUs === null || total.ops === 0 ? null : total.cpuUs / total.ops,
+    ...(total.missed === null ? {} : { missed: total.missed }),
   };
 }
 
@@ -122,7 +126,7 @@ export type TargetStatus = 'pass' | 'fail' | 'not-measured';
 
 export interface TargetResult {
   /** Which of the issue's targets (floor, group-throughput, group-p99, peer, prealloc) or checks (flush-pass-through). */
-  kind: 'floor' | 'group-throughput' | 'group-p99' | 'peer' | 'prealloc' | 'flush-pass-through';
+  kind: 'floor' | 'group-throughput' | 'group-p99' | 'group-ceiling' | 'lone-writer' | 'peer' | 'prealloc' | 'flush-pass-through';
   title: string;
   status: TargetStatus;
   /** The measured ratio (or count), when measured. */
@@ -131,6 +135,45 @@ export interface TargetResult {
   rule: string;
   /** The numbers behind the verdict, or why it could not be measured. */
   detail: string;
+}
+
+export interface OpenLoopCurve {
+  /** The cell label without its rate (strategy or peer, preallocation, CPU load). */
+  what: string;
+  fs: FsName;
+  writers: number;
+  size: number;
+  points: CurvePoint[];
+  /** Highest offered rate whose p99 stays within 2x of the lightest load's (open-loop.ts, knee()). */
+  knee: number | null;
+}
+
+// One curve per (filesystem, label, writers, size) of the open-loop cells, points by offered rate.
+export function openLoopCurves(cells: readonly CellResult[]): OpenLoopCurve[] {
+  const curves = new Map<string, OpenLoopCurve>();
+  for (const c of cells) {
+    if (c.status !== 'measured' || c.offered === undefined) continue;
+    const what = curveLabel(c);
+    const key = `${c.fs}|${what}|${c.writers}|${c.size}`;
+    let curve = curves.get(key);
+    if (!curve) {
+      curve = { what, fs: c.fs, writers: c.writers, size: c.size, points: [], knee: null };
+      curves.set(key, curve);
+    }
+    curve.points.push({
+      offered: c.offered,
+      achievedPerSec: c.metrics.opsPerSec,
+      p50Us: c.metrics.latency.p50Us,
+      p99Us: c.metrics.latency.p99Us,
+      p999Us: c.metrics.latency.p999Us,
+      missed: c.metrics.missed ?? null,
+    });
+  }
+  for (const curve of curves.values()) {
+    curve.points.sort((a, b) => a.offered - b.offered);
+    curve.knee = knee(curve.points);
+  }
+  return [...curves.values()];
 }
 
 export interface BenchResults {
@@ -148,11 +191,26 @@ export interface BenchResults {
     /** 1-minute load average at the start and at the end of the run: how busy the machine was. */
     loadAvg: [number, number];
   };
-  options: { full: boolean; durationMs: number; rounds: number; backgroundIo: string; walSegmentBytes: number; periodicMs: number };
+  options: {
+    full: boolean;
+    durationMs: number;
+    rounds: number;
+    backgroundIo: string;
+    /** Busy processes beside the cells: every cell ran once per count (its cpuLoad field; 0 = quiet). */
+    cpuLoads?: number[];
+    /** Open-loop offered rates (commits/s), or null for a closed-loop run; with the arrival process and seed. */
+    offered?: number[] | null;
+    arrivals?: string;
+    seed?: number;
+    walSegmentBytes: number;
+    periodicMs: number;
+  };
   filesystems: FsReport[];
   peers: PeerReport[];
   cells: CellResult[];
   targets: TargetResult[];
+  /** Open loop: one latency-vs-offered-load curve per strategy or peer (empty for a closed-loop run). */
+  curves?: OpenLoopCurve[];
   /** Present when something the run made could not be released (the message says what). */
   cleanupError?: string;
 }

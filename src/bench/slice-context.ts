@@ -1,3 +1,5 @@
+import type { ArrivalProcess } from './open-loop.js';
+
 // What every slice runner gets: a fresh empty directory on the cell's filesystem, the block
 // devices to count, and how long to measure.
 export interface SliceContext {
@@ -6,4 +8,6 @@ export interface SliceContext {
   /** Device names (as in /proc/diskstats) whose counters the slice reports. */
   devices: readonly string[];
   durationMs: number;
+  /** Open-loop cells: how arrivals are scheduled (--arrivals, --seed). */
+  arrivals?: { process: ArrivalProcess; seed: number };
 }

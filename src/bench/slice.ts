@@ -18,6 +18,8 @@ export interface Slice {
   reportedMeanUs?: number;
   /** Percentiles a tool computed itself (fio); they cannot be merged, only collected per slice. */
   reportedPercentilesUs?: ReportedPercentiles;
+  /** Open loop: arrivals scheduled within the slice that were never issued. */
+  missed?: number;
 }
 
 export interface ReportedPercentiles {
@@ -38,8 +40,11 @@ export class SliceTotal {
   cpuUs: number | null = 0;
   reportedMeanUsWeighted = 0;
   reportedPercentiles: ReportedPercentiles[] = [];
+  /** Null unless a slice counted its missed arrivals (open loop through the suite's scheduler). */
+  missed: number | null = null;
 
   add(s: Slice): void {
+    if (s.missed !== undefined) this.missed = (this.missed ?? 0) + s.missed;
     this.slices += 1;
     this.ops += s.ops;
     this.bytes += s.bytes;

@@ -5,13 +5,14 @@ import { CleanupStack } from '../dm/index.js';
 import { logger } from '../log.js';
 import { BenchError } from './bench-error.js';
 import { startBackgroundIo, type BackgroundLoad } from './background-io.js';
+import { startCpuLoad } from './cpu-load.js';
 import { cellLabel, type Cell, type FsName, type PeerName } from './cell.js';
 import { ioScheduler, writeCacheMode } from './diskstats.js';
 import { countedDevices, prepareFilesystems, type FsTarget, type ReadyFs } from './filesystems.js';
 import { buildMatrix, roundOrder, runsOnce } from './matrix.js';
 import type { BenchSelection } from './options.js';
 import { FioDriver, LevelDbDriver, PgbenchDriver, PgTestFsyncDriver, RawFloorDriver, SqliteDriver, type PeerDriver, type Readiness } from './peers/index.js';
-import { RESULTS_SCHEMA, toMetrics, type BenchResults, type CellResult, type FsReport, type PeerReport } from './results.js';
+import { openLoopCurves, RESULTS_SCHEMA, toMetrics, type BenchResults, type CellResult, type FsReport, type PeerReport } from './results.js';
 import { SliceTotal, type Slice } from './slice.js';
 import { computeTargets } from './targets.js';
 import { PERIOD_MS, prepareWal, runWalSlice, SEGMENT_BYTES } from './wal-cell.js';
@@ -164,8 +165,15 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
           if (cell.kind === 'peer' && readiness.get(`${cell.fs}/${cell.peer}`)?.status !== 'ready') continue;
           const dir = mkdtempSync(join(fs.dir, 'cell-'));
           const dirReg = stack.add({ kind: 'dir', path: dir });
+          // The busy processes run for this slice only, set-up included, and stop before the next.
+          const load = cell.cpuLoad ? await startCpuLoad(cell.cpuLoad) : undefined;
           try {
-            const ctx = { dir, devices: countedDevices(fs), durationMs: runsOnce(cell) ? Math.max(1000, sliceMs) : sliceMs };
+            const ctx = {
+              dir,
+              devices: countedDevices(fs),
+              durationMs: runsOnce(cell) ? Math.max(1000, sliceMs) : sliceMs,
+              arrivals: { process: sel.arrivals, seed: sel.seed },
+            };
             const work = cell.kind === 'wal' ? runWalSlice(cell, ctx) : driver!.slice(cell, ctx);
             const slice: Slice = await withTimeout(work, sliceTimeoutMs(cell, sliceMs), cell.id);
             totals.get(cell.id)!.add(slice);
@@ -173,6 +181,7 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
             log.warn({ cell: cell.id, err }, 'cell failed');
             failures.set(cell.id, message(err));
           } finally {
+            await load?.stop();
             await stack.release(dirReg).catch((err: unknown) => log.warn({ err, dir }, 'could not remove a cell directory'));
           }
         } finally {
@@ -218,6 +227,10 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
       durationMs: sel.durationMs,
       rounds: sel.rounds,
       backgroundIo: sel.backgroundIo,
+      cpuLoads: sel.cpuLoads,
+      offered: sel.offered,
+      arrivals: sel.arrivals,
+      seed: sel.seed,
       walSegmentBytes: SEGMENT_BYTES,
       periodicMs: PERIOD_MS,
     },
@@ -225,6 +238,7 @@ export async function runSuite(sel: BenchSelection, hooks: SuiteHooks, command: 
     peers: peerReports,
     cells: results,
     targets: computeTargets(results, fsReports),
+    curves: openLoopCurves(results),
     ...(cleanupError === undefined ? {} : { cleanupError }),
   };
 }

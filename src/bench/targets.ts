@@ -6,12 +6,18 @@ export const FLOOR_RATIO_MIN = 0.95;
 export const GROUP_SPEEDUP_MIN = 30;
 export const GROUP_P99_RATIO_MAX = 3;
 export const PREALLOC_SPEEDUP_MIN = 1.8;
+// Issue 16: group commit at 64 writers within 15% of the disk's own ceiling at 64 (the raw floor
+// writing 64 entries per pwrite + one fdatasync), and at 1 writer within 5% of plain fdatasync.
+export const CEILING_RATIO_MIN = 0.85;
+export const LONE_WRITER_RATIO_MIN = 0.95;
 
 const f2 = (n: number): string => n.toFixed(2);
 const ops = (n: number): string => `${Math.round(n)}/s`;
 
-function measured(cells: readonly CellResult[]): MeasuredCell[] {
-  return cells.filter((c): c is MeasuredCell => c.status === 'measured');
+// Closed-loop cells measured at one CPU load (0: quiet). Every target but the lone-writer one is
+// judged on quiet cells; open-loop cells have curves of their own (results.curves).
+function measured(cells: readonly CellResult[], load = 0): MeasuredCell[] {
+  return cells.filter((c): c is MeasuredCell => c.status === 'measured' && (c.cpuLoad ?? 0) === load && c.offered === undefined);
 }
 
 type MeasuredWal = MeasuredCell & WalCell;
@@ -66,6 +72,32 @@ function judgedPrealloc(cells: readonly MeasuredCell[], fs: FsName, strategy: St
   return writers.every((w) => findWal(cells, fs, strategy, w, 4096, 'recycle')) ? 'recycle' : 'zero';
 }
 
+// A WAL strategy at N writers, 4 KiB, against the raw floor at N writers on the same filesystem
+// (at 1 writer the floor; at N the disk's ceiling for group commit).
+function vsRawFloor(
+  m: readonly MeasuredCell[],
+  fs: FsName,
+  t: { kind: 'floor' | 'group-ceiling'; title: string; min: number; strategy: StrategyName; writers: number; missing: [string, string]; floorName: string },
+): TargetResult {
+  const rule = `>= ${t.min}`;
+  const prealloc = judgedPrealloc(m, fs, t.strategy, [t.writers]);
+  const wal = findWal(m, fs, t.strategy, t.writers, 4096, prealloc);
+  const floor = m.find((c) => c.kind === 'peer' && c.peer === 'raw-floor' && c.fs === fs && c.writers === t.writers && c.size === 4096);
+  if (!wal || !floor)
+    return notMeasured(t.kind, t.title, rule, `${[wal ? '' : t.missing[0], floor ? '' : t.missing[1]].filter(Boolean).join(' and ')} not measured on ${fs}`);
+  const r = wal.metrics.opsPerSec / floor.metrics.opsPerSec;
+  // At the ceiling the gap is the CPU around each commit: its figure goes beside the ratio.
+  const cpu = t.kind === 'group-ceiling' && wal.metrics.cpuUsPerOp !== null ? `; WAL CPU ${f2(wal.metrics.cpuUsPerOp)} us per commit` : '';
+  return verdict(
+    t.kind,
+    t.title,
+    r,
+    r >= t.min,
+    rule,
+    `WAL (prealloc ${prealloc}) ${ops(wal.metrics.opsPerSec)} / ${t.floorName} ${ops(floor.metrics.opsPerSec)} = ${f2(r)}${cpu}`,
+  );
+}
+
 // WAL, 1 writer, 4 KiB, fdatasync vs the raw C loop on the same filesystem.
 export function floorTargets(cells: readonly CellResult[]): TargetResult[] {
   const m = measured(cells);
@@ -79,24 +111,17 @@ export function floorTargets(cells: readonly CellResult[]): TargetResult[] {
     );
   return fsList(cells)
     .filter(inRun)
-    .map((fs) => {
-      const title = `${fs}: WAL 1 writer 4KiB fdatasync vs raw floor`;
-      const rule = `>= ${FLOOR_RATIO_MIN}`;
-      const prealloc = judgedPrealloc(m, fs, 'fdatasync', [1]);
-      const wal = findWal(m, fs, 'fdatasync', 1, 4096, prealloc);
-      const floor = m.find((c) => c.kind === 'peer' && c.peer === 'raw-floor' && c.fs === fs && c.writers === 1 && c.size === 4096);
-      if (!wal || !floor)
-        return notMeasured('floor', title, rule, `${wal ? '' : 'WAL fdatasync 1 writer 4KiB '}${floor ? '' : 'raw floor '}not measured on ${fs}`.trim());
-      const r = wal.metrics.opsPerSec / floor.metrics.opsPerSec;
-      return verdict(
-        'floor',
-        title,
-        r,
-        r >= FLOOR_RATIO_MIN,
-        rule,
-        `WAL (prealloc ${prealloc}) ${ops(wal.metrics.opsPerSec)} / floor ${ops(floor.metrics.opsPerSec)} = ${f2(r)}`,
-      );
-    });
+    .map((fs) =>
+      vsRawFloor(m, fs, {
+        kind: 'floor',
+        title: `${fs}: WAL 1 writer 4KiB fdatasync vs raw floor`,
+        min: FLOOR_RATIO_MIN,
+        strategy: 'fdatasync',
+        writers: 1,
+        missing: ['WAL fdatasync 1 writer 4KiB', 'raw floor'],
+        floorName: 'floor',
+      }),
+    );
 }
 
 // Group commit at 64 writers vs 1 writer: throughput at least 30x, p99 at most 3x.
@@ -157,12 +182,66 @@ export function groupTargets(cells: readonly CellResult[]): TargetResult[] {
   return out;
 }
 
+// Group commit at 64 writers vs the disk's ceiling at 64 (the raw floor with 64 entries per
+// pwrite and one fdatasync), same filesystem, same run: how much of what the disk can do the WAL's
+// code leaves on the table.
+export function ceilingTargets(cells: readonly CellResult[]): TargetResult[] {
+  const m = measured(cells);
+  const inRun = (fs: FsName): boolean =>
+    cells.some((c) => c.kind === 'wal' && c.fs === fs && c.strategy === 'group-fdatasync' && c.writers === 64 && c.size === 4096 && !c.offered);
+  return fsList(cells)
+    .filter(inRun)
+    .map((fs) =>
+      vsRawFloor(m, fs, {
+        kind: 'group-ceiling',
+        title: `${fs}: group commit 64 writers vs the disk's ceiling at 64 (raw floor, 64 entries per fdatasync)`,
+        min: CEILING_RATIO_MIN,
+        strategy: 'group-fdatasync',
+        writers: 64,
+        missing: ['group-fdatasync 64 writers 4KiB', 'raw floor 64 writers'],
+        floorName: 'ceiling',
+      }),
+    );
+}
+
+// Group commit at 1 writer vs plain fdatasync at 1 writer, same filesystem and preallocation, at
+// every CPU load the run measured: turning group commit on must cost a lone writer next to nothing.
+export function loneWriterTargets(cells: readonly CellResult[]): TargetResult[] {
+  const loads = [...new Set(cells.map((c) => c.cpuLoad ?? 0))].sort((a, b) => a - b);
+  const out: TargetResult[] = [];
+  for (const load of loads) {
+    const m = measured(cells, load);
+    const inRun = (fs: FsName): boolean =>
+      cells.some(
+        (c) =>
+          c.kind === 'wal' && c.fs === fs && c.strategy === 'group-fdatasync' && c.writers === 1 && c.size === 4096 && (c.cpuLoad ?? 0) === load && !c.offered,
+      );
+    for (const fs of fsList(cells).filter(inRun)) {
+      const title = `${fs}: group commit 1 writer vs plain fdatasync 1 writer, ${load === 0 ? 'quiet' : `cpu load ${load}`}`;
+      const rule = `>= ${LONE_WRITER_RATIO_MIN}`;
+      const prealloc = ['recycle', 'zero'].find((p) => findWal(m, fs, 'group-fdatasync', 1, 4096, p) && findWal(m, fs, 'fdatasync', 1, 4096, p)) ?? 'zero';
+      const group = findWal(m, fs, 'group-fdatasync', 1, 4096, prealloc);
+      const plain = findWal(m, fs, 'fdatasync', 1, 4096, prealloc);
+      if (!group || !plain) {
+        out.push(
+          notMeasured('lone-writer', title, rule, `${group ? '' : 'group-fdatasync '}${plain ? '' : 'fdatasync '}1 writer 4KiB not measured on ${fs}`.trim()),
+        );
+        continue;
+      }
+      const r = group.metrics.opsPerSec / plain.metrics.opsPerSec;
+      const detail = `group ${ops(group.metrics.opsPerSec)} / fdatasync ${ops(plain.metrics.opsPerSec)} (prealloc ${prealloc}) = ${f2(r)}`;
+      out.push(verdict('lone-writer', title, r, r >= LONE_WRITER_RATIO_MIN, rule, detail));
+    }
+  }
+  return out;
+}
+
 // WAL vs every peer at every writer count and size it was measured at: the WAL must be ahead.
 // The ratio shown is peer / WAL (below 1 means the WAL is faster).
 export function peerTargets(cells: readonly CellResult[]): TargetResult[] {
   const out: TargetResult[] = [];
   for (const p of cells) {
-    if (p.kind !== 'peer' || p.peer === 'raw-floor' || MEMORY_FILESYSTEMS.has(p.fs)) continue;
+    if (p.kind !== 'peer' || p.peer === 'raw-floor' || MEMORY_FILESYSTEMS.has(p.fs) || p.cpuLoad || p.offered !== undefined) continue;
     const title = `${p.fs}: WAL vs ${p.peer}, ${p.writers} writer${p.writers === 1 ? '' : 's'}, ${formatSize(p.size)}`;
     const rule = 'peer/WAL < 1';
     if (p.status !== 'measured') {
@@ -273,6 +352,8 @@ export function computeTargets(cells: readonly CellResult[], filesystems: readon
   return [
     ...floorTargets(cells),
     ...groupTargets(cells),
+    ...ceilingTargets(cells),
+    ...loneWriterTargets(cells),
     ...peerTargets(cells),
     ...preallocTargets(cells, filesystems),
     ...flushPassThroughChecks(cells, filesystems),

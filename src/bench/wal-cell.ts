@@ -8,7 +8,8 @@ import { newHistogram, type LatencyHistogram } from './latency.js';
 import { deviceWindow, type Slice } from './slice.js';
 import type { SliceContext } from './slice-context.js';
 import type { ThreadWriterData, ThreadWriterMessage } from './wal-thread-writer.js';
-import { runWriterLoops, type Recycler } from './wal-writer-loops.js';
+import { runOpenLoop } from './open-loop.js';
+import { recycle, runWriterLoops, type Recycler } from './wal-writer-loops.js';
 
 // Segment size for every WAL cell (the WAL's default is 64 MiB): small enough that a slice crosses
 // segment boundaries, so preparing and recycling segments is paid inside the measurement as in
@@ -59,6 +60,8 @@ function entriesPerSegment(size: number): number {
 interface Timed {
   ops: number;
   hist: LatencyHistogram;
+  /** Open loop only: arrivals never issued. */
+  missed?: number;
 }
 
 // All writer loops on this event loop.
@@ -68,6 +71,26 @@ async function onEventLoop(wal: Wal, cell: WalCell, endNs: bigint): Promise<Time
   const payload = randomBytes(cell.size);
   const ops = await runWriterLoops(wal, payload, cell.writers, endNs, hist, recycler);
   return { ops, hist };
+}
+
+// Open loop on this event loop: commits issued on the schedule (open-loop.ts), latency from each
+// one's scheduled arrival.
+async function openLoop(wal: Wal, cell: WalCell, ctx: SliceContext): Promise<Timed> {
+  const hist = newHistogram();
+  const recycler: Recycler | undefined = cell.prealloc === 'recycle' ? { perSegment: entriesPerSegment(cell.size), truncatedTo: 0, busy: false } : undefined;
+  const payload = randomBytes(cell.size);
+  const plan = {
+    writers: cell.writers,
+    offeredPerSec: cell.offered ?? 1,
+    durationMs: ctx.durationMs,
+    arrivals: ctx.arrivals?.process ?? 'poisson',
+    seed: ctx.arrivals?.seed ?? 1,
+  };
+  const out = await runOpenLoop(plan, hist, async () => {
+    const seq = await wal.append(payload);
+    if (recycler) await recycle(wal, recycler, seq);
+  });
+  return { ops: out.ops, hist, missed: out.missed };
 }
 
 // Starts the worker threads of a threaded cell and waits until each has attached and warmed up;
@@ -147,11 +170,12 @@ export async function runWalSlice(cell: WalCell, ctx: SliceContext): Promise<Sli
     const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const endNs = t0 + BigInt(ctx.durationMs) * 1_000_000n;
-    const { ops, hist } = threads ? await threads.go(endNs) : await onEventLoop(wal, cell, endNs);
+    const { ops, hist, missed } =
+      cell.offered !== undefined ? await openLoop(wal, cell, ctx) : threads ? await threads.go(endNs) : await onEventLoop(wal, cell, endNs);
     const elapsedNs = Number(process.hrtime.bigint() - t0);
     const cpu = process.cpuUsage(cpu0);
     const devices = io.finish();
-    return { ops, bytes: ops * cell.size, elapsedNs, latency: hist, devices, cpuUs: cpu.user + cpu.system };
+    return { ops, bytes: ops * cell.size, elapsedNs, latency: hist, devices, cpuUs: cpu.user + cpu.system, ...(missed === undefined ? {} : { missed }) };
   } finally {
     await wal.close();
   }

@@ -27,14 +27,18 @@ export async function runWriterLoops(
       const seq = await wal.append(payload);
       hist.recordValue(Number(process.hrtime.bigint() - s));
       ops++;
-      if (recycler && !recycler.busy && seq - recycler.truncatedTo > recycler.perSegment) {
-        recycler.busy = true;
-        recycler.truncatedTo = seq - Math.floor(recycler.perSegment / 2);
-        await wal.truncate(recycler.truncatedTo);
-        recycler.busy = false;
-      }
+      if (recycler) await recycle(wal, recycler, seq);
     }
   };
   await Promise.all(Array.from({ length: loops }, writer));
   return ops;
+}
+
+// Applies the truncation policy after the commit of `seq` (at most one truncate at a time).
+export async function recycle(wal: Wal, recycler: Recycler, seq: number): Promise<void> {
+  if (recycler.busy || seq - recycler.truncatedTo <= recycler.perSegment) return;
+  recycler.busy = true;
+  recycler.truncatedTo = seq - Math.floor(recycler.perSegment / 2);
+  await wal.truncate(recycler.truncatedTo);
+  recycler.busy = false;
 }

@@ -5,7 +5,8 @@ import cliProgress from 'cli-progress';
 import { BenchError } from '../bench/bench-error.js';
 import { writeCharts, type WrittenChart } from '../bench/charts.js';
 import { BACKGROUND_IO_CLASSES, parseBenchOptions, type RawBenchOptions } from '../bench/options.js';
-import { COLUMN_NOTES, formatReport, formatTargets } from '../bench/report.js';
+import { ARRIVAL_PROCESSES } from '../bench/open-loop.js';
+import { COLUMN_NOTES, formatCurves, formatReport, formatTargets } from '../bench/report.js';
 import { runSuite } from '../bench/suite.js';
 import { formatConsoleTable, TABLE_HEADER, tableRows } from '../bench/table.js';
 import { FILESYSTEMS, PEERS, PREALLOC_MODES, STRATEGIES } from '../bench/cell.js';
@@ -30,6 +31,10 @@ const program = new Command('bench')
   .option('--duration <seconds>', 'measured seconds per cell, split over the rounds', '3')
   .option('--rounds <n>', 'slices per cell, interleaved with the other cells', '4')
   .addOption(new Option('--background-io <class>', 'competing background writer in this ionice class').choices(BACKGROUND_IO_CLASSES as unknown as string[]))
+  .option('--cpu-load <list>', 'comma list of busy-process counts to run beside the cells; every cell runs once per count (0 = quiet; default 0)')
+  .option('--offered <list>', 'open loop: comma list of offered rates in commits/s, spread over the writers; latency from each scheduled arrival')
+  .addOption(new Option('--arrivals <process>', 'open loop: arrival process (default poisson)').choices(ARRIVAL_PROCESSES as unknown as string[]))
+  .option('--seed <n>', 'open loop: seed of the arrival schedule (default 1)')
   .option('--out <dir>', 'output directory (default: results/bench-<timestamp>)')
   .option('--work-dir <dir>', 'where cells write (host fs) and loop images live', '.cache/bench')
   .option('--no-charts', 'skip the SVG charts')
@@ -90,6 +95,7 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${formatConsoleTable(TABLE_HEADER, tableRows(results))}\n\n`);
   for (const note of COLUMN_NOTES) process.stdout.write(`  ${note}\n`);
   process.stdout.write(`\nTargets (ratios measured in this run)\n${formatTargets(results.targets).join('\n')}\n`);
+  if (results.curves && results.curves.length > 0) process.stdout.write(`\nOpen loop: latency vs offered load\n${formatCurves(results.curves).join('\n')}\n`);
   process.stdout.write(`\nresults.json, report.md${charts.length ? ' and charts/' : ''} in ${sel.outDir}\n`);
   if (results.cleanupError !== undefined) {
     process.stderr.write(`bench: the run finished but cleanup failed: ${results.cleanupError}\n`);

@@ -22,6 +22,7 @@ import {
   findScenario,
   subjectLabel,
   type RunOptions,
+  type RowVerdict,
   type RunResults,
 } from '../crash/index.js';
 import { DeviceError } from '../dm/index.js';
@@ -103,6 +104,7 @@ function toRunOptions(o: CliOptions, argv: readonly string[]): RunOptions {
     artifactsRoot: path.resolve(o.artifacts ?? path.join(PROJECT_ROOT, 'results', 'crashtest')),
     command: o.command ?? ['sudo pnpm crashtest', ...argv].join(' '),
     writerBundle: o.writerBundle,
+    ...(o.jobs !== undefined ? { stateJobs: o.jobs } : {}),
   };
 }
 
@@ -124,9 +126,21 @@ function printResults(results: RunResults, options: RunOptions): void {
   const violated = results.trials.filter((t) => t.status === 'violated');
   for (const t of violated)
     process.stdout.write(`VIOLATED ${subjectLabel(t)} trial ${t.index} (${t.scenario}): ${t.reasons.join('; ')}\n    artifacts: ${t.artifactDir ?? '-'}\n`);
-  const verdict =
-    results.verdict === 'held' ? 'the contract held in every trial' : results.verdict === 'violated' ? 'the contract was VIOLATED' : 'the crash was not real';
-  process.stdout.write(`verdict: ${verdict} (replay with --seed ${options.seed})\n`);
+  for (const e of results.errors) process.stdout.write(`ERROR ${e.strategy} trial ${e.index} (${e.scenario}): no verdict: ${e.reason}\n`);
+  process.stdout.write(`verdict: ${verdictSentence(results.verdict, 'trial')} (replay with --seed ${options.seed})\n`);
+}
+
+function verdictSentence(verdict: RowVerdict, unit: 'trial' | 'check'): string {
+  switch (verdict) {
+    case 'held':
+      return `the contract held in every ${unit}`;
+    case 'violated':
+      return 'the contract was VIOLATED';
+    case 'crash-not-real':
+      return 'the crash was not real';
+    case 'error':
+      return 'NO VERDICT: nothing was violated, but some trials could not be judged (ERROR lines above)';
+  }
 }
 
 // No --mode: power cuts and recorded crash states both, one VM boot each, and the fault classes
@@ -150,9 +164,9 @@ async function defaultRun(o: CliOptions, options: RunOptions): Promise<number> {
     printResults(c.results, { ...options, mode: c.check });
   }
   process.stdout.write(`\nfault classes this run covered:\n${formatCoverage(result.coverage).join('\n')}\n`);
-  const verdict =
-    result.verdict === 'held' ? 'the contract held in every check' : result.verdict === 'violated' ? 'the contract was VIOLATED' : 'the crash was not real';
-  process.stdout.write(`verdict (all checks, ${(result.durationMs / 60_000).toFixed(1)} min): ${verdict} (replay with --seed ${options.seed})\n`);
+  process.stdout.write(
+    `verdict (all checks, ${(result.durationMs / 60_000).toFixed(1)} min): ${verdictSentence(result.verdict, 'check')} (replay with --seed ${options.seed})\n`,
+  );
   if (o.json) writeFileSync(o.json, `${JSON.stringify(result, null, 2)}\n`);
   return exitCodeOf(result.verdict);
 }
@@ -263,7 +277,11 @@ async function main(argv: string[]): Promise<number> {
         .map((n) => n.trim())
         .filter((n) => n !== ''),
     )
-    .option('--jobs <n>', 'with --self-test: builds checked at once (default 2)', intOption('--jobs', 1, 64))
+    .option(
+      '--jobs <n>',
+      'crash states of log-writes recordings checked at once (default: the number of CPUs); with --self-test: builds checked at once (default 2)',
+      intOption('--jobs', 1, 64),
+    )
     .addOption(new Option('--target <name>', 'crash-test another program through the target protocol (docs/crash/targets.md)').choices([...TARGET_NAMES]))
     .option('--settings <list>', "with --target: the target's settings to try (comma-separated, or all)")
     .option('--run <cmd>', 'with --target exec: the program; it works in $POWERCUT_DATA and acknowledges on fd 3')
@@ -289,7 +307,7 @@ async function main(argv: string[]): Promise<number> {
         run = Promise.reject(new CrashError('BAD_OPTION', '--settings, --run, --check and --promise go with --target'));
       else if (opts.target !== undefined && opts.selfTest === undefined) run = targetCommand({ ...opts, target: opts.target }, argv);
       else if (opts.selfTest) run = selfTestCommand(opts);
-      else if (opts.only !== undefined || opts.jobs !== undefined) run = Promise.reject(new CrashError('BAD_OPTION', '--only and --jobs go with --self-test'));
+      else if (opts.only !== undefined) run = Promise.reject(new CrashError('BAD_OPTION', '--only goes with --self-test'));
       else run = crashtest(opts, argv);
     });
   program

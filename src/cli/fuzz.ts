@@ -1,27 +1,37 @@
 import { randomInt } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { PROJECT_ROOT } from '../project-root.js';
 import { CrashError } from '../crash/index.js';
 import {
-  againstExpectation,
   asExpected,
   checkOneState,
+  campaignEntry,
   checkRecording,
   findRecordings,
+  mergeStores,
+  parseShard,
   REGRESSIONS_DIR,
+  ResultStore,
   runFuzz,
-  type CheckReport,
+  type CampaignEntry,
+  type Shard,
 } from '../crash/explore/index.js';
 import { DeviceError } from '../dm/index.js';
 import { parseStrategyList, STRATEGIES, type Strategy } from '../strategy/index.js';
 import { watchLaunchers } from './launcher-watch.js';
 import { exitWith, intOption, parseArgs } from './parse-args.js';
-import { existingDir } from './path-checks.js';
+import { existingDir, pathOption, writableDir, writableFile } from './path-checks.js';
+import { formatSummary, runLine } from './check-report-text.js';
+import { StateProgress } from './state-progress.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
 
 // sudo pnpm fuzz [--seed S] [--recordings N] [--runs M] [--strategy LIST] [--fs ext4|xfs|btrfs] [--from DIR] [--no-save]
-// sudo pnpm fuzz --check DIR                   every crash state of the recordings under DIR
+// sudo pnpm fuzz --check DIR [--jobs N] [--store S] [--shard I/N] [--json F]
+//                                              every crash state of the recordings under DIR
+// pnpm fuzz merge STORE... [--json F]          the shards' stores as one report (docs/crash/scale.md)
 // sudo pnpm fuzz --recording DIR --state ID    one state again (the command a failure prints)
 // Exit: 0 held, 1 a state violated the contract, 2 usage or environment error.
 
@@ -29,6 +39,13 @@ import { reapEarlierRuns } from './reap-earlier-runs.js';
 const MAX_RECORDINGS = 1000;
 const MAX_RUNS = 10_000_000;
 const MAX_SEED = 2 ** 31 - 1;
+const MAX_JOBS = 64;
+
+function shardOption(text: string): Shard {
+  const shard = parseShard(text);
+  if (shard === null) throw new InvalidArgumentError(`--shard must be I/N with 0 <= I < N (e.g. 0/4), got ${JSON.stringify(text)}`);
+  return shard;
+}
 
 function strategies(value: string): Strategy[] {
   const parsed = parseStrategyList(value);
@@ -64,32 +81,84 @@ interface Opts {
   check?: string;
   recording?: string;
   state?: string;
+  jobs: number;
+  store?: string;
+  shard?: Shard;
+  json?: string;
 }
 
-function printReport(r: CheckReport): void {
-  const c = r.coverage;
-  const out = process.stdout;
-  out.write(
-    `${r.recording}: ${r.meta.writer.strategy}${r.meta.spec.claimStrategy ? ` claiming ${r.meta.spec.claimStrategy}` : ''} on ${r.meta.spec.fs}, ${r.meta.entries} log entries, ${r.meta.marks} marks\n`,
-  );
-  if (c)
-    out.write(
-      `  coverage: ${c.epochs} epochs (${c.exhaustiveEpochs} exhaustive, ${c.sampledEpochs} sampled), ${c.persistencePoints} persistence points; states ${c.states} = ${c.prefixStates} prefix + ${c.subsetStates} subset + ${c.tornStates} torn; ${c.duplicatesSkipped} duplicates skipped, ${c.tornNotSampled} tears not sampled\n`,
-    );
-  const t = r.timings;
-  out.write(
-    `  ${r.checked} states in ${(t.totalMs / 1000).toFixed(1)} s = ${r.statesPerSecond.toFixed(1)} states/s (materialise ${(t.materialiseMs / 1000).toFixed(1)} s, mount+umount ${(t.mountMs / 1000).toFixed(1)} s, recover ${(t.recoverMs / 1000).toFixed(1)} s, judge ${(t.judgeMs / 1000).toFixed(1)} s); replay ${(r.replayBytes / 2 ** 20).toFixed(1)} MiB at ${r.replayMBps.toFixed(0)} MB/s\n`,
-  );
-  if (r.unmountableStates > 0) out.write(`  ${r.unmountableStates} states the filesystem refused to mount (first ${r.unmountable[0]?.id})\n`);
-  const outcome = againstExpectation(r.meta, r.violatedStates > 0);
-  const verdictLine = {
-    held: 'held in every state',
-    violated: `VIOLATED in ${r.violatedStates} states`,
-    'caught-as-expected': `violated in ${r.violatedStates} states, AS EXPECTED (${r.meta.expected?.why ?? ''})`,
-    missed: `MISSED: meant to be caught (${r.meta.expected?.why ?? ''}) but held in every state`,
-  }[outcome.status];
-  out.write(`  ${verdictLine}\n`);
-  for (const v of r.violations.slice(0, 5)) out.write(`    ${v.id} (${v.lastMark ?? 'no mark'} visible): ${v.reasons.join('; ')}\n`);
+function writeJson(file: string | undefined, entries: CampaignEntry[]): void {
+  if (file !== undefined) writeFileSync(file, `${JSON.stringify({ format: 'powercut-campaign-v1', recordings: entries }, null, 2)}\n`);
+}
+
+// Exit 1 on any surprise: a violation of a recording that must hold, or a recording meant to be
+// caught (meta.expected) that held. A shard cannot tell the second (its part may hold where
+// another part is caught): only a violation of a recording that must hold counts there.
+function surprising(entry: CampaignEntry, meantToBeCaught: boolean): boolean {
+  if (entry.outcome === 'partial') return entry.violatedStates > 0 && !meantToBeCaught;
+  return entry.outcome === 'violated' || entry.outcome === 'missed';
+}
+
+async function checkAll(o: Opts & { check: string }): Promise<number> {
+  const store = o.store !== undefined ? new ResultStore(o.store) : undefined;
+  const progress = new StateProgress();
+  let stopping = false;
+  // A signal also unwinds the cleanup stack (dm/cleanup-stack.ts): mounts released, and what the
+  // store holds is what a resumed run skips.
+  const stop = () => (stopping = true);
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+  const entries: CampaignEntry[] = [];
+  let surprise = false;
+  for (const dir of findRecordings(o.check)) {
+    const report = await checkRecording(dir, {
+      jobs: o.jobs,
+      ...(o.shard ? { shard: o.shard } : {}),
+      ...(store ? { store } : {}),
+      stop: () => stopping,
+      onStart: ({ total, resumed }) => progress.begin(path.basename(dir), total, resumed),
+      onState: (r) => progress.state(r.status === 'violated'),
+    });
+    progress.end();
+    const complete = o.shard === undefined && !report.interrupted;
+    process.stdout.write(formatSummary(report, complete, runLine(report)));
+    const entry = campaignEntry(report, complete);
+    entries.push(entry);
+    surprise ||= surprising(entry, report.meta.expected !== undefined);
+    if (report.interrupted) break;
+  }
+  writeJson(o.json, entries);
+  return surprise ? 1 : 0;
+}
+
+function merge(argv: string[]): number {
+  let run: (() => number) | undefined;
+  const program = new Command('fuzz merge')
+    .description("combine the stores of a campaign's shards (pnpm fuzz --check DIR --shard I/N --store STORE) into the report of an unsharded run")
+    .argument('<stores...>', 'store directories, one per shard', (text: string, previous: string[] = []) => {
+      const dir = existingDir('store', text);
+      if (!dir.ok) throw new InvalidArgumentError(dir.message);
+      return [...previous, dir.value];
+    })
+    .option('--json <file>', 'also write the report as JSON', pathOption(writableFile, '--json'))
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .action((stores: string[], opts: { json?: string }) => {
+      run = () => {
+        const merged = mergeStores(stores);
+        let surprise = false;
+        const entries = merged.map((m) => {
+          process.stdout.write(formatSummary(m, true, `  merged from ${m.shards.length} store(s): shards ${m.shards.join(', ')}`));
+          const entry = campaignEntry(m, true);
+          surprise ||= surprising(entry, m.meta.expected !== undefined);
+          return entry;
+        });
+        writeJson(opts.json, entries);
+        return surprise ? 1 : 0;
+      };
+    });
+  const usage = parseArgs(program, argv, 'fuzz merge');
+  if (usage !== undefined) return usage;
+  return run?.() ?? 2;
 }
 
 async function fuzz(o: Opts): Promise<number> {
@@ -100,17 +169,8 @@ async function fuzz(o: Opts): Promise<number> {
     process.stdout.write(`${o.state}: ${r.status}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''} (${r.lastMark ?? 'no mark'} visible)\n`);
     return r.status === 'violated' ? 1 : 0;
   }
-  if (o.check !== undefined) {
-    // Exit 1 on any surprise: a violation of a recording that must hold, or a recording meant to
-    // be caught (meta.expected) that held.
-    let surprise = false;
-    for (const dir of findRecordings(o.check)) {
-      const report = await checkRecording(dir);
-      printReport(report);
-      surprise ||= !asExpected(againstExpectation(report.meta, report.violatedStates > 0));
-    }
-    return surprise ? 1 : 0;
-  }
+  if (o.check !== undefined) return checkAll({ ...o, check: o.check });
+  if (o.store !== undefined || o.shard !== undefined || o.json !== undefined) throw new CrashError('BAD_OPTION', '--store, --shard and --json go with --check');
   const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
   process.stderr.write(
     `fuzz: seed ${seed}, ${o.from ? `recordings under ${o.from}` : `${o.recordings} recordings (${o.strategy.join(', ')}, ${o.fs})`}, ${o.runs} crash states\n`,
@@ -124,6 +184,7 @@ async function fuzz(o: Opts): Promise<number> {
     ...(o.from !== undefined ? { from: o.from } : {}),
     outRoot: path.join(PROJECT_ROOT, 'results', 'fuzz', `seed-${seed}`),
     regressionsDir: o.save ? REGRESSIONS_DIR : null,
+    jobs: o.jobs,
     log: (line) => process.stderr.write(`${line}\n`),
   });
   if (result.status === 'missed') {
@@ -149,6 +210,7 @@ async function fuzz(o: Opts): Promise<number> {
 
 async function main(argv: string[]): Promise<number> {
   watchLaunchers();
+  if (argv[0] === 'merge') return merge(argv.slice(1));
   let run: Promise<number> | undefined;
   const program = new Command('fuzz')
     .description('record a bounded set of generated WAL workloads on dm-log-writes, then fuzz crash states over them (fast-check, shrinking)')
@@ -167,6 +229,10 @@ async function main(argv: string[]): Promise<number> {
     .option('--check <dir>', 'check every crash state of the recordings under dir, with coverage and states/s', recordingsOption('--check'))
     .option('--recording <dir>', 'with --state: check one state of this recording', recordingsOption('--recording', true))
     .option('--state <id>', 'a state id (prefix@N, eK/subset/A,B, eK/torn/E@BYTES)')
+    .option('--jobs <n>', `crash states checked at once, 1-${MAX_JOBS} (default: the number of CPUs)`, intOption('--jobs', 1, MAX_JOBS), availableParallelism())
+    .option('--store <dir>', 'with --check: keep each judged state here; a repeated or interrupted run skips what it holds', pathOption(writableDir, '--store'))
+    .option('--shard <I/N>', 'with --check: check only part I of N of every recording (merge the stores with pnpm fuzz merge)', shardOption)
+    .option('--json <file>', 'with --check: also write the report as JSON', pathOption(writableFile, '--json'))
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .action((opts: Opts) => {

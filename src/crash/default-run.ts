@@ -29,12 +29,14 @@ export interface CheckOutcome {
   trials: number;
   /** The violated trials: which scenario, and why (their artifacts are in results.trials). */
   violated: { strategy: string; scenario: string; index: number; reasons: string[] }[];
+  /** The trials that could not be judged, and why (results.errors). */
+  errors: string[];
   durationMs: number;
   results: RunResults<WalTrialOutcome>;
 }
 
 export interface DefaultRunResult {
-  /** violated if any check is; else crash-not-real if any is; else held. */
+  /** violated if any check is; else crash-not-real if any is; else error if a trial could not be judged; else held. */
   verdict: RowVerdict;
   checks: CheckOutcome[];
   /** Checks of the plan left out because an earlier one was violated (stopAtViolation). */
@@ -103,6 +105,7 @@ export function defaultPlan(
 function worst(verdicts: readonly RowVerdict[]): RowVerdict {
   if (verdicts.includes('violated')) return 'violated';
   if (verdicts.includes('crash-not-real')) return 'crash-not-real';
+  if (verdicts.includes('error')) return 'error';
   return 'held';
 }
 
@@ -134,6 +137,7 @@ export async function runDefaultChecks(options: DefaultRunOptions, reporter: Rep
       violated: results.trials
         .filter((t) => t.status === 'violated')
         .map((t) => ({ strategy: t.strategy, scenario: t.scenario, index: t.index, reasons: t.reasons })),
+      errors: results.errors.map((e) => `${strategyLabel(e.strategy, e.groupCommit)} trial ${e.index} (${e.scenario}): ${e.reason}`),
       durationMs: Date.now() - t0,
       results,
     });

@@ -1,5 +1,5 @@
 import { release } from 'node:os';
-import type { TrialOutcome } from './outcome.js';
+import type { TrialOutcome, WalTrialOutcome } from './outcome.js';
 import type { RunOptions } from './options.js';
 import { runVerdict, summaryRows, type RowVerdict, type SummaryRow } from './summary.js';
 
@@ -17,19 +17,44 @@ export interface RunResults<T extends TrialOutcome = TrialOutcome> {
   /** Where the trials ran: the host kernel, or the microVM's. */
   kernel: { release: string; inVm: boolean };
   trials: T[];
+  /** Trials that could not be judged (a recording that failed), with why: no verdict for them. */
+  errors: TrialError[];
   rows: SummaryRow[];
   verdict: RowVerdict;
 }
 
-/** Exit status of a finished run: 0 held everywhere, 1 violated (or a crash shown not to be real). */
-export function exitCodeOf(verdict: RowVerdict): 0 | 1 {
-  return verdict === 'held' ? 0 : 1;
+/** A trial with no verdict: which one, and why it could not be judged. */
+export interface TrialError {
+  strategy: WalTrialOutcome['strategy'];
+  groupCommit: boolean;
+  scenario: string;
+  index: number;
+  reason: string;
 }
 
-/** Assemble the results of a run from its trial records. */
-export function buildResults<T extends TrialOutcome>(fields: Omit<RunResults<T>, 'format' | 'rows' | 'verdict'>): RunResults<T> {
+/**
+ * Exit status of a finished run: 0 held everywhere, 1 violated (or a crash shown not to be real),
+ * 2 nothing violated but some trials could not be judged.
+ */
+export function exitCodeOf(verdict: RowVerdict): 0 | 1 | 2 {
+  return verdict === 'held' ? 0 : verdict === 'error' ? 2 : 1;
+}
+
+/**
+ * The verdict of judged trials and of those that could not be judged: a violation stands whatever
+ * else failed (it was shown); otherwise a trial without a verdict makes the run's an error.
+ */
+export function withErrors(verdict: RowVerdict, errors: number): RowVerdict {
+  return verdict === 'violated' || verdict === 'crash-not-real' || errors === 0 ? verdict : 'error';
+}
+
+/** Assemble the results of a run from its trial records (and the trials that could not be judged). */
+export function buildResults<T extends TrialOutcome>(
+  fields: Omit<RunResults<T>, 'format' | 'rows' | 'verdict' | 'errors'> & { errors?: TrialError[] },
+): RunResults<T> {
   const rows = summaryRows(fields.trials);
-  return { format: 'powercut-crashtest-v1', ...fields, rows, verdict: rows.length === 0 ? 'held' : runVerdict(rows) };
+  const errors = fields.errors ?? [];
+  return { format: 'powercut-crashtest-v1', ...fields, errors, rows, verdict: withErrors(rows.length === 0 ? 'held' : runVerdict(rows), errors.length) };
 }
 
 /** The results of a run of `options` on this kernel that started at `started` (ms since the epoch). */

@@ -11,7 +11,8 @@ type WalInput = Pick<WalTrialOutcome, 'strategy' | 'groupCommit' | 'scenario' | 
 type TargetInput = Pick<TargetTrialOutcome, 'target' | 'scenario' | 'status'>;
 type SummaryInput = WalInput | TargetInput;
 
-export type RowVerdict = 'held' | 'violated' | 'crash-not-real';
+/** 'error': nothing was violated, but some trials could not be judged (a recording failed). */
+export type RowVerdict = 'held' | 'violated' | 'crash-not-real' | 'error';
 
 export interface SummaryRow {
   strategy: string;

@@ -4,6 +4,7 @@ import { detachLoop, loopsOf } from './losetup.js';
 import { umount } from './mount.js';
 import { readMountTable } from './mountinfo.js';
 import { DeviceError } from './device-error.js';
+import { pidFileSegment, removeDetachedSegment } from './sysv-shm.js';
 
 // Everything the harness makes, described as data so a record of it survives the harness's own
 // death (the ledger) and another process can release it. Each kind names what exists before the
@@ -167,7 +168,13 @@ export async function releaseResource(r: Resource): Promise<void> {
       return;
     case 'daemon': {
       const daemon = daemonProcess(r);
-      if (daemon) await killAndWait(daemon.pid, daemon.startTime);
+      if (!daemon) return;
+      // Read before the kill; only a server we killed leaves its segment (a stopped one removes it).
+      const segment = pidFileSegment(r.pidFile);
+      await killAndWait(daemon.pid, daemon.startTime);
+      if (segment && !(await removeDetachedSegment(segment))) {
+        throw new DeviceError('CLEANUP_FAILED', `${r.label}: its shared-memory segment ${segment.id} is still attached after the kill`);
+      }
       return;
     }
   }

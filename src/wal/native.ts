@@ -2,7 +2,7 @@
 // points at another build directory (scripts/native-sanitize.sh uses native/build-asan).
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../project-root.js';
+import { nativeBuildDir } from '../project-root.js';
 import { WalError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
@@ -15,9 +15,12 @@ export interface NativeInfo {
 }
 
 export interface NativeWal {
-  /** Stages the entry; it reaches the committer at the next release(). */
-  append(payload: Uint8Array): number;
-  release(): void;
+  /**
+   * Stages `count` entries, their payloads back to back in `bytes` with their `lengths`, as one
+   * batch handed to the committer at once. Fills out[0] with the first one's sequence and out[1]
+   * with how many were staged; returns the error that refused the rest (undefined when none was).
+   */
+  appendBatch(bytes: Uint8Array, lengths: Uint32Array, count: number, out: Float64Array): unknown;
   requestSync(): number;
   /** Fills [acked, durable, lastAssigned, failed, closed]. */
   progress(out: Float64Array): void;
@@ -43,11 +46,15 @@ export interface NativeModule {
 
 let loaded: NativeModule | undefined;
 
+/** The addon file this process loads. */
+export function nativeAddonFile(): string {
+  return path.join(nativeBuildDir(), 'Release', 'powercut_wal.node');
+}
+
 // The addon, loaded on first use so that importing the WAL module never throws.
 export function nativeModule(): NativeModule {
   if (loaded !== undefined) return loaded;
-  const buildDir = process.env.POWERCUT_NATIVE_BUILD ?? path.join(PROJECT_ROOT, 'native', 'build');
-  const file = path.join(buildDir, 'Release', 'powercut_wal.node');
+  const file = nativeAddonFile();
   try {
     loaded = createRequire(import.meta.url)(file) as NativeModule;
   } catch (cause) {

@@ -1,6 +1,11 @@
 // Promises waiting for a sequence watermark to reach a value. Appends arrive in increasing
 // sequence order per handle, so a FIFO with a moving head settles them in O(1) each; other waits
 // (sync, read, waitDurable) may come in any order and are few, so they live in a small array.
+// An append learns its sequence only when its turn's batch is staged (Wal.append): until then it
+// waits at the FIFO's tail as PENDING, which no watermark reaches.
+
+/** The sequence of an append whose batch has not been staged yet. */
+export const PENDING = Number.POSITIVE_INFINITY;
 
 export class FifoWaiters {
   #seqs: number[] = [];
@@ -12,14 +17,38 @@ export class FifoWaiters {
     return this.#seqs.length - this.#head;
   }
 
-  // `seq` must be greater than every seq already queued.
+  // `seq` must be greater than every seq already queued (PENDING always is).
   push(seq: number, resolve: (seq: number) => void, reject: (err: Error) => void): void {
     this.#seqs.push(seq);
     this.#resolves.push(resolve);
     this.#rejects.push(reject);
   }
 
-  /** Highest queued seq, or 0. */
+  // Index of the oldest PENDING waiter (the length when none is).
+  #pendingStart(): number {
+    let i = this.#seqs.length;
+    while (i > this.#head && this.#seqs[i - 1] === PENDING) i--;
+    return i;
+  }
+
+  // The oldest `count` PENDING waiters get sequences first, first+1, ... (their batch was staged).
+  assignPending(count: number, first: number): void {
+    const i = this.#pendingStart();
+    for (let k = 0; k < count && i + k < this.#seqs.length; k++) this.#seqs[i + k] = first + k;
+  }
+
+  // Rejects every PENDING waiter (its batch was refused), oldest first, with `err`; returns how many.
+  rejectPending(err: Error): number {
+    const i = this.#pendingStart();
+    const rejects = this.#rejects.splice(i);
+    this.#seqs.length = i;
+    this.#resolves.length = i;
+    for (const reject of rejects) reject(err);
+    this.#compact();
+    return rejects.length;
+  }
+
+  /** Highest queued seq, or 0 (PENDING while the newest append's batch is not staged). */
   last(): number {
     return this.size === 0 ? 0 : (this.#seqs[this.#seqs.length - 1] as number);
   }
@@ -38,15 +67,15 @@ export class FifoWaiters {
     return n;
   }
 
-  // Rejects every remaining waiter with errorFor(seq).
-  rejectAll(errorFor: (seq: number) => Error): number {
+  // Rejects every remaining waiter with errorFor(seq) (seq undefined for a PENDING one).
+  rejectAll(errorFor: (seq: number | undefined) => Error): number {
     let n = 0;
     while (this.#head < this.#seqs.length) {
       const seq = this.#seqs[this.#head] as number;
       const reject = this.#rejects[this.#head] as (err: Error) => void;
       this.#head++;
       n++;
-      reject(errorFor(seq));
+      reject(errorFor(seq === PENDING ? undefined : seq));
     }
     this.#compact();
     return n;

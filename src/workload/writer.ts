@@ -86,22 +86,23 @@ export async function runWriter(config: WriterConfig, emit: EventSink, walExtra:
   // Payloads announced under a seq the WAL never consumed: a later attempt under the same seq
   // must announce the same bytes, or the history would hold two digests for one seq.
   const unconsumed = new Map<number, Buffer>();
-  let truncating = false;
+  // The truncate in flight (one at a time), in an object: it is set and cleared in callbacks.
+  const inFlight: { truncate: Promise<void> | null } = { truncate: null };
   let floor = wal.recovery.firstSeq;
 
   const truncateIfDue = (seq: number): void => {
-    if (config.truncateEvery === 0 || truncating || acked % config.truncateEvery !== 0) return;
+    if (config.truncateEvery === 0 || inFlight.truncate !== null || acked % config.truncateEvery !== 0) return;
     const beforeSeq = seq - config.truncateKeep;
     if (beforeSeq <= floor) return;
-    truncating = true;
     emit({ type: 'truncating', beforeSeq, t: now() });
-    wal.truncate(beforeSeq).then(
+    inFlight.truncate = wal.truncate(beforeSeq).then(
       () => {
         floor = beforeSeq;
-        truncating = false;
+        inFlight.truncate = null;
         emit({ type: 'truncated', beforeSeq, t: now() });
       },
       (error: unknown) => {
+        inFlight.truncate = null;
         failures++;
         emit({ type: 'failed', code: errorCode(error), message: `truncate(${beforeSeq}): ${errorMessage(error)}`, t: now() });
         if (!config.continueAfterFailure) stop = true;
@@ -167,6 +168,9 @@ export async function runWriter(config: WriterConfig, emit: EventSink, walExtra:
     }
   }
 
+  // A truncate still running reports its outcome before the writer closes: its event (and a
+  // recording's mark for it) belongs to this run, not to a closed WAL and a released marker.
+  await inFlight.truncate;
   unsubscribe();
   await wal.close().catch((error: unknown) => emit({ type: 'failed', code: errorCode(error), message: `close: ${errorMessage(error)}`, t: now() }));
   return mismatch ?? { status: 'done', appended: calls, acked, failed: failures };

@@ -1,7 +1,7 @@
 // One test per recovery edge case (issue 2), each named for the case.
 import { openSync, closeSync, readFileSync, writeSync, ftruncateSync, statSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Wal, WalError } from '../../src/wal/index.js';
+import { nativeModule, Wal, WalError } from '../../src/wal/index.js';
 import { ENTRY_HEADER, SEGMENT_HEADER, allEntries, parseSegment, payloadFor, segmentFiles, spareFiles, staleEntriesAfter, tempDirs } from './wal-fixture.js';
 
 const SMALL = { segmentSize: 64 * 1024 } as const;
@@ -230,6 +230,56 @@ describe('WAL recovery edge cases', () => {
       const want = e.seq <= 1500 ? first[e.seq - 1]! : second[e.seq - 1501]!;
       expect(e.payload.equals(want)).toBe(true);
     }
+    await again.close();
+  });
+
+  it('RepairAtStaleEntryInRecycledSegment: repair cuts newer entries after a stale one, so the repaired log stays repaired', async () => {
+    // A recycled segment whose first new entry never reached the disk (a volatile cache dropped
+    // that write and kept later ones): in its place a stale entry of the file's last life, then
+    // newer live entries. The plain open reports corruption; repair cuts the log there. It must
+    // also clear the newer entries behind the stale one: left in place, the next plain open
+    // reported the same corruption again (the crash harness's second life on a periodic
+    // recycled-segment state), and appends after the repair ran into them.
+    const d = dir();
+    const wal = await Wal.open(d, { ...SMALL, strategy: 'none', recycle: true });
+    // 2032-byte payloads span 2048 bytes: 30 to a 64 KiB segment, old and new boundaries line up.
+    await appendAll(
+      wal,
+      Array.from({ length: 60 }, (_, i) => payloadFor(i + 1, 2032)),
+    );
+    // The spare prepared ahead first, so the recycled file is the one the next rotation takes.
+    for (let i = 0; i < 500 && spareFiles(d).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await wal.truncate(31); // segment 1-30 becomes a spare with its stale entries
+    await appendAll(
+      wal,
+      Array.from({ length: 10 }, (_, i) => payloadFor(i + 61, 2032)),
+    );
+    await wal.close();
+    const recycled = segmentFiles(d).find((f) => parseSegment(f).firstSeq === 61)!;
+    expect(staleEntriesAfter(recycled, SEGMENT_HEADER + 10 * 2048).length, 'the segment of 61 is a recycled file').toBeGreaterThan(0);
+    // Entry 61's write lost: the stale entry 1 the file held there before is back.
+    const stale = Buffer.alloc(2048);
+    stale.writeUInt32LE(2032, 0);
+    stale.writeBigUInt64LE(1n, 8);
+    payloadFor(1, 2032).copy(stale, 16);
+    stale.writeUInt32LE(nativeModule().crc32c(Buffer.concat([stale.subarray(0, 4), stale.subarray(8, 16 + 2032)])), 4);
+    const fd = openSync(recycled, 'r+');
+    writeSync(fd, stale, 0, stale.length, SEGMENT_HEADER);
+    closeSync(fd);
+
+    await expect(Wal.open(d, SMALL)).rejects.toMatchObject({ code: 'WAL_CORRUPTION' });
+    const repaired = await Wal.open(d, { ...SMALL, repair: true });
+    expect(repaired.recovery.lastSeq).toBe(60);
+    await repaired.close();
+    const plain = await Wal.open(d, SMALL);
+    expect(plain.recovery.lastSeq).toBe(60);
+    const next = Array.from({ length: 6 }, (_, i) => payloadFor(1000 + i, 2032));
+    expect(await appendAll(plain, next)).toEqual([61, 62, 63, 64, 65, 66]);
+    await plain.close();
+    const again = await Wal.open(d, SMALL);
+    const got = await collect(again, 61);
+    expect(got.map((e) => e.seq)).toEqual([61, 62, 63, 64, 65, 66]);
+    got.forEach((e, i) => expect(e.payload.equals(next[i]!)).toBe(true));
     await again.close();
   });
 

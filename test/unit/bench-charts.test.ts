@@ -9,8 +9,11 @@ function measured(
   c: { kind: 'wal'; strategy: StrategyName; prealloc: 'zero' | 'none' | 'recycle' | 'fallocate' } | { kind: 'peer'; peer: PeerName },
   writers: number,
   opsPerSec: number,
+  offered?: number,
 ): CellResult {
-  const base = c.kind === 'wal' ? { ...c, fs: 'host' as const, writers, size: 4096, threads: 0 } : { ...c, fs: 'host' as const, writers, size: 4096 };
+  const rate = offered === undefined ? {} : { offered };
+  const base =
+    c.kind === 'wal' ? { ...c, fs: 'host' as const, writers, size: 4096, threads: 0, ...rate } : { ...c, fs: 'host' as const, writers, size: 4096, ...rate };
   const cell = { ...base, id: cellId(base) };
   return {
     ...cell,
@@ -54,6 +57,8 @@ const CELLS: CellResult[] = [
   measured({ kind: 'peer', peer: 'raw-floor' }, 1, 7100),
   measured({ kind: 'peer', peer: 'leveldb' }, 1, 2300),
   measured({ kind: 'peer', peer: 'leveldb' }, 64, 6000),
+  measured({ kind: 'wal', strategy: 'group-fdatasync', prealloc: 'recycle' }, 64, 1000, 1000),
+  measured({ kind: 'wal', strategy: 'group-fdatasync', prealloc: 'recycle' }, 64, 9000, 10_000),
 ];
 
 describe('charts', () => {

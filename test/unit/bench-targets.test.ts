@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { cellId, cellLabel, type Cell, type PeerName, type StrategyName } from '../../src/bench/cell.js';
 import type { CellResult, FsReport, Metrics } from '../../src/bench/results.js';
-import { computeTargets, flushPassThroughChecks, floorTargets, groupTargets, peerTargets, preallocTargets, referenceWal } from '../../src/bench/targets.js';
+import {
+  ceilingTargets,
+  computeTargets,
+  flushPassThroughChecks,
+  floorTargets,
+  groupTargets,
+  loneWriterTargets,
+  peerTargets,
+  preallocTargets,
+  referenceWal,
+} from '../../src/bench/targets.js';
 import { tableRows } from '../../src/bench/table.js';
 
 function metrics(opsPerSec: number, p99Us = 300, devices: Metrics['devices'] = []): Metrics {
@@ -22,9 +32,18 @@ function wal(
   strategy: StrategyName,
   writers: number,
   opsPerSec: number,
-  opts: { prealloc?: 'zero' | 'none' | 'recycle'; p99?: number; fs?: Cell['fs']; devices?: Metrics['devices'] } = {},
+  opts: { prealloc?: 'zero' | 'none' | 'recycle'; p99?: number; fs?: Cell['fs']; devices?: Metrics['devices']; cpuLoad?: number } = {},
 ): CellResult {
-  const c = { kind: 'wal' as const, fs: opts.fs ?? 'host', strategy, writers, size: 4096, prealloc: opts.prealloc ?? 'zero', threads: 0 };
+  const c = {
+    kind: 'wal' as const,
+    fs: opts.fs ?? 'host',
+    strategy,
+    writers,
+    size: 4096,
+    prealloc: opts.prealloc ?? 'zero',
+    threads: 0,
+    ...(opts.cpuLoad ? { cpuLoad: opts.cpuLoad } : {}),
+  };
   const cell = { ...c, id: cellId(c) };
   return { ...cell, label: cellLabel(cell), status: 'measured', metrics: metrics(opsPerSec, opts.p99, opts.devices) };
 }
@@ -46,6 +65,30 @@ const dev = (device: string, writesPerCommit: number, flushesPerCommit: number, 
 });
 
 describe('targets', () => {
+  it('ceiling: group commit at 64 writers >= 0.85 of the raw floor at 64, as the WAL ships when measured', () => {
+    const cells = [wal('group-fdatasync', 64, 170_000, { prealloc: 'recycle' }), wal('group-fdatasync', 64, 90_000), peer('raw-floor', 64, 200_000)];
+    expect(ceilingTargets(cells)[0]).toMatchObject({ kind: 'group-ceiling', status: 'pass', value: 0.85 });
+    expect(ceilingTargets(cells)[0]?.detail).toMatch(/^WAL \(prealloc recycle\) 170000\/s \/ ceiling 200000\/s = 0.85/);
+    expect(ceilingTargets([wal('group-fdatasync', 64, 160_000), peer('raw-floor', 64, 200_000)])[0]).toMatchObject({ status: 'fail', value: 0.8 });
+    expect(ceilingTargets([wal('group-fdatasync', 64, 160_000)])[0]?.status).toBe('not-measured');
+  });
+
+  it('lone writer: group commit at 1 writer >= 0.95 of plain fdatasync, judged at every CPU load of the run', () => {
+    const cells = [
+      wal('group-fdatasync', 1, 960),
+      wal('fdatasync', 1, 1000),
+      wal('group-fdatasync', 1, 800, { cpuLoad: 2 }),
+      wal('fdatasync', 1, 1000, { cpuLoad: 2 }),
+    ];
+    const [quiet, loaded] = loneWriterTargets(cells);
+    expect(quiet).toMatchObject({ kind: 'lone-writer', status: 'pass', value: 0.96 });
+    expect(quiet?.title).toMatch(/quiet$/);
+    expect(loaded).toMatchObject({ status: 'fail', value: 0.8 });
+    expect(loaded?.title).toMatch(/cpu load 2$/);
+    // Loaded cells never stand in for quiet ones in the other targets.
+    expect(floorTargets([wal('fdatasync', 1, 1000, { cpuLoad: 2 }), peer('raw-floor', 1, 1000)])[0]?.status).toBe('not-measured');
+  });
+
   it('floor: passes at >= 0.95 of the raw loop and fails below, with the numbers', () => {
     expect(floorTargets([wal('fdatasync', 1, 6650), peer('raw-floor', 1, 7000)])[0]).toMatchObject({ status: 'pass', value: 0.95 });
     const fail = floorTargets([wal('fdatasync', 1, 6000), peer('raw-floor', 1, 7000)])[0]!;

@@ -24,6 +24,7 @@ vi.mock('../../src/crash/modes.js', () => ({
       command: '',
       kernel: { release: 'x', inVm: false },
       trials: [],
+      errors: [],
       rows: [],
       verdict,
     };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatSummaryTable, runVerdict, summaryRows } from '../../src/crash/summary.js';
 import type { WalTrialOutcome as TrialOutcome } from '../../src/crash/outcome.js';
+import { exitCodeOf, withErrors } from '../../src/crash/results.js';
 import { judgeCrash, type RecoveredEntry } from '../../src/oracle/index.js';
 import { payloadDigest, type Strategy, type WorkloadEvent } from '../../src/workload/events.js';
 
@@ -93,5 +94,15 @@ describe('crashtest summary', () => {
     expect(rule).toMatch(/^-+( +-+)+$/);
     expect(first).toMatch(/^fsync +random-cut +1 +10 +8 +6 +2 +2 +1 +VIOLATED \(1\)$/);
     expect(second).toMatch(/held$/);
+  });
+});
+
+describe('a run with trials that could not be judged', () => {
+  it('is an error only when nothing was violated: a violation shown elsewhere stands', () => {
+    expect(withErrors('held', 1)).toBe('error');
+    expect(withErrors('held', 0)).toBe('held');
+    expect(withErrors('violated', 2)).toBe('violated');
+    expect(withErrors('crash-not-real', 1)).toBe('crash-not-real');
+    expect(exitCodeOf('error')).toBe(2);
   });
 });

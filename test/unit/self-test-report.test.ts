@@ -15,17 +15,23 @@ const plant: Plant = { name: 'ack-before-sync', class: 'acknowledgement before i
 const groupPlant: Plant = { name: 'group-ack-before-sync', class: 'acknowledgement before its sync (group commit)', strategy: 'fdatasync', groupCommit: true };
 const clean = { strategies: ['fdatasync' as const, 'periodic' as const], groupCommit: false };
 
-const held = (check: CheckSummary['check']): CheckSummary => ({ check, verdict: 'held', trials: 8, durationMs: 60_000, firstViolated: null });
+const held = (check: CheckSummary['check']): CheckSummary => ({ check, verdict: 'held', trials: 8, durationMs: 60_000, firstViolated: null, errors: [] });
 const violated = (check: CheckSummary['check'], scenario: string): CheckSummary => ({
   check,
   verdict: 'violated',
   trials: 8,
   durationMs: 120_000,
   firstViolated: { strategy: 'fdatasync', scenario, index: 3, reasons: ['acked 5 lost'] },
+  errors: [],
+});
+const unjudged = (check: CheckSummary['check']): CheckSummary => ({
+  ...held(check),
+  verdict: 'error',
+  errors: ['fdatasync trial 2 (truncate): the recording failed: the writer exited with 1'],
 });
 const finished = (checks: CheckSummary[], notRun: CheckSummary['check'][] = []): JobOutcome => ({
   status: 'finished',
-  verdict: checks.some((c) => c.verdict === 'violated') ? 'violated' : checks.some((c) => c.verdict === 'crash-not-real') ? 'crash-not-real' : 'held',
+  verdict: (['violated', 'crash-not-real', 'error'] as const).find((v) => checks.some((c) => c.verdict === v)) ?? 'held',
   checks,
   notRun,
   durationMs: checks.reduce((t, c) => t + c.durationMs, 0),
@@ -55,6 +61,19 @@ describe('a plant row', () => {
     );
   });
 
+  it('is caught by a violation even when another recording of the check could not be judged', () => {
+    const row = plantRow(plant, finished([held('flakey'), { ...violated('log-writes', 'random-cut'), errors: unjudged('log-writes').errors }]));
+    expect(row).toMatchObject({ status: 'caught', by: { check: 'log-writes' } });
+  });
+
+  it('is an error, not missed, when nothing was violated and a recording could not be judged', () => {
+    const row = plantRow(plant, finished([held('flakey'), unjudged('log-writes')]));
+    expect(row).toMatchObject({ status: 'error' });
+    expect(formatSelfTestTable([row])).toContain(
+      'ERROR (no verdict): 1 trial(s) could not be judged, nothing was violated: log-writes fdatasync trial 2 (truncate)',
+    );
+  });
+
   it('is an error (no verdict) when its run could not be made', () => {
     expect(plantRow(plant, error)).toMatchObject({ status: 'error', message: 'the microVM failed: timeout' });
   });
@@ -72,6 +91,11 @@ describe('a clean row', () => {
     expect(row.status).toBe('not-held');
     expect(formatSelfTestTable([row])).toContain('NOT HELD (violated)');
     expect(formatSelfTestTable([row])).toContain('fdatasync,periodic');
+  });
+
+  it('has no verdict (error), not a failure, when nothing was violated but a recording could not be judged', () => {
+    expect(cleanRow(clean, finished([held('flakey'), unjudged('log-writes')]))).toMatchObject({ status: 'error' });
+    expect(cleanRow(clean, finished([violated('flakey', 'truncate'), unjudged('log-writes')])).status).toBe('not-held');
   });
 });
 

@@ -4,7 +4,7 @@ import type { PeerCell } from '../cell.js';
 import type { Slice } from '../slice.js';
 import type { SliceContext } from '../slice-context.js';
 import type { PeerDriver, Readiness } from './peer-driver.js';
-import { loadPeerModule, timeCommits } from './time-commits.js';
+import { loadPeerModule, timeCommits, timeOffered } from './time-commits.js';
 
 type LevelModule = typeof import('classic-level');
 
@@ -29,7 +29,10 @@ export class LevelDbDriver implements PeerDriver {
     try {
       const payload = randomBytes(cell.size);
       for (let i = 0; i < 16; i++) await db.put(`warm-${i}`, payload, { sync: true });
-      return await timeCommits(ctx, cell.size, cell.writers, (w, i) => db.put(`${w}-${i}`, payload, { sync: true }));
+      const commit = (w: number, i: number): Promise<void> => db.put(`${w}-${i}`, payload, { sync: true });
+      return cell.offered !== undefined
+        ? await timeOffered(ctx, cell.size, cell.writers, cell.offered, commit)
+        : await timeCommits(ctx, cell.size, cell.writers, commit);
     } finally {
       await db.close();
     }

@@ -4,7 +4,7 @@ import type { PeerCell } from '../cell.js';
 import type { Slice } from '../slice.js';
 import type { SliceContext } from '../slice-context.js';
 import type { PeerDriver, Readiness } from './peer-driver.js';
-import { loadPeerModule, timeCommits } from './time-commits.js';
+import { loadPeerModule, timeCommits, timeOffered } from './time-commits.js';
 
 type SqliteModule = typeof import('better-sqlite3');
 
@@ -33,9 +33,10 @@ export class SqliteDriver implements PeerDriver {
       const insert = db.prepare('INSERT INTO log (payload) VALUES (?)');
       const payload = randomBytes(cell.size);
       for (let i = 0; i < 16; i++) insert.run(payload);
-      return await timeCommits(ctx, cell.size, 1, () => {
+      const commit = (): void => {
         insert.run(payload);
-      });
+      };
+      return cell.offered !== undefined ? await timeOffered(ctx, cell.size, 1, cell.offered, commit) : await timeCommits(ctx, cell.size, 1, commit);
     } finally {
       db.close();
     }

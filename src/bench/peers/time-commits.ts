@@ -1,4 +1,5 @@
 import { newHistogram } from '../latency.js';
+import { runOpenLoop } from '../open-loop.js';
 import { deviceWindow, type Slice } from '../slice.js';
 import type { SliceContext } from '../slice-context.js';
 
@@ -31,6 +32,39 @@ export async function timeCommits(
   const elapsedNs = Number(process.hrtime.bigint() - t0);
   const cpu = process.cpuUsage(cpu0);
   return { ops, bytes: ops * size, elapsedNs, latency: hist, devices: io.finish(), cpuUs: cpu.user + cpu.system };
+}
+
+// The same peer driven open loop (cell.offered commits/s over `writers`, open-loop.ts): the
+// suite's scheduler issues each commit at its arrival time and counts latency from it, exactly as
+// for the WAL's open-loop cells.
+export async function timeOffered(
+  ctx: SliceContext,
+  size: number,
+  writers: number,
+  offered: number,
+  commit: (writer: number, i: number) => Promise<void> | void,
+): Promise<Slice> {
+  const hist = newHistogram();
+  const io = deviceWindow(ctx.devices);
+  const cpu0 = process.cpuUsage();
+  const plan = {
+    writers,
+    offeredPerSec: offered,
+    durationMs: ctx.durationMs,
+    arrivals: ctx.arrivals?.process ?? 'poisson',
+    seed: ctx.arrivals?.seed ?? 1,
+  } as const;
+  const out = await runOpenLoop(plan, hist, commit);
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    ops: out.ops,
+    bytes: out.ops * size,
+    elapsedNs: out.elapsedNs,
+    latency: hist,
+    devices: io.finish(),
+    cpuUs: cpu.user + cpu.system,
+    missed: out.missed,
+  };
 }
 
 // Loads an optional in-process peer module; a module that does not load (not installed, native

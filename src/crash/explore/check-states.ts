@@ -1,12 +1,13 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { CleanupStack, mount, umount } from '../../dm/index.js';
+import { CleanupStack } from '../../dm/index.js';
+import { loopMount, loopUnmount } from '../../dm/loop-mount.js';
 import {
   enumerateStates,
   StateMaterialiser,
   visibleMarks,
-  type Coverage,
   type CrashState,
   type EnumerateOptions,
   closeLog,
@@ -20,6 +21,17 @@ import { runWriter } from '../../workload/writer.js';
 import { parseWriterConfig } from '../../workload/writer-config.js';
 import { recoverWal, type Recovery } from '../writer/recover.js';
 import { readRecordingMeta, type RecordingMeta } from '../record/session.js';
+import {
+  statesOfShard,
+  summariseStates,
+  type CheckReport,
+  type CheckTimings,
+  type JudgedState,
+  type Shard,
+  type StateFacts,
+  type StateResult,
+} from './check-report.js';
+import { checkerVersion, recordingHash, STORE_FORMAT, type ResultStore } from './result-store.js';
 import { reasonsOf } from '../verdict-reasons.js';
 import { CrashError } from '../crash-error.js';
 import { SYNC_FAILURE_CODES } from '../../strategy/index.js';
@@ -30,21 +42,28 @@ import { SYNC_FAILURE_CODES } from '../../strategy/index.js';
 // history cut at the marks visible in that state. Images live on tmpfs (/dev/shm) when there is
 // one: each state is a fresh sparse file, and the page cache of a disk-backed file would make
 // every state wait for writeback.
+//
+// `jobs` states are in flight at once, each in a slot of its own (an image file and a mount
+// point, kept for the checker's life; every mount attaches a fresh loop device, see
+// dm/loop-mount.ts). Materialising runs on this thread in enumeration order (the base image only
+// moves forward); mount, journal replay, WAL recovery and unmount of different slots overlap on
+// the libuv pool. A state's result depends on the state alone (its second life is chosen by a
+// hash of its id, not by a count of the states before it), and results are handed on in
+// enumeration order, so any number of jobs, shards or resumed runs give the same report.
 
-/** Sync-failure codes after which the WAL must never acknowledge again (the writer's WAL codes). */
-
-interface StateFacts {
-  id: string;
-  kind: CrashState['kind'];
-  marksVisible: number;
-  lastMark: string | null;
-}
+/**
+ * What a state's check does, as a version: results stored under another version are not reused.
+ * Bump it when the checking of a state changes (materialising, mounting, recovery, the oracle,
+ * second lives); the WAL build under test is part of the key on its own (see result-store.ts).
+ */
+export const CHECK_FORMAT = 2;
 
 /**
  * Which states also get a second life (recover, append, unmount, mount, recover again):
- * 'sampled' = every third state whose recovery cut a torn tail or repaired corruption (where a
- * tail counted but not cut shows), and every SECOND_LIFE_EVERY-th of the rest; 'off' = none.
- * A second life costs about a state's own check again, so it is sampled rather than given to all.
+ * 'sampled' = one in three of the states whose recovery cut a torn tail or repaired corruption
+ * (where a tail counted but not cut shows), and one in SECOND_LIFE_EVERY of the rest, chosen by a
+ * hash of the state id; 'off' = none. A second life costs about a state's own check again, so it
+ * is sampled rather than given to all.
  */
 export type SecondLifePolicy = 'sampled' | 'off';
 
@@ -53,58 +72,6 @@ const SECOND_LIFE_APPENDS = 6;
 const SECOND_LIFE_EVERY = 10;
 const SECOND_LIFE_CUT_EVERY = 3;
 
-/**
- * One checked state. `unmountable`: the filesystem itself refused the image (say a superblock
- * write torn at 512 bytes, which a disk with 4 KiB atomic sectors would not produce): there is no
- * WAL to judge, and it is counted apart, neither a WAL violation nor a pass.
- */
-export type StateResult =
-  | (StateFacts & {
-      status: 'held' | 'violated';
-      reasons: string[];
-      verdict: CrashVerdict;
-      recovery: { status: Recovery['status']; entries: number; code?: string; corruption: string | null };
-      /** The state's second life, when it had one: its verdict decides when the first life held. */
-      secondLife?: 'held' | 'violated';
-    })
-  | (StateFacts & { status: 'unmountable'; reasons: string[] });
-
-export type JudgedState = Extract<StateResult, { verdict: CrashVerdict }>;
-
-export interface CheckTimings {
-  materialiseMs: number;
-  mountMs: number;
-  recoverMs: number;
-  judgeMs: number;
-  totalMs: number;
-}
-
-export interface CheckReport {
-  recording: string;
-  meta: RecordingMeta;
-  coverage: Coverage | null;
-  checked: number;
-  violatedStates: number;
-  unmountableStates: number;
-  /** The first unmountable states (at most 20). */
-  unmountable: StateResult[];
-  /** States that were also given a second life (SecondLifePolicy). */
-  secondLives: number;
-  /** The first violated states (at most 20), in enumeration order. */
-  violations: JudgedState[];
-  /**
-   * A state that speaks for the recording in summaries: the first violated one; else the state
-   * with the most acknowledgements visible that still lost something (a crash shown to be real at
-   * its strictest), or the one with the most acknowledgements when none lost anything.
-   */
-  representative: JudgedState | null;
-  timings: CheckTimings;
-  statesPerSecond: number;
-  /** A whole-log replay onto a zeroed image before the states: data bytes and MB/s. */
-  replayBytes: number;
-  replayMBps: number;
-}
-
 /** An opened recording: its log (unzipped into a work directory), index and history. */
 export class OpenRecording {
   readonly meta: RecordingMeta;
@@ -112,6 +79,8 @@ export class OpenRecording {
   readonly history: WorkloadEvent[];
   readonly workDir: string;
   readonly logPath: string;
+  /** sha256 of the recording's files (result-store.ts). */
+  readonly hash: string;
 
   // With a stack, the work directory (an unzipped log and state images: tens of MB in /dev/shm)
   // is on it, so an interrupted or killed check does not leave it behind.
@@ -121,6 +90,7 @@ export class OpenRecording {
     workParent = defaultWorkParent(),
   ) {
     this.meta = readRecordingMeta(dir);
+    this.hash = recordingHash(dir);
     this.workDir = mkdtempSync(path.join(workParent, 'powercut-check-'));
     stack?.add({ kind: 'dir', path: this.workDir });
     this.logPath = path.join(this.workDir, 'log.bin');
@@ -150,14 +120,23 @@ function ms(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-/** Checks states of one open recording, one after another (states of one enumeration move forward). */
+/** Where one state in flight lives: its image file and its mount point. */
+interface Slot {
+  image: string;
+  mountPoint: string;
+  mounted: boolean;
+}
+
+/** A hash of a state id in [0, 2^32): which states get a second life, the same in every run. */
+function idHash(id: string): number {
+  return createHash('sha256').update(id).digest().readUInt32LE(0);
+}
+
+/** Checks states of one open recording, up to `jobs` at a time (states of one enumeration move forward). */
 export class StateChecker {
   private readonly materialiser: StateMaterialiser;
-  private readonly image: string;
-  private readonly mountPoint: string;
-  readonly timings: CheckTimings = { materialiseMs: 0, mountMs: 0, recoverMs: 0, judgeMs: 0, totalMs: 0 };
-  private judged = 0;
-  private cutStates = 0;
+  private readonly slots: Slot[];
+  readonly timings: CheckTimings = { materialiseMs: 0, mountMs: 0, recoverMs: 0, secondLifeMs: 0, judgeMs: 0, totalMs: 0 };
   /** States that were given a second life. */
   secondLives = 0;
 
@@ -165,26 +144,87 @@ export class StateChecker {
     private readonly rec: OpenRecording,
     private readonly stack: CleanupStack,
     private readonly secondLifePolicy: SecondLifePolicy = 'sampled',
+    jobs = 1,
   ) {
+    if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be a whole number from 1, not ${jobs}`);
     this.materialiser = new StateMaterialiser(rec.index, rec.meta.deviceBytes, rec.workDir);
-    this.image = path.join(rec.workDir, 'state.img');
-    this.mountPoint = path.join(rec.workDir, 'mnt');
-    mkdirSync(this.mountPoint);
+    this.slots = Array.from({ length: jobs }, (_, n) => {
+      const mountPoint = path.join(rec.workDir, `mnt-${n}`);
+      mkdirSync(mountPoint);
+      return { image: path.join(rec.workDir, `state-${n}.img`), mountPoint, mounted: false };
+    });
   }
 
   /** Materialise, mount, recover and judge one state. */
   async check(state: CrashState): Promise<StateResult> {
-    const { rec } = this;
+    const slot = this.slots[0] as Slot;
+    this.materialise(state, slot);
+    return this.judgeIn(slot, state);
+  }
+
+  /**
+   * Check `states` with every slot busy, handing each result to `onResult` in the order of
+   * `states` (whatever order they finish in). Stops dispatching when `stop()` says so and waits
+   * for the states in flight; returns how many were handed on.
+   */
+  async checkEach(states: readonly CrashState[], onResult: (result: StateResult, position: number) => void, stop?: () => boolean): Promise<number> {
+    const free = [...this.slots];
+    const finished = new Map<number, StateResult>();
+    const inFlight = new Set<Promise<void>>();
+    let next = 0;
+    let failure: { error: unknown } | null = null;
+    for (const [position, state] of states.entries()) {
+      while (free.length === 0 && failure === null) await Promise.race(inFlight);
+      if (failure !== null || stop?.() === true) break;
+      const slot = free.pop() as Slot;
+      this.materialise(state, slot);
+      const work: Promise<void> = this.judgeIn(slot, state)
+        .then((result) => {
+          finished.set(position, result);
+          for (let r = finished.get(next); r !== undefined; r = finished.get(next)) {
+            finished.delete(next);
+            onResult(r, next++);
+          }
+        })
+        .catch((error: unknown) => {
+          failure ??= { error };
+        })
+        .finally(() => {
+          free.push(slot);
+          inFlight.delete(work);
+        });
+      inFlight.add(work);
+    }
+    await Promise.all(inFlight);
+    if (failure !== null) throw (failure as { error: unknown }).error;
+    return next;
+  }
+
+  private materialise(state: CrashState, slot: Slot): void {
     const t0 = process.hrtime.bigint();
-    this.materialiser.materialise(state, this.image);
+    this.materialiser.materialise(state, slot.image);
+    this.timings.materialiseMs += ms(t0);
+  }
+
+  private async mountSlot(slot: Slot): Promise<void> {
+    await loopMount(slot.image, slot.mountPoint, { fs: this.rec.meta.spec.fs });
+    slot.mounted = true;
+  }
+
+  private async unmountSlot(slot: Slot): Promise<void> {
+    await loopUnmount(slot.mountPoint);
+    slot.mounted = false;
+  }
+
+  private async judgeIn(slot: Slot, state: CrashState): Promise<StateResult> {
+    const { rec } = this;
     const t1 = process.hrtime.bigint();
-    this.timings.materialiseMs += Number(t1 - t0) / 1e6;
     const fs = rec.meta.spec.fs;
     const marks = visibleMarks(rec.index, state);
-    const facts: StateFacts = { id: state.id, kind: state.kind, marksVisible: marks.length, lastMark: marks[marks.length - 1] ?? null };
-    const reg = this.stack.add({ kind: 'mount', mountPoint: this.mountPoint });
+    const facts: StateFacts = { id: state.id, kind: state.kind, epoch: state.epoch, marksVisible: marks.length, lastMark: marks[marks.length - 1] ?? null };
+    const reg = this.stack.add({ kind: 'mount', mountPoint: slot.mountPoint });
     const w = rec.meta.writer;
-    const walDir = path.join(this.mountPoint, rec.meta.walDir);
+    const walDir = path.join(slot.mountPoint, rec.meta.walDir);
     const walOptions = { strategy: w.strategy, segmentSize: w.segmentSize, preallocate: w.preallocate };
     // Native publish marks cover promises by seq; JS marks by their place in the event stream.
     const history = rec.meta.spec.publishMarks === true ? historyAtPublishedMarks(rec.history, marks) : historyAtCrash(rec.history, marks);
@@ -193,11 +233,10 @@ export class StateChecker {
     let second: { verdict: CrashVerdict; failed: Extract<Recovery, { status: 'failed' }> | null } | null = null;
     try {
       try {
-        // -o loop: mount attaches a loop device with autoclear, so umount frees it.
-        await mount(this.image, this.mountPoint, { fs, options: ['loop'] });
+        await this.mountSlot(slot);
       } catch (cause) {
         this.timings.mountMs += ms(t1);
-        this.timings.totalMs += ms(t0);
+        // The kernel's reason only (strerror): the loop device and paths differ from run to run.
         const why = (cause as Error).message.split('\n')[0] ?? '';
         return { ...facts, status: 'unmountable', reasons: [`the ${fs} image does not mount: ${why.slice(why.lastIndexOf(': ') + 2)}`] };
       }
@@ -206,14 +245,16 @@ export class StateChecker {
       recovery = await recoverWal(walDir, walOptions);
       this.timings.recoverMs += ms(t2);
       first = judged(facts, history, recovery);
-      this.judged++;
-      if (first.status === 'held' && recovery.status === 'recovered' && this.wantsSecondLife(recovery)) {
+      if (first.status === 'held' && recovery.status === 'recovered' && this.wantsSecondLife(state.id, recovery)) {
         this.secondLives++;
-        second = await this.secondLife(walDir, walOptions, history, recovery);
+        const t5 = process.hrtime.bigint();
+        second = await this.secondLife(slot, walDir, walOptions, history, recovery);
+        this.timings.secondLifeMs += ms(t5);
       }
     } finally {
       const t3 = process.hrtime.bigint();
-      await this.stack.release(reg);
+      if (slot.mounted) await this.unmountSlot(slot);
+      this.stack.forget(reg);
       this.timings.mountMs += ms(t3);
     }
     const t4 = process.hrtime.bigint();
@@ -231,14 +272,13 @@ export class StateChecker {
         : { ...first, secondLife: 'held' };
     }
     this.timings.judgeMs += ms(t4);
-    this.timings.totalMs += ms(t0);
     return result;
   }
 
-  private wantsSecondLife(recovery: Extract<Recovery, { status: 'recovered' }>): boolean {
+  private wantsSecondLife(id: string, recovery: Extract<Recovery, { status: 'recovered' }>): boolean {
     if (this.secondLifePolicy === 'off') return false;
-    if (recovery.stats.tornBytes > 0 || recovery.corruption !== null) return this.cutStates++ % SECOND_LIFE_CUT_EVERY === 0;
-    return this.judged % SECOND_LIFE_EVERY === 1;
+    const cut = recovery.stats.tornBytes > 0 || recovery.corruption !== null;
+    return idHash(id) % (cut ? SECOND_LIFE_CUT_EVERY : SECOND_LIFE_EVERY) === 0;
   }
 
   // A second life on the crashed image, as a user would live it: the WAL recovered (done), a
@@ -247,6 +287,7 @@ export class StateChecker {
   // filesystem is unmounted and mounted again (its page cache is gone), and the WAL is recovered
   // once more. The first recovery's entries and the second life's acks must all come back.
   private async secondLife(
+    slot: Slot,
     walDir: string,
     walOptions: Parameters<typeof recoverWal>[1],
     history: WorkloadEvent[],
@@ -278,8 +319,8 @@ export class StateChecker {
         corruption: null,
       };
     }
-    await umount(this.mountPoint);
-    await mount(this.image, this.mountPoint, { fs: this.rec.meta.spec.fs, options: ['loop'] });
+    await this.unmountSlot(slot);
+    await this.mountSlot(slot);
     const again = openFailure ?? (await recoverWal(walDir, walOptions));
     const lives = secondLifeHistory(history, recovery.entries, events);
     const verdict = judgeCrash({ history: lives, recovered: again.status === 'recovered' ? again.entries : [], syncFailureCodes: SYNC_FAILURE_CODES });
@@ -312,70 +353,85 @@ export interface CheckOptions {
   enumerate?: EnumerateOptions;
   /** Stop after this many states (a quick look); default: all. */
   maxStates?: number;
+  /** Each state this run checks, in enumeration order (states taken from the store are not). */
   onState?: (result: StateResult, checked: number) => void;
   /** Second lives on states (default 'sampled'). */
   secondLife?: SecondLifePolicy;
+  /** States in flight at once (default 1). */
+  jobs?: number;
+  /** Check only this part of the states (default: all). */
+  shard?: Shard;
+  /** Take judged states from here and add the new ones. */
+  store?: ResultStore;
+  /** Once this says true, no new state is started (a stopped run, resumed later from the store). */
+  stop?: () => boolean;
+  /** Before the first state: how many this run will check and how many the store already had. */
+  onStart?: (plan: { total: number; resumed: number }) => void;
 }
 
-function speaksLouder(a: JudgedState, b: JudgedState): boolean {
-  const rank = (s: JudgedState) => [s.verdict.loss.lost > 0 ? 1 : 0, s.verdict.loss.acked, s.verdict.loss.lost];
-  const [x, y] = [rank(a), rank(b)];
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return (x[i] as number) > (y[i] as number);
-  return false;
-}
-
-/** Check every crash state of the recording in `dir` (after its `mkfs` mark). */
+/** Check every crash state of the recording in `dir` (after its `mkfs` mark), or one shard of them. */
 export async function checkRecording(dir: string, options: CheckOptions = {}): Promise<CheckReport> {
   const stack = new CleanupStack();
   const rec = new OpenRecording(dir, stack);
-  const replay = measureReplay(rec);
-  const checker = new StateChecker(rec, stack, options.secondLife ?? 'sampled');
-  const started = process.hrtime.bigint();
-  let checked = 0;
-  let violatedStates = 0;
-  let unmountableStates = 0;
-  const violations: JudgedState[] = [];
-  const unmountable: StateResult[] = [];
-  let worst: JudgedState | null = null;
-  const enumeration = enumerateStates(rec.index, { afterMark: 'mkfs', ...options.enumerate });
+  const secondLife = options.secondLife ?? 'sampled';
+  const jobs = options.jobs ?? 1;
+  const enumerate: EnumerateOptions = { afterMark: 'mkfs', ...options.enumerate };
+  let checker: StateChecker | undefined;
   try {
-    for (const state of enumeration) {
-      if (options.maxStates !== undefined && checked >= options.maxStates) break;
-      const result = await checker.check(state);
-      checked++;
-      if (result.status === 'unmountable') {
-        unmountableStates++;
-        if (unmountable.length < 20) unmountable.push(result);
-      } else if (result.status === 'violated') {
-        violatedStates++;
-        if (violations.length < 20) violations.push(result);
-      } else if (worst === null || speaksLouder(result, worst)) {
-        worst = result;
-      }
-      options.onState?.(result, checked);
-    }
+    const replay = measureReplay(rec);
+    checker = new StateChecker(rec, stack, secondLife, jobs);
+    const enumeration = enumerateStates(rec.index, enumerate);
+    const all = [...enumeration];
+    const mine = statesOfShard(all, options.shard ?? null).slice(0, options.maxStates);
+    const header = {
+      format: STORE_FORMAT,
+      recording: path.basename(dir),
+      recordingHash: rec.hash,
+      checker: checkerVersion(CHECK_FORMAT, secondLife),
+      meta: rec.meta,
+      enumerate,
+      coverage: enumeration.coverage,
+      states: all.map((s) => s.id),
+      shard: options.shard ?? null,
+    };
+    const known = options.store?.known(header.recording, header.recordingHash, header.checker) ?? new Map<string, StateResult>();
+    options.store?.writeHeader(header);
+    const todo = mine.filter((s) => !known.has(s.id));
+    options.onStart?.({ total: mine.length, resumed: mine.length - todo.length });
+    const fresh = new Map<string, StateResult>();
+    const started = process.hrtime.bigint();
+    const checkedNow = await checker.checkEach(
+      todo,
+      (result, position) => {
+        fresh.set(result.id, result);
+        options.store?.append(header, result);
+        options.onState?.(result, position + 1);
+      },
+      options.stop,
+    );
+    const wallMs = ms(started);
+    const results = mine.map((s) => known.get(s.id) ?? fresh.get(s.id)).filter((r): r is StateResult => r !== undefined);
+    return {
+      recording: dir,
+      recordingHash: rec.hash,
+      meta: rec.meta,
+      coverage: options.maxStates === undefined ? enumeration.coverage : null,
+      shard: options.shard ?? null,
+      ...summariseStates(results),
+      resumed: mine.length - todo.length,
+      checkedNow,
+      interrupted: results.length < mine.length,
+      jobs,
+      timings: { ...checker.timings, totalMs: wallMs },
+      statesPerSecond: checkedNow / (wallMs / 1000),
+      replayBytes: replay.bytes,
+      replayMBps: replay.bytes / 2 ** 20 / (replay.ms / 1000),
+    };
   } finally {
-    checker.close();
+    checker?.close();
     await stack.unwind();
     rec.close();
   }
-  const wallMs = ms(started);
-  return {
-    recording: dir,
-    meta: rec.meta,
-    coverage: options.maxStates === undefined ? enumeration.coverage : null,
-    checked,
-    violatedStates,
-    secondLives: checker.secondLives,
-    violations,
-    unmountableStates,
-    unmountable,
-    representative: violations[0] ?? worst,
-    timings: { ...checker.timings, totalMs: wallMs },
-    statesPerSecond: checked / (wallMs / 1000),
-    replayBytes: replay.bytes,
-    replayMBps: replay.bytes / 2 ** 20 / (replay.ms / 1000),
-  };
 }
 
 /** Replay the whole log onto a zeroed image once: the replay throughput of this machine. */

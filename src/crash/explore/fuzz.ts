@@ -5,7 +5,8 @@ import { stateFromId } from '../../dm/log-writes/index.js';
 import { CleanupStack, type FsType } from '../../dm/index.js';
 import type { Strategy } from '../../workload/events.js';
 import { PROJECT_ROOT } from '../bundle.js';
-import { checkRecording, OpenRecording, StateChecker, type StateResult } from './check-states.js';
+import { checkRecording, OpenRecording, StateChecker } from './check-states.js';
+import type { StateResult } from './check-report.js';
 import { againstExpectation, asExpected, type ExpectedOutcome } from './expected-verdict.js';
 import { readRecordingMeta } from '../record/session.js';
 import { stateCommands } from '../record/mode.js';
@@ -37,6 +38,8 @@ export interface FuzzOptions {
   outRoot: string;
   /** Save a failing state as a regression fixture here (null: do not save). */
   regressionsDir: string | null;
+  /** Crash states checked at once (default 1). */
+  jobs?: number;
   log: (line: string) => void;
 }
 
@@ -105,6 +108,24 @@ async function checkExpected(dirs: readonly string[], log: (line: string) => voi
   return checks;
 }
 
+// fast-check runs a property one value at a time; the values of a seeded run are known ahead
+// (fc.sample with the same seed draws them), so they are checked first with every job busy, each
+// recording's states in the order of their base image (it only moves forward), and the property
+// then reads the results. A state fast-check draws beyond them (while shrinking) is checked then.
+// A state's result depends on the state alone, so the verdicts are those of one job.
+async function checkAhead(open: readonly Open[], choices: readonly StateChoice[], results: Map<string, StateResult>, key: (c: StateChoice) => string) {
+  for (const [n, o] of open.entries()) {
+    const mine = choices
+      .filter((c) => c.recording % open.length === n)
+      .map((choice) => ({ choice, state: resolveChoice(o.rec.index, o.space, choice) }))
+      .sort((a, b) => a.state.base - b.state.base);
+    await o.checker.checkEach(
+      mine.map((m) => m.state),
+      (result, position) => results.set(key((mine[position] as (typeof mine)[number]).choice), result),
+    );
+  }
+}
+
 /** Run the fuzzer; never throws for a WAL verdict (that is the result), only for harness problems. */
 export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   const all = await makeRecordings(options);
@@ -121,18 +142,19 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       const rec = new OpenRecording(dir, stack);
       const mkfs = rec.index.markEntries().find((m) => m.label === 'mkfs');
       if (mkfs === undefined) throw new CrashError('BAD_RECORDING', `${dir}: the log has no mkfs mark`);
-      open.push({ rec, checker: new StateChecker(rec, stack), space: stateSpace(rec.index, mkfs.index) });
+      open.push({ rec, checker: new StateChecker(rec, stack, 'sampled', options.jobs ?? 1), space: stateSpace(rec.index, mkfs.index) });
     }
     let checked = 0;
     let unmountable = 0;
     const started = Date.now();
     const last = new Map<string, StateResult>();
     const key = (c: StateChoice) => JSON.stringify(c);
+    await checkAhead(open, fc.sample(stateChoiceArb(), { seed: options.seed, numRuns: options.runs }), last, key);
     const details = await fc.check(
       fc.asyncProperty(stateChoiceArb(), async (choice) => {
         const o = open[choice.recording % open.length] as Open;
         const state = resolveChoice(o.rec.index, o.space, choice);
-        const result = await o.checker.check(state);
+        const result = last.get(key(choice)) ?? (await o.checker.check(state));
         checked++;
         if (result.status === 'unmountable') unmountable++;
         last.set(key(choice), result);

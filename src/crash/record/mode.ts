@@ -1,14 +1,16 @@
 import { readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../bundle.js';
-import { checkRecording, type CheckReport } from '../explore/check-states.js';
+import { checkRecording } from '../explore/check-states.js';
+import type { CheckReport } from '../explore/check-report.js';
 import type { EnumerateOptions } from '../../dm/log-writes/index.js';
 import { CrashError } from '../crash-error.js';
 import { recordAll } from './record-all.js';
 import type { RecordSpec } from './session.js';
 import type { Reporter } from '../reporter.js';
 import { replayCommand, type RunOptions } from '../options.js';
-import { buildResults, type RunResults } from '../results.js';
+import { buildResults, type RunResults, type TrialError } from '../results.js';
 import type { WalTrialOutcome } from '../outcome.js';
 import { ARTIFACT_FILES, artifactName, saveRecordingArtifacts } from '../artifacts.js';
 import type { Scenario } from '../plan/scenario.js';
@@ -126,6 +128,13 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
   const recordRoot = path.join(PROJECT_ROOT, 'results', 'crashtest', `.recordings-${runId}`);
   reporter.begin(jobs.length);
   const trials: WalTrialOutcome[] = [];
+  // A recording that failed, or whose states could not be judged, is reported and the run goes
+  // on: the verdicts of the other recordings stand (a violation shown elsewhere is still caught).
+  const errors: TrialError[] = [];
+  const failed = (job: (typeof jobs)[number], reason: string): void => {
+    errors.push({ strategy: job.spec.strategy, groupCommit: job.spec.groupCommit, scenario: job.spec.scenario, index: job.index, reason });
+    reporter.note(`ERROR ${job.spec.name} (${job.spec.scenario}): no verdict: ${reason}`);
+  };
   let kernel = '';
   let recordedInVm = inVm;
   try {
@@ -149,18 +158,24 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
       position++;
       const made = recorded.outcomes[n];
       if (made === undefined || made.status === 'failed') {
-        throw new CrashError('TRIAL_SETUP_FAILED', `recording ${job.spec.name} failed: ${made?.status === 'failed' ? made.message : 'no outcome'}`);
+        failed(job, `the recording failed: ${made?.status === 'failed' ? made.message : 'no outcome'}`);
+        continue;
       }
       kernel = made.meta.kernel;
       const dir = path.join(recordRoot, job.spec.name);
       let report: CheckReport;
+      let outcome: WalTrialOutcome;
       try {
-        report = await checkRecording(dir, { enumerate: enumerationFor(job.spec.workload.maxEntries ?? RECORD_ENTRIES, options.stateBudget) });
+        report = await checkRecording(dir, {
+          enumerate: enumerationFor(job.spec.workload.maxEntries ?? RECORD_ENTRIES, options.stateBudget),
+          jobs: options.stateJobs ?? availableParallelism(),
+        });
+        outcome = trialOutcome(job.spec, job.index, job.spec.seed, report, perRecording);
       } catch (error) {
-        if (error instanceof CrashError) throw new CrashError('TRIAL_SETUP_FAILED', error.message, { cause: error });
-        throw error;
+        if (!(error instanceof CrashError)) throw error;
+        failed(job, error.message);
+        continue;
       }
-      const outcome = trialOutcome(job.spec, job.index, job.spec.seed, report, perRecording);
       let artifactDir: string | null = null;
       if (report.violatedStates > 0) {
         const saveTo = path.join(options.artifactsRoot, runId, artifactName(outcome));
@@ -197,5 +212,6 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
     command: options.command,
     kernel: { release: kernel, inVm: recordedInVm },
     trials,
+    errors,
   });
 }

@@ -58,6 +58,7 @@ async function main(specArg: string | undefined, outArg: string | undefined): Pr
       trials: c.trials,
       durationMs: c.durationMs,
       firstViolated: c.violated[0] ?? null,
+      errors: c.errors,
     }));
     write({ status: 'finished', verdict: result.verdict, checks, notRun: result.notRun, durationMs: Date.now() - started });
   } catch (error) {

@@ -15,6 +15,8 @@ export interface CheckSummary {
   durationMs: number;
   /** The first violated trial: which scenario showed the bug, and why. */
   firstViolated: { strategy: string; scenario: string; index: number; reasons: string[] } | null;
+  /** Trials of this check that could not be judged, and why (a failed recording). */
+  errors: string[];
 }
 
 /** What one build's default run ended with (job-main.ts writes it, the runner reads it). */
@@ -41,11 +43,18 @@ export type CleanRow = {
 
 export type SelfTestRow = PlantRow | CleanRow;
 
+/** Why a run without a violation has no verdict: its trials that could not be judged. */
+function unjudged(checks: readonly CheckSummary[]): string {
+  const errors = checks.flatMap((c) => c.errors.map((e) => `${NAMES[c.check]} ${e}`));
+  return `${errors.length} trial(s) could not be judged, nothing was violated: ${errors.join('; ')}`;
+}
+
 /** A plant is caught when one of its checks was violated; the first such check caught it. */
 export function plantRow(plant: Plant, outcome: JobOutcome): PlantRow {
   if (outcome.status === 'error') return { kind: 'plant', plant, durationMs: outcome.durationMs, status: 'error', message: outcome.message };
   const by = outcome.checks.find((c) => c.verdict === 'violated');
   if (by !== undefined) return { kind: 'plant', plant, durationMs: outcome.durationMs, status: 'caught', by, notRun: outcome.notRun, checks: outcome.checks };
+  if (outcome.verdict === 'error') return { kind: 'plant', plant, durationMs: outcome.durationMs, status: 'error', message: unjudged(outcome.checks) };
   // crash-not-real (periodic never lost anything) is no catch: nothing showed the bug.
   return { kind: 'plant', plant, durationMs: outcome.durationMs, status: 'missed', checks: outcome.checks, verdict: outcome.verdict };
 }
@@ -54,6 +63,7 @@ export function plantRow(plant: Plant, outcome: JobOutcome): PlantRow {
 export function cleanRow(run: CleanRun, outcome: JobOutcome): CleanRow {
   if (outcome.status === 'error') return { kind: 'clean', run, durationMs: outcome.durationMs, status: 'error', message: outcome.message };
   if (outcome.verdict === 'held') return { kind: 'clean', run, durationMs: outcome.durationMs, status: 'held', checks: outcome.checks };
+  if (outcome.verdict === 'error') return { kind: 'clean', run, durationMs: outcome.durationMs, status: 'error', message: unjudged(outcome.checks) };
   return { kind: 'clean', run, durationMs: outcome.durationMs, status: 'not-held', verdict: outcome.verdict, checks: outcome.checks };
 }
 

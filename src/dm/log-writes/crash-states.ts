@@ -2,6 +2,7 @@ import { closeSync, ftruncateSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogFlag, type LogIndex } from './format.js';
 import { createZeroImage, ImageWriter, Replayer } from './replay.js';
+import { mulberry32 } from '../../seeded-random.js';
 
 // Crash states of a dm-log-writes recording: every state the disk could have been left in.
 //
@@ -477,18 +478,6 @@ function chunkHash2(chunk: number, who: number): number {
 
 function touches(index: LogIndex, i: number): boolean {
   return (index.flags(i) & LogFlag.DISCARD) !== 0 || index.entry(i).dataBytes > 0;
-}
-
-// A small seeded PRNG (mulberry32): enough for reproducible subset sampling, no dependency.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The labels of the marks issued before a state's crash moment, in log order. */
