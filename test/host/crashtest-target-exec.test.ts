@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,8 @@ function crashtestExec(name: string, run: string): { code: number | null; result
   const args = ['src/cli/crashtest.ts', '--target', 'exec', '--run', run, '--check', 'python3 examples/targets/kvlog.py check'];
   args.push('--promise', 'durable', '--trials', '3', '--seed', '14', '--json', json, '--artifacts', path.join(tmp, name));
   const r = spawnSync(tsx, args, { cwd: ROOT, encoding: 'utf8', timeout: 900_000 });
+  // No results file: the run ended without a verdict; its own output says why.
+  if (!existsSync(json)) throw new Error(`crashtest exited ${r.status ?? r.signal} without results:\n${r.stdout}\n${r.stderr}`);
   return { code: r.status, results: JSON.parse(readFileSync(json, 'utf8')) as RunResults<TargetTrialOutcome>, err: r.stderr };
 }
 
