@@ -1,6 +1,6 @@
 // node-addon-api glue for native/dm/loop-mount (a module of its own, powercut_mount.node, used on
 // the host by crash-state checking): loopMount(image, target, fstype, data) -> Promise<device>,
-// unmount(target) -> Promise<void>. Each call runs on a libuv pool thread, so states checked
+// unmount(target) -> Promise<void>, and restoreFromBase (below) for state images. Each call runs on a libuv pool thread, so states checked
 // side by side mount and replay their journals at the same time. A failure rejects with an Error
 // carrying `code` ('MOUNT_FAILED') and `errno`. Arguments are checked by src/dm/loop-mount.ts.
 #include <napi.h>
@@ -64,7 +64,31 @@ Napi::Value Unmount(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// restoreFromBase(baseFd, imageFd, size, blockBytes, dirty: Uint8Array) -> { compared, copied,
+// punched }; synchronous (it runs between two states, while the base must not move). Throws with
+// `code` 'RESTORE_FAILED' and `errno`.
+Napi::Value RestoreFromBase(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto dirty = info[4].As<Napi::Uint8Array>();
+  auto r = powercut::dm::RestoreFromBase(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
+                                         info[2].As<Napi::Number>().Int64Value(), info[3].As<Napi::Number>().Int64Value(), dirty.Data(),
+                                         static_cast<long long>(dirty.ElementLength()));
+  if (!r.ok()) {
+    Napi::Error error = Napi::Error::New(env, r.message);
+    error.Set("code", Napi::String::New(env, "RESTORE_FAILED"));
+    error.Set("errno", Napi::Number::New(env, r.err));
+    error.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("compared", Napi::Number::New(env, static_cast<double>(r.compared)));
+  out.Set("copied", Napi::Number::New(env, static_cast<double>(r.copied)));
+  out.Set("punched", Napi::Number::New(env, static_cast<double>(r.punched)));
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("restoreFromBase", Napi::Function::New(env, RestoreFromBase));
   exports.Set("loopMount", Napi::Function::New(env, LoopMount));
   exports.Set("unmount", Napi::Function::New(env, Unmount));
   return exports;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 namespace powercut::dm {
@@ -86,6 +87,89 @@ LoopMountResult LoopMount(const std::string& image, const std::string& target, c
 LoopMountResult Unmount(const std::string& target) {
   if (::umount2(target.c_str(), 0) != 0) return Failure(errno, "cannot unmount " + target);
   return {};
+}
+
+}  // namespace powercut::dm
+
+#include <sys/mman.h>
+
+namespace powercut::dm {
+
+namespace {
+
+// A read-only or shared mapping released on every path out.
+class Mapping {
+ public:
+  Mapping(int fd, long long size, int prot) : size_(static_cast<size_t>(size)) {
+    void* p = size_ == 0 ? MAP_FAILED : ::mmap(nullptr, size_, prot, MAP_SHARED, fd, 0);
+    data_ = p == MAP_FAILED ? nullptr : static_cast<unsigned char*>(p);
+  }
+  ~Mapping() {
+    if (data_ != nullptr) ::munmap(data_, size_);
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  unsigned char* data() const { return data_; }
+
+ private:
+  size_t size_;
+  unsigned char* data_ = nullptr;
+};
+
+}  // namespace
+
+RestoreResult RestoreFromBase(int base_fd, int image_fd, long long size, long long block_bytes, const unsigned char* dirty, long long dirty_len) {
+  RestoreResult result;
+  if (size <= 0 || block_bytes <= 0 || dirty_len * block_bytes < size) {
+    result.err = EINVAL;
+    result.message = "bad image geometry";
+    return result;
+  }
+  Mapping base(base_fd, size, PROT_READ);
+  Mapping image(image_fd, size, PROT_READ | PROT_WRITE);
+  if (base.data() == nullptr || image.data() == nullptr) {
+    result.err = errno;
+    result.message = std::string("cannot map the images: ") + std::strerror(result.err);
+    return result;
+  }
+  // Every block the base may hold data in: compared, and rewritten where the image differs
+  // (reading a hole of the image through the mapping gives zeros, writing it allocates).
+  long long blocks = (size + block_bytes - 1) / block_bytes;
+  for (long long b = 0; b < blocks; b++) {
+    if (dirty[b] == 0) continue;
+    long long off = b * block_bytes;
+    size_t len = static_cast<size_t>(std::min(block_bytes, size - off));
+    result.compared++;
+    if (std::memcmp(image.data() + off, base.data() + off, len) != 0) {
+      std::memcpy(image.data() + off, base.data() + off, len);
+      result.copied++;
+    }
+  }
+  // Every other block the image holds data in: the base is a hole there, so the image must be.
+  for (off_t at = 0; at < size;) {
+    off_t data = ::lseek(image_fd, at, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // no data after `at`: the rest is holes
+      result.err = errno;
+      result.message = std::string("SEEK_DATA: ") + std::strerror(result.err);
+      return result;
+    }
+    off_t hole = ::lseek(image_fd, data, SEEK_HOLE);
+    if (hole < 0 || hole > size) hole = size;
+    long long end = (static_cast<long long>(hole) + block_bytes - 1) / block_bytes;
+    for (long long b = data / block_bytes; b < end; b++) {
+      if (dirty[b] != 0) continue;
+      long long off = b * block_bytes;
+      if (::fallocate(image_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, std::min(block_bytes, size - off)) != 0) {
+        result.err = errno;
+        result.message = std::string("cannot punch a hole: ") + std::strerror(result.err);
+        return result;
+      }
+      result.punched++;
+    }
+    at = static_cast<off_t>(end * block_bytes);
+  }
+  return result;
 }
 
 }  // namespace powercut::dm

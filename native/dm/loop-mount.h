@@ -34,3 +34,24 @@ LoopMountResult LoopMount(const std::string& image, const std::string& target, c
 LoopMountResult Unmount(const std::string& target);
 
 }  // namespace powercut::dm
+
+namespace powercut::dm {
+
+struct RestoreResult {
+  int err = 0;
+  std::string message;
+  /** Blocks compared with the base, rewritten from it, and punched back to holes. */
+  long long compared = 0, copied = 0, punched = 0;
+  bool ok() const { return err == 0; }
+};
+
+// Makes the image file `image_fd` byte for byte equal to the base image `base_fd` (both
+// `size` bytes, regular files on a filesystem with SEEK_DATA and hole punching, e.g. tmpfs), given
+// `dirty`: one byte per `block_bytes` block, nonzero where the base may hold data (everywhere else
+// the base is a hole and reads as zeros). Only blocks the image has allocated are looked at: a
+// dirty one is compared with the base and rewritten when it differs, any other is punched out.
+// This is how a state image is rebuilt from the previous state's image, whatever the kernel wrote
+// to it while it was mounted, at the cost of reading it instead of copying the whole base.
+RestoreResult RestoreFromBase(int base_fd, int image_fd, long long size, long long block_bytes, const unsigned char* dirty, long long dirty_len);
+
+}  // namespace powercut::dm

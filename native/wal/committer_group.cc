@@ -10,6 +10,9 @@
 //    appends its acknowledgements cause, instead of a sleeping thread being woken.
 //  - While nothing syncs, the leader starts on the first half of a turn's appends (UnitReady) as
 //    soon as they are written, so that half's sync overlaps the caller appending the other half.
+//    (That applies to callers staging entry by entry with Log::Append(release=false); the addon
+//    hands each event-loop turn over whole with Log::AppendBatch, issue 16, which measured one
+//    N-API call, lock and wake-up per turn cheaper than that overlap.)
 // Several syncs in flight (sync_depth > 1) suit devices that run flushes in parallel; on the
 // virtio disk of the development VMs one 256 KiB sync beat two of 128 KiB, so the default is 1.
 //
@@ -33,6 +36,9 @@
 namespace powercut::wal {
 
 namespace {
+
+// The largest turn (entries per release) the leader still spins for; see Lead.
+constexpr uint64_t kSpinMaxBatch = 4;
 
 // A thread's own descriptor for the segment it syncs (see above), reopened after rotation.
 class SyncHandle {
@@ -152,7 +158,12 @@ Status Committer::Lead(uint64_t* target, std::shared_ptr<Segment>* seg, LeadEnd*
     // Busy-wait briefly before sleeping (Options::spin_us), writing entries as they are staged so
     // the page-cache copy overlaps the caller's appending and only the sync is left at release.
     // Nothing is acknowledged before a sync that starts after the write.
-    if (spin.count() > 0) {
+    // Only while turns are small (a lone writer or a few): the caller's next batch then arrives
+    // within microseconds and a wake-up would cost more than the commit. A turn of many appends
+    // takes the caller longer than any spin budget to produce, and its one wake-up is shared by
+    // the whole batch; spinning then only takes CPU from the caller (issue 16 measured it as most
+    // of the group thread's CPU at 64 writers).
+    if (spin.count() > 0 && staging_.last_release_entries() <= kSpinMaxBatch) {
       SpinBudget budget(spin);
       while (!UnitReady()) {
         uint64_t first = 0;

@@ -109,9 +109,9 @@ class Log : CommitTarget {
 
   // Caller thread. Stages one entry; returns its sequence. Never blocks on I/O. With
   // release=false the entry waits for Release(): a caller that appends several entries in one go
-  // (the addon: every append of one event-loop turn) hands them over as one batch, so group commit
-  // gets whole batches instead of a first entry alone followed by the rest. Only group commit
-  // holds entries back; with any other setting every append is handed over at once.
+  // hands them over as one batch, so group commit gets whole batches instead of a first entry
+  // alone followed by the rest. Only group commit holds entries back; with any other setting
+  // every append is handed over at once. (The addon uses AppendBatch instead: one call per turn.)
   Result<uint64_t> Append(const void* data, uint32_t len, bool release = true);
   // Caller thread. Stages and releases `n` entries with consecutive sequences in one go (see
   // Staging::AppendBatch): the addon's path, one call per event-loop turn of appends.

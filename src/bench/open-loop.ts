@@ -129,6 +129,9 @@ export async function runOpenLoop(
   return { ops, elapsedNs: Math.round((Math.max(last, Math.min(end, performance.now())) - start) * 1e6), missed };
 }
 
+// A point whose achieved rate is below this share of its offered rate is saturated.
+const SATURATED = 0.9;
+
 export interface CurvePoint {
   offered: number;
   achievedPerSec: number;
@@ -142,11 +145,13 @@ export interface CurvePoint {
 // The knee of a latency-vs-offered-load curve: the highest offered rate whose p99 stays within
 // `factor` times the p99 at the lightest offered rate, walking up from the lightest and stopping
 // at the first rate past it (a lucky point beyond an overload does not move the knee). Null
-// without a measured lightest point.
+// without a measured lightest point, and null when the lightest load was already more than the
+// log could take (under 90% of it achieved): its p99 is then the queue's, not a baseline.
 export function knee(points: readonly CurvePoint[], factor = 2): number | null {
   const sorted = [...points].filter((p) => p.p99Us !== null).sort((a, b) => a.offered - b.offered);
-  const base = sorted[0]?.p99Us;
-  if (base === undefined || base === null) return null;
+  const lightest = sorted[0];
+  const base = lightest?.p99Us;
+  if (lightest === undefined || base === undefined || base === null || lightest.achievedPerSec < SATURATED * lightest.offered) return null;
   let best: number | null = null;
   for (const p of sorted) {
     if ((p.p99Us as number) > factor * base) break;

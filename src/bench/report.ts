@@ -14,7 +14,7 @@ export function formatTargets(targets: readonly TargetResult[]): string[] {
 export function formatCurves(curves: readonly OpenLoopCurve[]): string[] {
   const us = (n: number | null): string => (n === null ? '?' : n >= 1000 ? `${(n / 1000).toFixed(1)}ms` : `${Math.round(n)}us`);
   return curves.flatMap((c) => [
-    `${c.fs} ${c.what}, ${c.writers} writer${c.writers === 1 ? '' : 's'}: knee ${c.knee === null ? 'not found' : `${c.knee}/s`} (highest offered rate with p99 within 2x of the lightest load's)`,
+    `${c.fs} ${c.what}, ${c.writers} writer${c.writers === 1 ? '' : 's'}: knee ${c.knee === null ? 'none (the lightest load was already saturated, or nothing measured)' : `${c.knee}/s`} (highest offered rate with p99 within 2x of the lightest load's)`,
     ...c.points.map(
       (p) =>
         `  offered ${String(p.offered).padStart(7)}/s: achieved ${String(Math.round(p.achievedPerSec)).padStart(7)}/s, p50 ${us(p.p50Us)}, p99 ${us(p.p99Us)}, p99.9 ${us(p.p999Us)}${p.missed ? `, ${p.missed} arrivals not issued` : ''}`,

@@ -14,6 +14,14 @@ import type { FsType } from './mount.js';
 interface MountAddon {
   loopMount(image: string, target: string, fstype: string, data: string): Promise<string>;
   unmount(target: string): Promise<void>;
+  restoreFromBase(baseFd: number, imageFd: number, size: number, blockBytes: number, dirty: Uint8Array): RestoreStats;
+}
+
+/** What restoreFromBase did, in blocks. */
+export interface RestoreStats {
+  compared: number;
+  copied: number;
+  punched: number;
 }
 
 let addon: MountAddon | undefined;
@@ -68,5 +76,23 @@ export async function loopUnmount(mountPoint: string, busyRetryMs = 3000): Promi
       if ((error as { errno?: number }).errno !== EBUSY || Date.now() >= until) rethrow(error);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  }
+}
+
+/**
+ * Make the image open on `imageFd` equal to the base image on `baseFd` (both `size` bytes on
+ * tmpfs or another filesystem with SEEK_DATA and hole punching). `dirty` has one byte per
+ * `blockBytes` block, nonzero where the base may hold data; the base is a hole everywhere else.
+ * Dirty blocks are compared and rewritten where they differ, other blocks the image holds are
+ * punched out: whatever a mount wrote to the image, it is the base again, at the cost of reading
+ * the base's data instead of copying all of it (native/dm/loop-mount.h).
+ */
+export function restoreFromBase(baseFd: number, imageFd: number, size: number, blockBytes: number, dirty: Uint8Array): RestoreStats {
+  if (dirty.length * blockBytes < size)
+    throw new DeviceError('BAD_ARGUMENT', `a map of ${dirty.length} blocks of ${blockBytes} bytes does not cover ${size} bytes`);
+  try {
+    return mountAddon().restoreFromBase(baseFd, imageFd, size, blockBytes, dirty);
+  } catch (error) {
+    throw new DeviceError('TOOL_FAILED', `cannot restore a state image from its base: ${(error as Error).message}`, { cause: error });
   }
 }

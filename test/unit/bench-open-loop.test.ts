@@ -35,14 +35,14 @@ describe('open-loop arrivals', () => {
   });
 
   it('under light load issues commits on time: latency is the commit itself', async () => {
+    // 4 writers, 5 arrivals/s each (gaps of 200 ms on average): a dispatcher that let an earlier
+    // arrival wait for a later one's timer showed median lateness of half a gap and more. The
+    // bound leaves a loaded machine's scheduling tens of ms.
     const hist = newHistogram();
-    const out = await runOpenLoop({ writers: 4, offeredPerSec: 200, durationMs: 300, arrivals: 'poisson', seed: 2 }, hist, () => undefined);
-    expect(out.ops).toBeGreaterThan(20);
-    // On time, give or take a loaded machine's scheduling: nearly nothing missed, and the median
-    // within milliseconds of the schedule (a dispatcher that slept past earlier arrivals showed
-    // tens of ms: a writer's gap is 20 ms here).
-    expect(out.missed).toBeLessThanOrEqual(Math.ceil(out.ops / 10));
-    expect(hist.getValueAtPercentile(50) / 1e6).toBeLessThan(10);
+    const out = await runOpenLoop({ writers: 4, offeredPerSec: 20, durationMs: 1000, arrivals: 'poisson', seed: 2 }, hist, () => undefined);
+    expect(out.ops).toBeGreaterThan(8);
+    expect(out.missed).toBeLessThanOrEqual(1);
+    expect(hist.getValueAtPercentile(50) / 1e6).toBeLessThan(50);
   });
 });
 
@@ -54,5 +54,7 @@ describe('knee', () => {
     expect(knee([point(20_000, 900), point(1000, 100)])).toBe(1000);
     expect(knee([])).toBeNull();
     expect(knee([point(1000, null)])).toBeNull();
+    // A lightest load already past what the log takes is no baseline.
+    expect(knee([{ ...point(500, 900_000), achievedPerSec: 250 }, point(1000, 900_000)])).toBeNull();
   });
 });

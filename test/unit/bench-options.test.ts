@@ -71,6 +71,35 @@ describe('bench option validation', () => {
     expect(badOption(() => parseBenchOptions({ duration: '0.2', rounds: '3' }))).toMatch(/under 100 ms per slice/);
     expect(badOption(() => parseBenchOptions({ rounds: '0' }))).toMatch(/--rounds/);
     expect(badOption(() => parseBenchOptions({ backgroundIo: 'loud' }))).toMatch(/--background-io/);
+    expect(badOption(() => parseBenchOptions({ cpuLoad: 'x' }))).toMatch(/--cpu-load must be a whole number from 0 to 64/);
+    expect(badOption(() => parseBenchOptions({ offered: '0' }))).toMatch(/--offered must be a whole number from 1/);
+    expect(badOption(() => parseBenchOptions({ offered: '100', writerThreads: '4' }))).toMatch(/main event loop only/);
+    expect(badOption(() => parseBenchOptions({ arrivals: 'bursty' }))).toMatch(/--arrivals: unknown value "bursty" \(allowed: poisson, fixed\)/);
+  });
+
+  it('--cpu-load and --offered multiply the cells: every cell per load, WAL and open-loop peers per rate', () => {
+    const sel = parseBenchOptions({
+      strategy: 'group-fdatasync',
+      writers: '1',
+      prealloc: 'recycle',
+      peers: 'raw-floor,sqlite',
+      cpuLoad: '0,2',
+      offered: '100,1000',
+    });
+    expect(sel).toMatchObject({ cpuLoads: [0, 2], offered: [100, 1000], arrivals: 'poisson', seed: 1 });
+    const ids = buildMatrix(sel).map((c) => c.id);
+    expect(ids).toEqual([
+      'host/wal/group-fdatasync/recycle/w1/4KiB/r100',
+      'host/wal/group-fdatasync/recycle/w1/4KiB/r1000',
+      'host/peer/raw-floor/w1/4KiB',
+      'host/peer/sqlite/w1/4KiB/r100',
+      'host/peer/sqlite/w1/4KiB/r1000',
+      'host/wal/group-fdatasync/recycle/w1/4KiB/cpu2/r100',
+      'host/wal/group-fdatasync/recycle/w1/4KiB/cpu2/r1000',
+      'host/peer/raw-floor/w1/4KiB/cpu2',
+      'host/peer/sqlite/w1/4KiB/cpu2/r100',
+      'host/peer/sqlite/w1/4KiB/cpu2/r1000',
+    ]);
   });
 
   it('reads sizes the way people write them', () => {

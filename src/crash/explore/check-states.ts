@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { CleanupStack } from '../../dm/index.js';
+import { CleanupStack, mount, umount } from '../../dm/index.js';
 import { loopMount, loopUnmount } from '../../dm/loop-mount.js';
 import {
   enumerateStates,
@@ -66,6 +66,14 @@ export const CHECK_FORMAT = 2;
  * is sampled rather than given to all.
  */
 export type SecondLifePolicy = 'sampled' | 'off';
+
+/**
+ * How a state is mounted: 'syscall' (dm/loop-mount.ts, the default) or 'tools'
+ * (`mount -o loop` and `umount`, two processes per mount: what checking did
+ * before; kept for the benchmark's side-by-side figure, scripts/bench-states.ts). Both attach a
+ * fresh autoclear loop device.
+ */
+export type MountMethod = 'syscall' | 'tools';
 
 /** Appends of a state's second life: enough to cover a torn tail and cross into what lies after it. */
 const SECOND_LIFE_APPENDS = 6;
@@ -145,6 +153,7 @@ export class StateChecker {
     private readonly stack: CleanupStack,
     private readonly secondLifePolicy: SecondLifePolicy = 'sampled',
     jobs = 1,
+    private readonly mountMethod: MountMethod = 'syscall',
   ) {
     if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be a whole number from 1, not ${jobs}`);
     this.materialiser = new StateMaterialiser(rec.index, rec.meta.deviceBytes, rec.workDir);
@@ -202,17 +211,19 @@ export class StateChecker {
 
   private materialise(state: CrashState, slot: Slot): void {
     const t0 = process.hrtime.bigint();
-    this.materialiser.materialise(state, slot.image);
+    this.materialiser.materialise(state, slot.image, { reuse: true });
     this.timings.materialiseMs += ms(t0);
   }
 
   private async mountSlot(slot: Slot): Promise<void> {
-    await loopMount(slot.image, slot.mountPoint, { fs: this.rec.meta.spec.fs });
+    const fs = this.rec.meta.spec.fs;
+    if (this.mountMethod === 'tools') await mount(slot.image, slot.mountPoint, { fs, options: ['loop'] });
+    else await loopMount(slot.image, slot.mountPoint, { fs });
     slot.mounted = true;
   }
 
   private async unmountSlot(slot: Slot): Promise<void> {
-    await loopUnmount(slot.mountPoint);
+    await (this.mountMethod === 'tools' ? umount(slot.mountPoint) : loopUnmount(slot.mountPoint));
     slot.mounted = false;
   }
 
@@ -367,6 +378,8 @@ export interface CheckOptions {
   stop?: () => boolean;
   /** Before the first state: how many this run will check and how many the store already had. */
   onStart?: (plan: { total: number; resumed: number }) => void;
+  /** Default 'syscall'; 'tools' only to measure what it saves. */
+  mountWith?: MountMethod;
 }
 
 /** Check every crash state of the recording in `dir` (after its `mkfs` mark), or one shard of them. */
@@ -379,7 +392,7 @@ export async function checkRecording(dir: string, options: CheckOptions = {}): P
   let checker: StateChecker | undefined;
   try {
     const replay = measureReplay(rec);
-    checker = new StateChecker(rec, stack, secondLife, jobs);
+    checker = new StateChecker(rec, stack, secondLife, jobs, options.mountWith);
     const enumeration = enumerateStates(rec.index, enumerate);
     const all = [...enumeration];
     const mine = statesOfShard(all, options.shard ?? null).slice(0, options.maxStates);

@@ -1,7 +1,8 @@
-import { closeSync, ftruncateSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LogFlag, type LogIndex } from './format.js';
 import { createZeroImage, ImageWriter, Replayer } from './replay.js';
+import { restoreFromBase } from '../loop-mount.js';
 import { mulberry32 } from '../../seeded-random.js';
 
 // Crash states of a dm-log-writes recording: every state the disk could have been left in.
@@ -497,6 +498,12 @@ export function visibleMarks(index: LogIndex, state: CrashState): string[] {
  * A fresh file per state must not cost a full copy of the device: a 64 MiB image copied per state
  * caps the rate near 10 states/s here. The output starts sparse (all zeros) and receives only the
  * blocks of the base that any entry has written, tracked in a block map, then the state's writes.
+ *
+ * With `reuse`, an image this materialiser wrote before (the previous state of a checker's slot,
+ * since mounted, journal-replayed and written to) is turned back into the base in place
+ * (restoreFromBase: compare the base's blocks, rewrite those that differ, punch out the rest) and
+ * then gets the state's writes: the same bytes as a fresh image, without allocating and copying
+ * every block of the base again.
  */
 export class StateMaterialiser {
   private readonly workDir: string;
@@ -522,10 +529,30 @@ export class StateMaterialiser {
     this.replayer = new Replayer(index.log, this.baseFd, { beyondSuper: index.beyondSuper > 0 });
   }
 
+  /** Images this materialiser wrote, which `reuse` may rebuild in place. */
+  private readonly written = new Set<string>();
+  /** Blocks rewritten and punched by in-place rebuilds, and blocks compared (for the report). */
+  readonly reuseStats = { images: 0, compared: 0, copied: 0, punched: 0 };
+
   /** Write the image of `state` to `imagePath` (created or overwritten; must not be a device). */
-  materialise(state: CrashState, imagePath: string): void {
+  materialise(state: CrashState, imagePath: string, options: { reuse?: boolean } = {}): void {
     this.advanceBase(state.base);
+    if (options.reuse === true && this.written.has(imagePath) && existsSync(imagePath)) {
+      const fd = openSync(imagePath, 'r+');
+      try {
+        const stats = restoreFromBase(this.baseFd, fd, this.sizeBytes, this.blockBytes, this.dirty);
+        this.reuseStats.images++;
+        this.reuseStats.compared += stats.compared;
+        this.reuseStats.copied += stats.copied;
+        this.reuseStats.punched += stats.punched;
+        this.applyWrites(fd, state);
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    }
     const fd = createZeroImage(imagePath, this.sizeBytes);
+    this.written.add(imagePath);
     try {
       const writer = new ImageWriter(fd, this.index.log);
       for (let block = 0; block < this.dirty.length; block++) {
@@ -536,12 +563,16 @@ export class StateMaterialiser {
         writer.copyBetween(this.baseFd, from, from, Math.min(end * this.blockBytes, this.sizeBytes) - from);
         block = end;
       }
-      for (const write of state.writes) writer.apply(this.index.entry(write.entry), write.bytes);
-      // A write past the device's end would grow the file; the device cannot hold it either.
-      ftruncateSync(fd, this.sizeBytes);
+      this.applyWrites(fd, state, writer);
     } finally {
       closeSync(fd);
     }
+  }
+
+  private applyWrites(fd: number, state: CrashState, writer = new ImageWriter(fd, this.index.log)): void {
+    for (const write of state.writes) writer.apply(this.index.entry(write.entry), write.bytes);
+    // A write past the device's end would grow the file; the device cannot hold it either.
+    ftruncateSync(fd, this.sizeBytes);
   }
 
   private advanceBase(base: number): void {
