@@ -20,6 +20,7 @@ import {
   SCENARIO_NAMES,
   SCENARIOS,
   findScenario,
+  subjectLabel,
   type RunOptions,
   type RowVerdict,
   type RunResults,
@@ -31,6 +32,8 @@ import { exitWith, intOption, parseArgs } from './parse-args.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
 import { pathOption, writableDir, writableFile } from './path-checks.js';
 import { runSelfTest } from '../crash/self-test/index.js';
+import { targetCommand } from './target-command.js';
+import { TARGET_NAMES } from '../targets/registry.js';
 
 // sudo pnpm crashtest --strategy <s[,s...]|all> [--group-commit] [--scenario NAME|all] [--fs ext4|ext4-nojournal|xfs|btrfs|btrfs-nodatacow]
 //                     [--trials N] [--seed S] [--trial I] [--vm] [--json FILE] [--mode flakey|log-writes]
@@ -39,6 +42,8 @@ import { runSelfTest } from '../crash/self-test/index.js';
 // sudo pnpm crashtest --self-test [--only plant,...] [--jobs N] [--seed S] [--json FILE]: every planted
 // bug (native/plants.json) through the default checks of its strategy, and the clean build; exit
 // 0 only when every plant is caught and the clean build holds (src/crash/self-test/).
+// sudo pnpm crashtest --target sqlite|leveldb|exec|wal [--settings a,b|all] [--run CMD --check CMD --promise P]:
+// another program through the target protocol (src/targets, docs/crash/targets.md).
 // Exit: 0 the contract held in every trial; 1 violated (or none/periodic never lost anything: the
 // crash was not real); 2 usage or environment error, or a trial that could not be carried out.
 
@@ -72,6 +77,11 @@ interface CliOptions {
   selfTest?: boolean;
   only?: string[];
   jobs?: number;
+  target?: string;
+  settings?: string;
+  run?: string;
+  check?: string;
+  promise?: string;
 }
 
 function toRunOptions(o: CliOptions, argv: readonly string[]): RunOptions {
@@ -116,7 +126,7 @@ function printResults(results: RunResults, options: RunOptions): void {
   const violated = results.trials.filter((t) => t.status !== 'held');
   for (const t of violated)
     process.stdout.write(
-      `${t.status === 'fs-failed' ? 'FILESYSTEM FAILED' : 'VIOLATED'} ${t.strategy} trial ${t.index} (${t.scenario}): ${t.reasons.join('; ')}\n    artifacts: ${t.artifactDir ?? '-'}\n`,
+      `${t.status === 'fs-failed' ? 'FILESYSTEM FAILED' : 'VIOLATED'} ${subjectLabel(t)} trial ${t.index} (${t.scenario}): ${t.reasons.join('; ')}\n    artifacts: ${t.artifactDir ?? '-'}\n`,
     );
   for (const e of results.errors) process.stdout.write(`ERROR ${e.strategy} trial ${e.index} (${e.scenario}): no verdict: ${e.reason}\n`);
   process.stdout.write(`verdict: ${verdictSentence(results.verdict, 'trial')} (replay with --seed ${options.seed})\n`);
@@ -278,6 +288,11 @@ async function main(argv: string[]): Promise<number> {
       'crash states of log-writes recordings checked at once (default: the number of CPUs); with --self-test: builds checked at once (default 2)',
       intOption('--jobs', 1, 64),
     )
+    .addOption(new Option('--target <name>', 'crash-test another program through the target protocol (docs/crash/targets.md)').choices([...TARGET_NAMES]))
+    .option('--settings <list>', "with --target: the target's settings to try (comma-separated, or all)")
+    .option('--run <cmd>', 'with --target exec: the program; it works in $POWERCUT_DATA and acknowledges on fd 3')
+    .option('--check <cmd>', 'with --target exec: run after the crash; prints KEY DIGEST per surviving key, exits non-zero if damaged')
+    .option('--promise <p>', 'with --target exec: durable | window:MS | last:N | none (default durable)')
     .addOption(new Option('--in-vm').hideHelp())
     .addOption(new Option('--results-file <file>').hideHelp())
     .addOption(new Option('--writer-bundle <file>').hideHelp())
@@ -285,7 +300,19 @@ async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .action((opts: CliOptions) => {
-      if (opts.selfTest) run = selfTestCommand(opts);
+      if (opts.target === 'wal') {
+        // The WAL is a target too: its settings are the strategies, run by the WAL's own path.
+        if (opts.strategy !== undefined) run = Promise.reject(new CrashError('BAD_OPTION', '--target wal takes --settings (strategies), not --strategy'));
+        else {
+          const parsed = parseStrategyList(opts.settings ?? 'all');
+          run = parsed.ok
+            ? crashtest({ ...opts, strategy: parsed.strategies }, argv)
+            : Promise.reject(new CrashError('BAD_OPTION', `--target wal --settings: ${parsed.message}`));
+        }
+      } else if (opts.target === undefined && [opts.settings, opts.run, opts.check, opts.promise].some((v) => v !== undefined))
+        run = Promise.reject(new CrashError('BAD_OPTION', '--settings, --run, --check and --promise go with --target'));
+      else if (opts.target !== undefined && opts.selfTest === undefined) run = targetCommand({ ...opts, target: opts.target }, argv);
+      else if (opts.selfTest) run = selfTestCommand(opts);
       else if (opts.only !== undefined) run = Promise.reject(new CrashError('BAD_OPTION', '--only goes with --self-test'));
       else run = crashtest(opts, argv);
     });

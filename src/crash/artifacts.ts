@@ -1,9 +1,9 @@
 import { closeSync, cpSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { strategyLabel } from '../strategy/index.js';
 import type { FsckReport } from '../dm/index.js';
 import type { FlakeyEvidence } from './flakey/trial.js';
-import type { TrialOutcome } from './outcome.js';
+import type { TableSwap } from './flakey/device-stack.js';
+import { subjectLabel, type TrialOutcome } from './outcome.js';
 
 // The artifact directory of a violated trial, one layout for both modes: everything needed to look
 // again, and for `crashtest recheck DIR` to judge again (flakey: no VM and no root; log-writes:
@@ -26,6 +26,12 @@ import type { TrialOutcome } from './outcome.js';
 // log-writes (every crash state of one recording):
 //   recording/       the recording itself (log.bin.gz, events.jsonl, meta.json)
 //   states.json      the violated crash states: id, last visible mark, reasons, commands
+// a target (issue 14: one power cut of a program other than the WAL; recheck does not apply):
+//   history.ndjson   the program's fd-3 lines, verbatim (its acknowledgements)
+//   check.txt        the check command's stdout, then its stderr
+//   writer-stderr.txt the program's stdout and stderr
+//   data/            the data directory as the crash left it (before the check opened it)
+//   device.img, dm-tables.txt as for flakey
 
 export const ARTIFACT_FILES = {
   plan: 'plan.json',
@@ -41,6 +47,8 @@ export const ARTIFACT_FILES = {
   recording: 'recording',
   states: 'states.json',
   fsck: 'fsck.txt',
+  check: 'check.txt',
+  data: 'data',
   firstLife: 'first-life.json',
 } as const;
 
@@ -50,8 +58,8 @@ export function formatFsck(report: FsckReport): string {
 }
 
 /** The directory name of a trial's artifact inside its run's directory. */
-export function artifactName(outcome: Pick<TrialOutcome, 'strategy' | 'groupCommit' | 'index'>): string {
-  return `${strategyLabel(outcome.strategy, outcome.groupCommit)}-trial-${outcome.index}`;
+export function artifactName(outcome: TrialOutcome): string {
+  return `${subjectLabel(outcome).replace(/[^A-Za-z0-9+._-]+/g, '-')}-trial-${outcome.index}`;
 }
 
 /** The command lines an artifact keeps. */
@@ -60,6 +68,8 @@ export interface ArtifactCommands {
   run: string;
   /** The command that replays exactly this trial. */
   replay: string;
+  /** Whether `crashtest recheck DIR` can judge the artifact again (not for targets). */
+  recheck?: boolean;
 }
 
 // The files every mode writes. `extra` goes into verdict.json beside the outcome.
@@ -68,7 +78,8 @@ function writeTrialFiles(dir: string, outcome: TrialOutcome, rawEvents: string, 
   const file = (name: string) => path.join(dir, name);
   writeFileSync(
     file(ARTIFACT_FILES.command),
-    `# the run\n${commands.run}\n# this trial alone\n${commands.replay}\n# judge it again\npnpm crashtest recheck ${dir}\n`,
+    `# the run\n${commands.run}\n# this trial alone\n${commands.replay}\n` +
+      (commands.recheck === false ? '' : `# judge it again\npnpm crashtest recheck ${dir}\n`),
   );
   writeFileSync(file(ARTIFACT_FILES.verdict), `${JSON.stringify({ ...outcome, artifactDir: dir, ...extra }, null, 2)}\n`);
   writeFileSync(file(ARTIFACT_FILES.history), rawEvents);
@@ -167,4 +178,28 @@ export function saveRecordingArtifacts(dir: string, input: RecordingArtifactInpu
 /** Read one artifact file as text (recheck). */
 export function readArtifact(dir: string, name: string): string {
   return readFileSync(path.join(dir, name), 'utf8');
+}
+
+export interface TargetArtifactInput {
+  outcome: TrialOutcome;
+  /** The program's fd-3 lines. */
+  rawLines: string;
+  programOutput: string;
+  check: { stdout: string; stderr: string };
+  /** A copy of the data directory as the crash left it. */
+  dataCopy: string;
+  tables: readonly TableSwap[];
+  commands: ArtifactCommands;
+  image?: string;
+}
+
+/** Write the artifact directory `dir` of a target trial whose setting broke its contract. */
+export function saveTargetArtifacts(dir: string, input: TargetArtifactInput): void {
+  writeTrialFiles(dir, input.outcome, input.rawLines, { ...input.commands, recheck: false });
+  const file = (name: string) => path.join(dir, name);
+  writeFileSync(file(ARTIFACT_FILES.check), `# stdout\n${input.check.stdout}\n# stderr\n${input.check.stderr}\n`);
+  writeFileSync(file(ARTIFACT_FILES.stderr), input.programOutput);
+  writeFileSync(file(ARTIFACT_FILES.tables), input.tables.map((t) => `# ${t.atMs} ms: ${t.what}\n${t.table}\n`).join(''));
+  cpSync(input.dataCopy, file(ARTIFACT_FILES.data), { recursive: true });
+  if (input.image) copySparse(input.image, file(ARTIFACT_FILES.image));
 }

@@ -24,6 +24,8 @@ export interface Bundles {
   cli: string;
   /** The addon snapshot, as a POWERCUT_NATIVE_BUILD directory. */
   nativeBuild: string;
+  /** The built-in targets' program (src/targets/program-main.ts). */
+  program: string;
 }
 
 /** What to bundle: entry sources (relative to the root) and the addons to snapshot beside them. */
@@ -90,9 +92,15 @@ export async function bundleEntries(spec: BundleSpec, root = PROJECT_ROOT): Prom
  * host and never runs whole inside the VM, so it is not part of this bundle.)
  */
 export async function bundleCrashtest(root = PROJECT_ROOT, stack?: CleanupStack): Promise<Bundles> {
-  const entries = [path.join('src', 'workload', 'writer-main.ts'), path.join('src', 'cli', 'crashtest.ts')];
+  const entries = [path.join('src', 'workload', 'writer-main.ts'), path.join('src', 'cli', 'crashtest.ts'), path.join('src', 'targets', 'program-main.ts')];
   const out = await bundleEntries({ prefix: 'crashtest-', entries, addons: ['powercut_wal.node'], ...(stack ? { stack } : {}) }, root);
-  return { dir: out.dir, writer: out.files['writer-main'] as string, cli: out.files.crashtest as string, nativeBuild: out.nativeBuild };
+  return {
+    dir: out.dir,
+    writer: out.files['writer-main'] as string,
+    cli: out.files.crashtest as string,
+    program: out.files['program-main'] as string,
+    nativeBuild: out.nativeBuild,
+  };
 }
 
 /**

@@ -6,6 +6,7 @@ import { choosePlacement } from './placement.js';
 import type { CrashMode, RunOptions } from './options.js';
 import type { Reporter } from './reporter.js';
 import type { RunResults } from './results.js';
+import type { WalTrialOutcome } from './outcome.js';
 import type { RowVerdict } from './summary.js';
 import { recordableScenarios } from './plan/recordable.js';
 import { SCENARIOS } from './plan/registry.js';
@@ -31,7 +32,7 @@ export interface CheckOutcome {
   /** The trials that could not be judged, and why (results.errors). */
   errors: string[];
   durationMs: number;
-  results: RunResults;
+  results: RunResults<WalTrialOutcome>;
 }
 
 export interface DefaultRunResult {
@@ -123,7 +124,7 @@ export async function runDefaultChecks(options: DefaultRunOptions, reporter: Rep
     const runOptions: RunOptions = { ...base, mode: step.check, trials: step.trials, scenarios: step.scenarios, stateBudget: 'lean' };
     onCheck?.(step.check, step.trials);
     const t0 = Date.now();
-    let results: RunResults;
+    let results: RunResults<WalTrialOutcome>;
     if (step.check === 'flakey') {
       const placement = await choosePlacement('flakey', forceVm ?? false);
       results = placement.where === 'vm' ? await runInMicroVm(runOptions, reporter) : await runMode(runOptions, reporter, false);

@@ -20,7 +20,15 @@ export {
   type ArtifactCommands,
 } from './artifacts.js';
 export { summaryRows, runVerdict, formatSummaryTable, type SummaryRow, type RowVerdict } from './summary.js';
-export { type TrialOutcome, type TrialPosition, type TimelineEntry } from './outcome.js';
+export {
+  type TrialOutcome,
+  type WalTrialOutcome,
+  type TargetTrialOutcome,
+  type TrialPosition,
+  type TimelineEntry,
+  subjectLabel,
+  isTargetOutcome,
+} from './outcome.js';
 export { buildResults, exitCodeOf, type RunResults } from './results.js';
 export { trialIndices, replayCommand, type RunOptions, type CrashMode } from './options.js';
 export { runFlakeyMode } from './flakey/mode.js';

@@ -6,6 +6,7 @@ import { runFlakeyMode } from './flakey/mode.js';
 import type { Reporter } from './reporter.js';
 import type { RunOptions } from './options.js';
 import type { RunResults } from './results.js';
+import type { WalTrialOutcome } from './outcome.js';
 
 // The one call that runs a crash mode. dm-log-writes mode (src/crash/record/mode.ts) is loaded
 // lazily: it records in the VM and checks on the host, so the crashtest bundle that runs inside the
@@ -14,7 +15,7 @@ import type { RunResults } from './results.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-type ModeRunner = (options: RunOptions, reporter: Reporter, inVm: boolean) => Promise<RunResults>;
+type ModeRunner = (options: RunOptions, reporter: Reporter, inVm: boolean) => Promise<RunResults<WalTrialOutcome>>;
 
 /** The log-writes module's file, if it has been written (the .ts source under tsx). */
 export function logWritesModule(): string | undefined {
@@ -43,7 +44,7 @@ async function logWritesRunner(): Promise<ModeRunner> {
 }
 
 /** Run the trials of `options.mode` on this kernel. */
-export async function runMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults> {
+export async function runMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults<WalTrialOutcome>> {
   checkModeBuilt(options.mode);
   const runner = options.mode === 'flakey' ? runFlakeyMode : await logWritesRunner();
   return runner(options, reporter, inVm);

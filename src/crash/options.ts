@@ -32,8 +32,17 @@ export interface RunOptions {
    * 'by-length' (default): full for recordings of RECORD_ENTRIES appends, lean for longer ones.
    */
   stateBudget?: 'lean' | 'by-length';
+  /** A run of a target other than the WAL (issue 14, src/crash/target): the strategies are unused then. */
+  target?: TargetRun;
   /** log-writes: crash states checked at once (default: the number of CPUs); verdicts do not depend on it. */
   stateJobs?: number;
+}
+
+/** A target run as it crosses into the VM: names only (src/targets/registry.ts resolves them). */
+export interface TargetRun {
+  name: string;
+  settings: string[];
+  exec?: { run: string; check: string; promise: string };
 }
 
 /** The trial indices a run executes. */

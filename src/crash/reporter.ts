@@ -1,6 +1,6 @@
 import cliProgress from 'cli-progress';
-import { strategyLabel } from '../strategy/index.js';
-import type { TrialOutcome, TrialPosition } from './outcome.js';
+import type { TargetVerdict } from '../oracle/target-verdict.js';
+import { subjectLabel, type TrialOutcome, type TrialPosition, type WalTrialOutcome } from './outcome.js';
 
 // How a run tells the user what it is doing: a progress bar and one line per trial, on stderr
 // (stdout keeps the summary table). Inside the VM the same calls become marked JSON lines on the
@@ -16,13 +16,22 @@ export interface Reporter {
 /** The per-trial line, as printed. */
 export function formatTrialLine(l: TrialOutcome, at: TrialPosition): string {
   const width = String(at.total).length;
-  const head = `[${String(at.position).padStart(width)}/${at.total}] ${strategyLabel(l.strategy, l.groupCommit)} trial ${l.index} ${l.scenario} (seed ${l.trialSeed})`;
-  const loss = l.verdict.loss;
-  const figures = `appended ${loss.appended}, acked ${loss.acked}, recovered ${loss.recovered}, lost ${loss.lost} (acked ${loss.ackedButLost}, beyond contract ${loss.lostBeyondContract})`;
+  const head = `[${String(at.position).padStart(width)}/${at.total}] ${subjectLabel(l)} trial ${l.index} ${l.scenario} (seed ${l.trialSeed})`;
+  const figures = l.target === undefined ? walFigures(l.verdict.loss) : targetFigures(l.target.verdict);
   const seconds = `${(l.durationMs / 1000).toFixed(1)} s`;
   const verdict = l.status === 'held' ? 'held' : `${l.status === 'fs-failed' ? 'FILESYSTEM FAILED' : 'VIOLATED'}: ${l.reasons.join('; ')}`;
   const tail = [...l.notes.map((n) => `note: ${n}`), ...(l.artifactDir ? [`artifacts: ${l.artifactDir}`] : [])];
   return [`${head}: ${verdict} | ${figures} | ${seconds}`, ...tail.map((t) => `    ${t}`)].join('\n');
+}
+
+function walFigures(loss: WalTrialOutcome['verdict']['loss']): string {
+  return `appended ${loss.appended}, acked ${loss.acked}, recovered ${loss.recovered}, lost ${loss.lost} (acked ${loss.ackedButLost}, beyond contract ${loss.lostBeyondContract})`;
+}
+
+function targetFigures(v: TargetVerdict): string {
+  const l = v.loss;
+  const corrupt = v.corruption === null ? '' : `, damaged: ${v.corruption}`;
+  return `written ${l.written}, acked ${l.acked}, survived ${l.survived}, acked-but-lost ${l.ackedButLost} (beyond contract ${l.lostBeyondContract}, allowed ${l.allowedLoss}), phantoms ${l.phantoms}${corrupt}`;
 }
 
 /** Bar and lines on stderr; without a terminal, only the lines (a bar would be noise in a log). */
@@ -50,7 +59,7 @@ export class ConsoleReporter implements Reporter {
   trial(outcome: TrialOutcome, at: TrialPosition): void {
     this.done++;
     this.print(formatTrialLine(outcome, at));
-    this.bar?.update(this.done, { status: `${strategyLabel(outcome.strategy, outcome.groupCommit)} trial ${outcome.index}: ${outcome.status}` });
+    this.bar?.update(this.done, { status: `${subjectLabel(outcome)} trial ${outcome.index}: ${outcome.status}` });
   }
 
   note(text: string): void {

@@ -5,6 +5,7 @@ import { CrashError } from './crash-error.js';
 import { parseProtocolLine, type Reporter } from './reporter.js';
 import type { RunOptions } from './options.js';
 import type { RunResults } from './results.js';
+import type { TrialOutcome, WalTrialOutcome } from './outcome.js';
 import { CleanupStack } from '../dm/index.js';
 import { bundleCrashtest, PROJECT_ROOT, useAddonSnapshot } from './bundle.js';
 
@@ -15,10 +16,7 @@ import { bundleCrashtest, PROJECT_ROOT, useAddonSnapshot } from './bundle.js';
 /** The argument vector of the run inside the VM. */
 export function innerArgs(options: RunOptions, resultsFile: string, writerBundle: string): string[] {
   const args = [
-    '--strategy',
-    options.strategies.join(','),
-    '--scenario',
-    options.scenarioName,
+    ...(options.target === undefined ? ['--strategy', options.strategies.join(','), '--scenario', options.scenarioName] : targetArgs(options.target)),
     '--fs',
     options.fs,
     '--trials',
@@ -42,6 +40,11 @@ export function innerArgs(options: RunOptions, resultsFile: string, writerBundle
   return args;
 }
 
+function targetArgs(t: NonNullable<RunOptions['target']>): string[] {
+  if (t.exec !== undefined) return ['--target', 'exec', '--run', t.exec.run, '--check', t.exec.check, '--promise', t.exec.promise];
+  return ['--target', t.name, '--settings', t.settings.join(',')];
+}
+
 /** Whether `child` is `parent` or inside it. */
 function within(parent: string, child: string): boolean {
   const rel = path.relative(parent, child);
@@ -49,7 +52,7 @@ function within(parent: string, child: string): boolean {
 }
 
 /** Run the trials inside the microVM; returns the results the run inside wrote. */
-export async function runInMicroVm(options: RunOptions, reporter: Reporter): Promise<RunResults> {
+export async function runInMicroVm<T extends TrialOutcome = WalTrialOutcome>(options: RunOptions, reporter: Reporter): Promise<RunResults<T>> {
   // On the cleanup stack, so that Ctrl-C removes them too (the stack's signal handler unwinds it).
   const stack = new CleanupStack();
   const bundles = await bundleCrashtest(PROJECT_ROOT, stack);
@@ -65,7 +68,8 @@ export async function runInMicroVm(options: RunOptions, reporter: Reporter): Pro
   if (!within(PROJECT_ROOT, options.artifactsRoot)) shares.push(options.artifactsRoot);
   const argv = [process.execPath, bundles.cli, ...innerArgs(options, resultsFile, bundles.writer)];
   // Generous: a stuck VM is killed, but a slow TCG trial must not be.
-  const timeoutMs = 300_000 + options.strategies.length * (options.onlyTrial === undefined ? options.trials : 1) * 90_000;
+  const subjects = options.target === undefined ? options.strategies.length : options.target.settings.length;
+  const timeoutMs = 300_000 + subjects * (options.onlyTrial === undefined ? options.trials : 1) * 90_000;
   let pending = '';
   const onOutput = (text: string) => {
     pending += text;
@@ -92,7 +96,7 @@ export async function runInMicroVm(options: RunOptions, reporter: Reporter): Pro
     if (!existsSync(resultsFile)) {
       throw new CrashError('VM_FAILED', `the run inside the microVM ended with status ${exitCode} and wrote no results (its output is above)`);
     }
-    return JSON.parse(readFileSync(resultsFile, 'utf8')) as RunResults;
+    return JSON.parse(readFileSync(resultsFile, 'utf8')) as RunResults<T>;
   } finally {
     reporter.end();
     restoreEnv();

@@ -8,12 +8,15 @@ import { bundleCrashtest, removeBundles, useAddonSnapshot, type Bundles } from '
 import { recheck } from '../../src/crash/recheck.js';
 import { recoverWal } from '../../src/crash/writer/recover.js';
 import type { TrialResult } from '../../src/crash/flakey/trial.js';
+import type { SavedLives } from '../../src/crash/flakey/lives.js';
+import type { TrialPlan } from '../../src/crash/plan/trial-plan.js';
+import type { Recovery } from '../../src/crash/writer/recover.js';
 import { planTrial } from '../../src/crash/plan/trial-plan.js';
 import { findScenario } from '../../src/crash/plan/registry.js';
 import { WriterChild } from '../../src/crash/writer/child.js';
 import { judgeCrash } from '../../src/oracle/index.js';
 import { parseEvents } from '../../src/workload/events.js';
-import { parseWriterConfig, WRITER_DEFAULTS } from '../../src/workload/writer-config.js';
+import { parseWriterConfig, WRITER_DEFAULTS, type WriterConfig } from '../../src/workload/writer-config.js';
 
 // An artifact directory made from a real writer run (killed mid-stream, no device-mapper needed),
 // then judged again by `recheck`: as saved it holds; with acknowledged entries removed from what
@@ -21,6 +24,44 @@ import { parseWriterConfig, WRITER_DEFAULTS } from '../../src/workload/writer-co
 
 const addon = path.resolve('native/build/Release/powercut_wal.node');
 const why = existsSync(addon) ? undefined : `the WAL addon is not built (${addon})`;
+
+// The trial result a flakey trial would hand to saveFlakeyArtifacts, made from a real writer run.
+function trialResult(
+  plan: TrialPlan,
+  writer: WriterConfig,
+  run: { rawEvents: string; judgedEvents: string; recovery: Extract<Recovery, { status: 'recovered' }>; walCopy: string; lives: SavedLives | null },
+): TrialResult {
+  const verdict = judgeCrash({ history: parseEvents(run.judgedEvents).events, recovered: run.recovery.entries });
+  return {
+    outcome: {
+      mode: 'flakey',
+      strategy: 'fdatasync',
+      groupCommit: false,
+      scenario: plan.scenario,
+      index: plan.index,
+      trialSeed: plan.trialSeed,
+      status: verdict.status,
+      verdict,
+      recovery: { status: 'recovered', entries: run.recovery.entries.length, corruption: run.recovery.corruption },
+      reasons: [],
+      notes: [],
+      timeline: [{ atMs: 0, what: 'writer start' }],
+      durationMs: 1,
+      artifactDir: null,
+    },
+    evidence: {
+      plan,
+      writer,
+      recovered: run.recovery.entries,
+      tables: [],
+      rawEvents: run.rawEvents,
+      writerStderr: '',
+      writerExit: { code: null, signal: 'SIGKILL' },
+      walCopy: run.walCopy,
+      lives: run.lives,
+    },
+  };
+}
 
 describe('copySparse', () => {
   it('copies the bytes and leaves holes where the source has zero blocks', () => {
@@ -64,36 +105,7 @@ describe.skipIf(why !== undefined)(`crashtest recheck${why ? ` (skipped: ${why})
     cpSync(walDir, walCopy, { recursive: true });
     const recovery = await recoverWal(walDir, { strategy: 'fdatasync', segmentSize: writer.segmentSize });
     if (recovery.status !== 'recovered') throw new Error(recovery.message);
-    const verdict = judgeCrash({ history: parseEvents(raw).events, recovered: recovery.entries });
-    const result: TrialResult = {
-      outcome: {
-        mode: 'flakey',
-        strategy: 'fdatasync',
-        groupCommit: false,
-        scenario: plan.scenario,
-        index: plan.index,
-        trialSeed: plan.trialSeed,
-        status: verdict.status,
-        verdict,
-        recovery: { status: 'recovered', entries: recovery.entries.length, corruption: recovery.corruption },
-        reasons: [],
-        notes: [],
-        timeline: [{ atMs: 0, what: 'writer start' }],
-        durationMs: 1,
-        artifactDir: null,
-      },
-      evidence: {
-        plan,
-        writer,
-        recovered: recovery.entries,
-        tables: [],
-        rawEvents: raw,
-        writerStderr: '',
-        writerExit: { code: null, signal: 'SIGKILL' },
-        walCopy,
-        lives: null,
-      },
-    };
+    const result = trialResult(plan, writer, { rawEvents: raw, judgedEvents: raw, recovery, walCopy, lives: null });
     artifact = path.join(work, 'artifact');
     saveFlakeyArtifacts(artifact, {
       ...result,
@@ -108,7 +120,8 @@ describe.skipIf(why !== undefined)(`crashtest recheck${why ? ` (skipped: ${why})
   });
 
   it('writes every artifact file of a flakey trial', () => {
-    const recordingOnly: string[] = [ARTIFACT_FILES.image, ARTIFACT_FILES.recording, ARTIFACT_FILES.states, ARTIFACT_FILES.firstLife];
+    const targetOnly: string[] = [ARTIFACT_FILES.check, ARTIFACT_FILES.data];
+    const recordingOnly: string[] = [ARTIFACT_FILES.image, ARTIFACT_FILES.recording, ARTIFACT_FILES.states, ARTIFACT_FILES.firstLife, ...targetOnly];
     for (const name of Object.values(ARTIFACT_FILES)) if (!recordingOnly.includes(name)) expect(existsSync(path.join(artifact, name))).toBe(true);
     expect(readFileSync(path.join(artifact, ARTIFACT_FILES.command), 'utf8')).toContain('--trial 0');
   });
@@ -159,36 +172,10 @@ describe.skipIf(why !== undefined)(`crashtest recheck${why ? ` (skipped: ${why})
       cpSync(walDir, walCopy, { recursive: true });
       const final = await recoverWal(walDir, { strategy: 'fdatasync', segmentSize: writer.segmentSize });
       if (final.status !== 'recovered') throw new Error(final.message);
-      const verdict = judgeCrash({ history: parseEvents(secondRaw).events, recovered: final.entries });
       twoLives = path.join(work, 'artifact-two-lives');
+      const lives: SavedLives = { first: { rawEvents: firstRaw, recovery: { status: 'recovered', entries: first.entries } }, secondJudged: true };
       saveFlakeyArtifacts(twoLives, {
-        outcome: {
-          mode: 'flakey',
-          strategy: 'fdatasync',
-          groupCommit: false,
-          scenario: plan.scenario,
-          index: plan.index,
-          trialSeed: plan.trialSeed,
-          status: 'held',
-          verdict,
-          recovery: { status: 'recovered', entries: final.entries.length, corruption: final.corruption },
-          reasons: [],
-          notes: [],
-          timeline: [{ atMs: 0, what: 'writer start' }],
-          durationMs: 1,
-          artifactDir: null,
-        },
-        evidence: {
-          plan,
-          writer,
-          recovered: final.entries,
-          tables: [],
-          rawEvents: firstRaw + secondRaw,
-          writerStderr: '',
-          writerExit: { code: null, signal: 'SIGKILL' },
-          walCopy,
-          lives: { first: { rawEvents: firstRaw, recovery: { status: 'recovered', entries: first.entries } }, secondJudged: true },
-        },
+        ...trialResult(plan, writer, { rawEvents: firstRaw + secondRaw, judgedEvents: secondRaw, recovery: final, walCopy, lives }),
         commands: { run: 'sudo pnpm crashtest --strategy fdatasync --seed 4', replay: 'sudo pnpm crashtest --strategy fdatasync --seed 4 --trial 0' },
       });
     });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFlakeyMode } from '../../src/crash/flakey/mode.js';
 import type { Reporter } from '../../src/crash/reporter.js';
-import type { TrialOutcome } from '../../src/crash/outcome.js';
+import type { TrialOutcome, WalTrialOutcome } from '../../src/crash/outcome.js';
 import type { RunOptions } from '../../src/crash/options.js';
 import type { RunResults } from '../../src/crash/results.js';
 import { recheck } from '../../src/crash/recheck.js';
@@ -47,7 +47,7 @@ function options(strategies: Strategy[], scenarios: string[], trials: number, gr
   };
 }
 
-function describeViolations(results: RunResults): string {
+function describeViolations(results: RunResults<WalTrialOutcome>): string {
   return results.trials
     .filter((t) => t.status === 'violated')
     .map((t) => `${t.strategy} trial ${t.index} ${t.scenario}: ${t.reasons.join('; ')} (artifacts ${t.artifactDir})`)

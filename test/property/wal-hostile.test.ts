@@ -26,5 +26,5 @@ describe('WAL hostile directories', () => {
       }),
       { numRuns: RUNS, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH } : {}) },
     );
-  }, 120_000);
+  }, 600_000); // a bound on a loaded machine (60 s seen at load 19, over 120 s at load 20+), not a speed check
 });

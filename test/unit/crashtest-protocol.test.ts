@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatTrialLine, parseProtocolLine, PROTOCOL_MARK } from '../../src/crash/reporter.js';
-import type { TrialOutcome } from '../../src/crash/outcome.js';
+import type { WalTrialOutcome as TrialOutcome } from '../../src/crash/outcome.js';
 import { replayCommand, trialIndices, type RunOptions } from '../../src/crash/options.js';
 import { SCENARIOS } from '../../src/crash/plan/registry.js';
 import { innerArgs } from '../../src/crash/vm-handoff.js';

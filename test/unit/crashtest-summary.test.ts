@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatSummaryTable, runVerdict, summaryRows } from '../../src/crash/summary.js';
-import type { TrialOutcome } from '../../src/crash/outcome.js';
+import type { WalTrialOutcome as TrialOutcome } from '../../src/crash/outcome.js';
 import { exitCodeOf, withErrors } from '../../src/crash/results.js';
 import { judgeCrash, type RecoveredEntry } from '../../src/oracle/index.js';
 import { payloadDigest, type Strategy, type WorkloadEvent } from '../../src/workload/events.js';

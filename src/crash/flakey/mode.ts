@@ -1,5 +1,4 @@
 import { rmSync } from 'node:fs';
-import { release } from 'node:os';
 import path from 'node:path';
 import { dmTable, ensureTargets, formatTable, withDeviceLab } from '../../dm/index.js';
 import { logger } from '../../log.js';
@@ -8,8 +7,8 @@ import { DeviceStack } from './device-stack.js';
 import { CrashError } from '../crash-error.js';
 import type { Reporter } from '../reporter.js';
 import { replayCommand, trialIndices, type RunOptions } from '../options.js';
-import { buildResults, type RunResults } from '../results.js';
-import type { TrialOutcome } from '../outcome.js';
+import { finishRun, type RunResults } from '../results.js';
+import type { WalTrialOutcome } from '../outcome.js';
 import { planTrial } from '../plan/trial-plan.js';
 import { runTrial, type TrialResult } from './trial.js';
 import { WriterLauncher } from '../writer/launcher.js';
@@ -42,16 +41,20 @@ async function keepArtifacts(devices: DeviceStack, result: TrialResult, options:
   return dir;
 }
 
-/** Run every trial of every strategy with dm-flakey power cuts on this kernel. */
-export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults> {
+/** The start of a dm-flakey run (the WAL's or a target's): the kernel has the target; the run's id names its artifacts. */
+export async function beginFlakeyRun(options: Pick<RunOptions, 'seed'>): Promise<{ started: number; runId: string }> {
   const started = Date.now();
-  const startedAt = new Date(started).toISOString();
   const { missing } = await ensureTargets(['flakey']);
   if (missing.length > 0) throw new CrashError('NO_DEVICE_MAPPER', `this kernel has no dm-flakey target (dmsetup targets lacks: ${missing.join(', ')})`);
-  const runId = `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`;
+  return { started, runId: `${new Date(started).toISOString().replace(/[:.]/g, '-')}-seed${options.seed}` };
+}
+
+/** Run every trial of every strategy with dm-flakey power cuts on this kernel. */
+export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults<WalTrialOutcome>> {
+  const { started, runId } = await beginFlakeyRun(options);
   const indices = trialIndices(options);
   const total = indices.length * options.strategies.length;
-  const trials: TrialOutcome[] = [];
+  const trials: WalTrialOutcome[] = [];
   let restoreEnv = (): void => {};
   reporter.begin(total);
   try {
@@ -87,14 +90,5 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
     reporter.end();
     restoreEnv();
   }
-  return buildResults({
-    startedAt,
-    durationMs: Date.now() - started,
-    mode: 'flakey',
-    fs: options.fs,
-    seed: options.seed,
-    command: options.command,
-    kernel: { release: release(), inVm },
-    trials,
-  });
+  return finishRun(options, started, inVm, trials);
 }

@@ -1,7 +1,7 @@
 import { cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { RecoveredDigest } from '../../oracle/index.js';
-import type { TimelineEntry, TrialOutcome } from '../outcome.js';
+import type { TimelineEntry, WalTrialOutcome } from '../outcome.js';
 import { WRITER_DEFAULTS, parseWriterConfig, type WriterConfig } from '../../workload/writer-config.js';
 import type { DeviceStack, TableSwap } from './device-stack.js';
 import { CrashError } from '../crash-error.js';
@@ -47,7 +47,7 @@ export interface FlakeyEvidence {
 }
 
 export interface TrialResult {
-  outcome: TrialOutcome;
+  outcome: WalTrialOutcome;
   evidence: FlakeyEvidence;
 }
 
@@ -229,7 +229,7 @@ export async function runTrial(plan: TrialPlan, ctx: TrialContext): Promise<Tria
   if (status === 'fs-failed' && fsck) reasons.push(fsFailureReason(fsck));
   rmSync(dir, { recursive: true, force: true });
   const r = recovery;
-  const outcome: TrialOutcome = {
+  const outcome: WalTrialOutcome = {
     mode: 'flakey',
     strategy: plan.strategy,
     groupCommit: plan.groupCommit,

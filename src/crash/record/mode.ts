@@ -11,7 +11,7 @@ import type { RecordSpec } from './session.js';
 import type { Reporter } from '../reporter.js';
 import { replayCommand, type RunOptions } from '../options.js';
 import { buildResults, type RunResults, type TrialError } from '../results.js';
-import type { TrialOutcome } from '../outcome.js';
+import type { WalTrialOutcome } from '../outcome.js';
 import { ARTIFACT_FILES, artifactName, saveRecordingArtifacts } from '../artifacts.js';
 import type { Scenario } from '../plan/scenario.js';
 import { recordableScenarios } from '../plan/recordable.js';
@@ -67,7 +67,7 @@ export function stateCommands(dir: string, stateId: string): string[] {
   ];
 }
 
-function trialOutcome(spec: RecordSpec, index: number, trialSeed: number, report: CheckReport, recordMs: number): TrialOutcome {
+function trialOutcome(spec: RecordSpec, index: number, trialSeed: number, report: CheckReport, recordMs: number): WalTrialOutcome {
   const rep = report.representative;
   if (rep === null)
     throw new CrashError(
@@ -127,7 +127,7 @@ function trialOutcome(spec: RecordSpec, index: number, trialSeed: number, report
 }
 
 /** Record every trial (one VM boot), then check all crash states of each on this host. */
-export async function runLogWritesMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults> {
+export async function runLogWritesMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults<WalTrialOutcome>> {
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const runId = `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`;
@@ -136,7 +136,7 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
   const jobs = options.strategies.flatMap((strategy) => indices.map((index) => ({ index, spec: trialSpec(options, strategy, index, scenarios) })));
   const recordRoot = path.join(PROJECT_ROOT, 'results', 'crashtest', `.recordings-${runId}`);
   reporter.begin(jobs.length);
-  const trials: TrialOutcome[] = [];
+  const trials: WalTrialOutcome[] = [];
   // A recording that failed, or whose states could not be judged, is reported and the run goes
   // on: the verdicts of the other recordings stand (a violation shown elsewhere is still caught).
   const errors: TrialError[] = [];
@@ -173,7 +173,7 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
       kernel = made.meta.kernel;
       const dir = path.join(recordRoot, job.spec.name);
       let report: CheckReport;
-      let outcome: TrialOutcome;
+      let outcome: WalTrialOutcome;
       try {
         report = await checkRecording(dir, {
           enumerate: enumerationFor(job.spec.workload.maxEntries ?? RECORD_ENTRIES, options.stateBudget),

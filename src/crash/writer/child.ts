@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import type { Readable } from 'node:stream';
 import { parseEvents, type WorkloadEvent } from '../../workload/events.js';
 import { EVENT_FD, type WriterConfig } from '../../workload/writer-config.js';
 import { CrashError } from '../crash-error.js';
+import { watchChild, type WatchedChild } from './watch-child.js';
 import { entrySpan, type Trigger } from '../plan/scenario.js';
 
 // The writer as seen from the harness: a child process whose event pipe is read live (to know
@@ -43,36 +43,22 @@ export class WriterChild {
   readonly progress: StreamProgress = { appended: 0, acked: 0, failed: 0, truncating: 0, durable: null, bytes: 0 };
   /** The first `failed` events, for error messages. */
   readonly failures: WorkloadEvent[] = [];
-  private raw = '';
-  private pending = '';
-  private stderrText = '';
+  private readonly watched: WatchedChild;
   private waiters: Waiter[] = [];
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private readonly closed: Promise<void>;
   private truncatingAt: number[] = [];
 
   private constructor(private readonly child: ChildProcess) {
     if (child.pid === undefined) throw new CrashError('WRITER_FAILED', 'the writer process did not start');
     this.pid = child.pid;
-    const events = child.stdio[EVENT_FD] as Readable;
-    events.setEncoding('utf8');
-    events.on('data', (chunk: string) => this.onData(chunk));
-    const collect = (chunk: Buffer) => {
-      this.stderrText = (this.stderrText + chunk.toString('utf8')).slice(-STDERR_LIMIT);
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
-    // 'close' comes after the process exited AND every pipe reached its end: the history is whole.
-    this.closed = new Promise((resolve) => {
-      child.on('close', (code, signal) => {
-        this.exitInfo = { code, signal };
-        this.wake();
-        resolve();
-      });
-    });
-    child.on('error', (err) => {
-      this.stderrText += `\nspawn error: ${err.message}`;
-    });
+    this.watched = watchChild(
+      child,
+      EVENT_FD,
+      (lines) => this.onLines(lines),
+      () => this.wake(),
+      STDERR_LIMIT,
+    );
+    this.closed = this.watched.closed;
   }
 
   /** Start the bundled writer with `config`; events arrive on a pipe at EVENT_FD. */
@@ -93,7 +79,7 @@ export class WriterChild {
   /** Hand an idle writer its configuration; false when it is no longer running. */
   start(config: WriterConfig): boolean {
     const stdin = this.child.stdin;
-    if (this.exitInfo !== undefined || stdin === null || stdin.destroyed) return false;
+    if (this.watched.exit() !== undefined || stdin === null || stdin.destroyed) return false;
     // A writer that died meanwhile makes this an EPIPE: 'close' reports its exit, nothing to do here.
     stdin.on('error', () => undefined);
     stdin.end(`${JSON.stringify(config)}\n`);
@@ -102,24 +88,18 @@ export class WriterChild {
 
   /** The raw event stream received so far (the whole of it once killed). */
   get rawEvents(): string {
-    return this.raw;
+    return this.watched.raw();
   }
 
   get stderr(): string {
-    return this.stderrText;
+    return this.watched.output();
   }
 
   get exited(): { code: number | null; signal: NodeJS.Signals | null } | undefined {
-    return this.exitInfo;
+    return this.watched.exit();
   }
 
-  private onData(chunk: string): void {
-    this.raw += chunk;
-    this.pending += chunk;
-    const nl = this.pending.lastIndexOf('\n');
-    if (nl < 0) return;
-    const complete = this.pending.slice(0, nl + 1);
-    this.pending = this.pending.slice(nl + 1);
+  private onLines(complete: string): void {
     for (const event of parseEvents(complete).events) this.count(event);
     this.wake();
   }
@@ -154,7 +134,7 @@ export class WriterChild {
     const still: Waiter[] = [];
     for (const w of this.waiters) {
       if (w.reached()) w.resolve('reached');
-      else if (this.exitInfo !== undefined) w.resolve('writer-exited');
+      else if (this.watched.exit() !== undefined) w.resolve('writer-exited');
       else still.push(w);
     }
     this.waiters = still;
@@ -195,7 +175,7 @@ export class WriterChild {
         },
       };
       if (waiter.reached()) return waiter.resolve('reached');
-      if (this.exitInfo !== undefined) return waiter.resolve('writer-exited');
+      if (this.watched.exit() !== undefined) return waiter.resolve('writer-exited');
       this.waiters.push(waiter);
     });
   }
@@ -206,7 +186,7 @@ export class WriterChild {
   // the WAL's, and must not be in the history. (A thread of its blocked in fdatasync stops when
   // the call returns; whatever it synced then is on disk, merely unacknowledged.)
   async freeze(timeoutMs = 10_000): Promise<void> {
-    if (this.exitInfo !== undefined) return;
+    if (this.watched.exit() !== undefined) return;
     try {
       process.kill(this.pid, 'SIGSTOP');
     } catch {
@@ -223,7 +203,7 @@ export class WriterChild {
 
   /** SIGKILL, then wait for the exit and the end of every pipe; returns the whole event stream. */
   async kill(): Promise<string> {
-    if (this.exitInfo === undefined) {
+    if (this.watched.exit() === undefined) {
       try {
         process.kill(this.pid, 'SIGKILL');
       } catch {
@@ -231,7 +211,7 @@ export class WriterChild {
       }
     }
     await this.closed;
-    return this.raw;
+    return this.watched.raw();
   }
 
   /** Wait for the writer to end by itself (used when it exited before the cut). */

@@ -1,0 +1,173 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { randomInt } from 'node:crypto';
+import path from 'node:path';
+import {
+  choosePlacement,
+  ConsoleReporter,
+  CrashError,
+  exitCodeOf,
+  formatSummaryTable,
+  PROJECT_ROOT,
+  ProtocolReporter,
+  requireRoot,
+  runInMicroVm,
+  type RunOptions,
+  type RunResults,
+  type TargetTrialOutcome,
+} from '../crash/index.js';
+import { runTargetMode } from '../crash/target/mode.js';
+import { BUILTIN_TARGETS, selectTarget, type TargetSelection } from '../targets/registry.js';
+import { tableRows, writeTable, type TableRow } from './target-table.js';
+import { formatPromise } from '../targets/contract.js';
+import { reapEarlierRuns } from './reap-earlier-runs.js';
+
+// `crashtest --target NAME` for a target other than the WAL (issue 14): the options are checked
+// here before anything is touched (exit 2 on an unknown target or setting), then the trials run
+// where dm-flakey is (the microVM on this machine kind), and the summary is printed as for the WAL.
+
+/** Trials per setting when --trials is not given: a few minutes per target. */
+export const TARGET_DEFAULT_TRIALS = 5;
+
+export interface TargetCliOptions {
+  target: string;
+  settings?: string;
+  run?: string;
+  check?: string;
+  promise?: string;
+  strategy?: unknown;
+  groupCommit?: boolean;
+  scenario: string;
+  mode?: string;
+  fs: RunOptions['fs'];
+  trials?: number;
+  seed?: number;
+  trial?: number;
+  vm?: boolean;
+  json?: string;
+  artifacts?: string;
+  inVm?: boolean;
+  resultsFile?: string;
+  command?: string;
+}
+
+/** Refuse the WAL's options with a target, and resolve the selection (throws BAD_OPTION). */
+export function checkTargetOptions(o: TargetCliOptions): TargetSelection {
+  const walOnly: [string, boolean][] = [
+    ['--strategy', o.strategy !== undefined],
+    ['--group-commit', o.groupCommit !== undefined],
+    ['--scenario', o.scenario !== 'all'],
+  ];
+  const given = walOnly.filter(([, set]) => set).map(([flag]) => flag);
+  if (given.length > 0)
+    throw new CrashError(
+      'BAD_OPTION',
+      `${given.join(', ')} ${given.length > 1 ? 'go' : 'goes'} with the WAL (--strategy or --target wal), not --target ${o.target}`,
+    );
+  if (o.mode === 'log-writes') throw new CrashError('NOT_BUILT', `--mode log-writes is not built for --target ${o.target} yet; use --mode flakey`);
+  if (o.trial !== undefined && o.seed === undefined) throw new CrashError('BAD_OPTION', '--trial replays one trial of a seeded run: give --seed too');
+  return selectTarget(o);
+}
+
+function runOptions(o: TargetCliOptions, selection: TargetSelection, argv: readonly string[]): RunOptions {
+  return {
+    strategies: [],
+    groupCommit: false,
+    scenarios: [],
+    scenarioName: 'power-cut',
+    fs: o.fs,
+    trials: o.trials ?? TARGET_DEFAULT_TRIALS,
+    seed: o.seed ?? randomInt(0, 2 ** 31 - 1),
+    onlyTrial: o.trial,
+    mode: 'flakey',
+    artifactsRoot: path.resolve(o.artifacts ?? path.join(PROJECT_ROOT, 'results', 'crashtest')),
+    command: o.command ?? ['sudo pnpm crashtest', ...argv].join(' '),
+    writerBundle: undefined,
+    target: { name: selection.target.name, settings: selection.settings.map((s) => s.name), ...(selection.exec ? { exec: selection.exec } : {}) },
+  };
+}
+
+/** Run the trials of one target where dm-flakey is; the results as for the WAL. */
+export async function runTarget(options: RunOptions, forceVm: boolean): Promise<RunResults<TargetTrialOutcome>> {
+  const placement = await choosePlacement('flakey', forceVm);
+  const reporter = new ConsoleReporter();
+  if (placement.where === 'vm') process.stderr.write(`crashtest: running in the microVM (${placement.reason})\n`);
+  return placement.where === 'vm' ? runInMicroVm<TargetTrialOutcome>(options, reporter) : runTargetMode(options, reporter, false);
+}
+
+export function printTargetResults(results: RunResults<TargetTrialOutcome>, seed: number): void {
+  process.stdout.write(`\n${formatSummaryTable(results.rows)}\n\n`);
+  const where = results.kernel.inVm ? `in the microVM (kernel ${results.kernel.release})` : `on kernel ${results.kernel.release}`;
+  process.stdout.write(`${results.trials.length} trials on ${results.fs} ${where}, seed ${seed}, ${(results.durationMs / 60_000).toFixed(1)} min\n`);
+  for (const t of results.trials.filter((x) => x.status === 'violated'))
+    process.stdout.write(
+      `CONTRACT BROKEN ${t.target.name} ${t.target.setting} trial ${t.index} (promise ${formatPromise(t.target.contract.promise)}, ${t.target.contract.says}; ${t.target.contract.cite}): ${t.reasons.join('; ')}\n    artifacts: ${t.artifactDir ?? '-'}\n`,
+    );
+  const verdict = results.verdict === 'held' ? 'every setting kept its documented contract' : 'a setting broke its documented contract';
+  process.stdout.write(`verdict: ${verdict} (replay with --seed ${seed})\n`);
+}
+
+// `--target all`: every built-in target with all its settings (or --settings of each), one run
+// (one VM boot) per target, then the table. A setting that broke its contract is a finding the
+// table reports, with its artifacts: the command exits 0 once the table is complete.
+async function allTargets(o: TargetCliOptions, argv: readonly string[]): Promise<number> {
+  if (o.run !== undefined || o.check !== undefined || o.promise !== undefined)
+    throw new CrashError('BAD_OPTION', '--target all runs the built-in targets: --run, --check and --promise go with --target exec');
+  if (o.trial !== undefined) throw new CrashError('BAD_OPTION', '--trial replays one trial of one target: give --target NAME');
+  // --settings names settings of any built-in target; a target none of them belongs to is left out.
+  const wanted = o.settings === undefined || o.settings === 'all' ? undefined : o.settings.split(',').map((s) => s.trim());
+  const unknown = wanted?.filter((n) => !BUILTIN_TARGETS.some((t) => t.settings.some((s) => s.name === n))) ?? [];
+  if (unknown.length > 0)
+    throw new CrashError('BAD_OPTION', `unknown setting ${unknown.join(', ')} for --target all; each target's settings are in docs/crash/targets.md`);
+  const selections = BUILTIN_TARGETS.flatMap((t) => {
+    const mine = wanted?.filter((n) => t.settings.some((s) => s.name === n));
+    return mine !== undefined && mine.length === 0 ? [] : [checkTargetOptions({ ...o, target: t.name, settings: mine?.join(',') })];
+  });
+  requireRoot();
+  await reapEarlierRuns('crashtest');
+  const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
+  const rows: TableRow[] = [];
+  const all: RunResults<TargetTrialOutcome>[] = [];
+  const started = Date.now();
+  for (const selection of selections) {
+    const options = runOptions({ ...o, seed }, selection, argv);
+    process.stderr.write(`crashtest: target ${selection.target.name}, ${selection.settings.length} settings, ${options.trials} trials each, seed ${seed}\n`);
+    const results = await runTarget(options, o.vm ?? false);
+    printTargetResults(results, seed);
+    all.push(results);
+    rows.push(...tableRows(results, selection.settings));
+  }
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  const heading = `crashtest --target all, ${new Date(started).toISOString().slice(0, 16)} UTC, seed ${seed}, ${o.fs}, ${((Date.now() - started) / 60_000).toFixed(1)} min in all, load average ${load}`;
+  const md = writeTable(path.join(PROJECT_ROOT, 'results', 'crashtest'), rows, heading, all);
+  process.stdout.write(`\n${readFileSync(md, 'utf8')}\n(table: ${md})\n`);
+  if (o.json) writeFileSync(o.json, `${JSON.stringify({ rows, results: all }, null, 2)}\n`);
+  const broken = rows.filter((r) => r.verdict !== 'held');
+  for (const r of broken)
+    process.stdout.write(`finding: ${r.target} ${r.setting} broke its documented contract (${r.cite}); artifacts: ${r.artifacts.join(', ')}\n`);
+  return 0;
+}
+
+export async function targetCommand(o: TargetCliOptions, argv: readonly string[]): Promise<number> {
+  if (o.target === 'all' && !o.inVm) return allTargets(o, argv);
+  const selection = checkTargetOptions(o);
+  const options = runOptions(o, selection, argv);
+  requireRoot();
+  if (o.inVm) {
+    if (!o.resultsFile) throw new CrashError('BAD_OPTION', '--in-vm needs --results-file');
+    const results = await runTargetMode(options, new ProtocolReporter(), true);
+    writeFileSync(o.resultsFile, JSON.stringify(results));
+    return exitCodeOf(results.verdict);
+  }
+  await reapEarlierRuns('crashtest');
+  const trials = options.onlyTrial === undefined ? `${options.trials} trials` : `trial ${options.onlyTrial}`;
+  process.stderr.write(
+    `crashtest: target ${selection.target.name}, settings ${selection.settings.map((s) => s.name).join(', ')}, ${trials} each, ${options.fs}, mode flakey, seed ${options.seed}\n`,
+  );
+  const results = await runTarget(options, o.vm ?? false);
+  printTargetResults(results, options.seed);
+  if (o.json) writeFileSync(o.json, `${JSON.stringify(results, null, 2)}\n`);
+  return exitCodeOf(results.verdict);
+}

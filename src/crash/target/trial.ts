@@ -1,0 +1,164 @@
+import { cpSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { judgeTarget, targetReasons, type CheckReport } from '../../oracle/target-verdict.js';
+import { parseCheckOutput } from '../../targets/protocol.js';
+import type { Target, TargetSetting } from '../../targets/target.js';
+import { deriveSeed, seededRandom } from '../../workload/seeded-random.js';
+import { CrashError } from '../crash-error.js';
+import type { DeviceStack, TableSwap } from '../flakey/device-stack.js';
+import type { TargetTrialOutcome, TimelineEntry } from '../outcome.js';
+import { trialSeed } from '../plan/trial-plan.js';
+import { ProgramChild, runToEnd } from './program-child.js';
+
+// One power cut of a target program with dm-flakey, start to verdict:
+//   fresh data directory -> prepare (then syncfs) -> run -> first ack -> a seeded delay ->
+//   SIGSTOP the program's group -> drop_writes -> SIGKILL -> remount -> check -> target oracle.
+// The order and its reasons are the WAL trial's (src/crash/flakey/trial.ts): the program is
+// frozen before the cut, so every acknowledgement it wrote happened before the power went.
+
+/** How long a program may take to acknowledge its first operation, and a check to finish. */
+export const ACK_TIMEOUT_MS = 60_000;
+export const CHECK_TIMEOUT_MS = 60_000;
+const PREPARE_TIMEOUT_MS = 60_000;
+
+export interface TargetTrialContext {
+  devices: DeviceStack;
+  /** The built-in targets' program: argv prefix (node and the bundle). */
+  program: string[];
+  scratchDir: string;
+  /** Registers a process on the lab's cleanup stack; returns its release. */
+  track: (pid: number, label: string) => () => void;
+}
+
+export interface TargetEvidence {
+  rawLines: string;
+  programOutput: string;
+  check: { stdout: string; stderr: string };
+  dataCopy: string;
+  tables: TableSwap[];
+}
+
+/** The delay from the first acknowledgement to the cut: log-uniform over 20 ms - 4 s, from the trial seed. */
+export function cutDelayMs(seed: number): number {
+  const r = seededRandom(deriveSeed(seed, 'target-cut', 0));
+  return Math.round(20 * Math.pow(200, r.next()));
+}
+
+function tail(text: string, lines = 3): string {
+  return text.trim().split('\n').slice(-lines).join(' | ').slice(0, 500) || 'no output';
+}
+
+export async function runTargetTrial(
+  target: Target,
+  setting: TargetSetting,
+  runSeed: number,
+  index: number,
+  ctx: TargetTrialContext,
+): Promise<{ outcome: TargetTrialOutcome; evidence: TargetEvidence }> {
+  const { devices } = ctx;
+  const started = Date.now();
+  const seed = trialSeed(runSeed, index);
+  const timeline: TimelineEntry[] = [];
+  const mark = (what: string) => timeline.push({ atMs: Date.now() - started, what });
+  const notes: string[] = [];
+  devices.startTrial();
+  await devices.mount();
+  const name = `target-${index}`;
+  rmSync(path.join(devices.mountPoint, name), { recursive: true, force: true });
+  const dir = devices.makeTrialDir(name);
+  const env = { ...process.env, POWERCUT_DATA: dir };
+  // Commands run where crashtest was started (the project root in the VM), so relative paths work.
+  const cwd = process.cwd();
+  const commands = target.commands(setting, { dir, seed, program: ctx.program });
+
+  if (commands.prepare !== undefined) {
+    const p = await runToEnd(commands.prepare, env, cwd, PREPARE_TIMEOUT_MS);
+    if (p.code !== 0) throw new CrashError('TRIAL_SETUP_FAILED', `${target.name} prepare failed (exit ${p.code ?? p.signal}): ${tail(p.stderr)}`);
+    // What prepare made is durable before the workload starts: losing it would be no finding.
+    const s = await runToEnd({ argv: ['sync', '-f', dir], display: 'sync -f' }, env, dir, PREPARE_TIMEOUT_MS);
+    if (s.code !== 0) throw new CrashError('TRIAL_SETUP_FAILED', `sync -f ${dir} failed: ${tail(s.stderr)}`);
+    mark('prepared and synced');
+  }
+  await devices.preloadCut();
+  const delay = cutDelayMs(seed);
+  const child = ProgramChild.spawn(commands.run, env, cwd, started);
+  const untrack = ctx.track(child.pid, `${target.name} program`);
+  mark(`program started: ${commands.run.display}`);
+  let cutAtMs: number;
+  try {
+    const first = await child.waitForAcks(1, ACK_TIMEOUT_MS);
+    const bad = child.badLine();
+    if (bad !== undefined) throw new CrashError('WRITER_FAILED', `the run command wrote a line to fd 3 that does not parse: ${bad}`);
+    if (first === 'exited') {
+      const e = child.exited;
+      throw new CrashError(
+        'WRITER_FAILED',
+        `the run command exited (code ${e?.code ?? '-'}, signal ${e?.signal ?? '-'}) before acknowledging anything: ${tail(child.stderr)}`,
+      );
+    }
+    if (first === 'timed-out')
+      throw new CrashError('WRITER_FAILED', `the run command acknowledged nothing on fd 3 within ${ACK_TIMEOUT_MS / 1000} s: ${tail(child.stderr)}`);
+    mark(`first acknowledgement; cut in ${delay} ms`);
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, delay)), child.waitForAcks(Number.MAX_SAFE_INTEGER, delay)]);
+    if (child.exited !== undefined) notes.push(`the program exited by itself before the cut (code ${child.exited.code ?? '-'})`);
+    await child.freeze();
+    cutAtMs = Date.now() - started;
+    child.capStamps(cutAtMs);
+    await devices.cutPower();
+    mark(`POWER CUT: table drop_writes (${child.acks.length} acknowledgements so far)`);
+  } finally {
+    await child.kill();
+    untrack();
+  }
+  const badLate = child.badLine();
+  if (badLate !== undefined) throw new CrashError('WRITER_FAILED', `the run command wrote a line to fd 3 that does not parse: ${badLate}`);
+  mark(`program killed; ${child.acks.length} acknowledgements, ${child.intents.length} announced`);
+  await devices.unmount();
+  await devices.heal();
+  await devices.mount();
+  mark('remounted on the pass-through table');
+
+  const dataCopy = path.join(ctx.scratchDir, `${name}-data`);
+  rmSync(dataCopy, { recursive: true, force: true });
+  cpSync(dir, dataCopy, { recursive: true });
+  const c = await runToEnd(commands.check, env, cwd, CHECK_TIMEOUT_MS);
+  if (c.code === 127) throw new CrashError('CHECK_FAILED', `the check command was not found (exit 127): ${tail(c.stderr)}`);
+  const parsed = parseCheckOutput(c.stdout);
+  if (!parsed.ok) throw new CrashError('CHECK_FAILED', parsed.message);
+  const check: CheckReport = c.timedOut
+    ? { status: 'timed-out', message: `the check did not finish within ${CHECK_TIMEOUT_MS / 1000} s`, survivors: parsed.survivors }
+    : c.code === 0
+      ? { status: 'intact', message: null, survivors: parsed.survivors }
+      : { status: 'damaged', message: `check exit ${c.code ?? c.signal}: ${tail(c.stderr, 1)}`, survivors: parsed.survivors };
+  mark(`check: ${check.status}, ${parsed.survivors.size} keys`);
+  const verdict = judgeTarget({ acks: child.acks, intents: child.intents, cutAtMs, contract: setting.contract, check });
+  if (verdict.corruption !== null && setting.contract.mayCorrupt) notes.push(`damaged, which the contract allows: ${verdict.corruption}`);
+  if (verdict.loss.unknownSurvivors > 0)
+    notes.push(`${verdict.loss.unknownSurvivors} surviving keys were never acknowledged (the program announces no operations with "~" lines)`);
+  rmSync(dir, { recursive: true, force: true });
+  const outcome: TargetTrialOutcome = {
+    mode: 'flakey',
+    scenario: 'power-cut',
+    index,
+    trialSeed: seed,
+    status: verdict.status,
+    reasons: targetReasons(verdict),
+    notes,
+    durationMs: Date.now() - started,
+    timeline,
+    artifactDir: null,
+    target: {
+      name: target.name,
+      setting: setting.name,
+      contract: setting.contract,
+      verdict,
+      run: commands.run.display,
+      check: commands.check.display,
+      states: 1,
+    },
+  };
+  return {
+    outcome,
+    evidence: { rawLines: child.rawLines, programOutput: child.stderr, check: { stdout: c.stdout, stderr: c.stderr }, dataCopy, tables: [...devices.swaps] },
+  };
+}

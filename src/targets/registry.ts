@@ -1,0 +1,69 @@
+import { CrashError } from '../crash/crash-error.js';
+import { parsePromise } from './contract.js';
+import { execTarget } from './exec.js';
+import { leveldbTarget } from './leveldb.js';
+import { sqliteTarget } from './sqlite.js';
+import type { Target, TargetSetting } from './target.js';
+
+// The targets `crashtest --target` knows, and the one check of a target selection on the command
+// line (exit 2 before any work on an unknown target or setting). `wal` is the native WAL through
+// the harness's own writer: its settings are the durability strategies (--strategy), judged by the
+// WAL oracle (src/oracle/verdict.ts), which checks more than a target's read-back can (prefix,
+// acknowledgement order, second lives).
+
+export const BUILTIN_TARGETS: readonly Target[] = [sqliteTarget, leveldbTarget];
+export const TARGET_NAMES = ['wal', ...BUILTIN_TARGETS.map((t) => t.name), 'exec', 'all'] as const;
+
+/** A target run after the command line was checked: the target and the settings to try. */
+export interface TargetSelection {
+  target: Target;
+  settings: TargetSetting[];
+  /** exec only: what to pass on to the run in the VM. */
+  exec?: { run: string; check: string; promise: string };
+}
+
+export interface TargetArgs {
+  target: string;
+  settings?: string;
+  run?: string;
+  check?: string;
+  promise?: string;
+}
+
+/** The selection for `--target NAME` (not wal, not all); throws BAD_OPTION. */
+export function selectTarget(a: TargetArgs): TargetSelection {
+  if (a.target === 'exec') {
+    if (a.run === undefined || a.check === undefined) throw new CrashError('BAD_OPTION', '--target exec needs --run CMD and --check CMD');
+    if (a.settings !== undefined) throw new CrashError('BAD_OPTION', '--target exec takes --promise, not --settings');
+    const promiseText = a.promise ?? 'durable';
+    const parsed = parsePromise(promiseText);
+    if (!parsed.ok) throw new CrashError('BAD_OPTION', parsed.message);
+    const target = execTarget({ run: a.run, check: a.check, promise: parsed.promise });
+    return { target, settings: [...target.settings], exec: { run: a.run, check: a.check, promise: promiseText } };
+  }
+  for (const [flag, value] of [
+    ['--run', a.run],
+    ['--check', a.check],
+    ['--promise', a.promise],
+  ] as const) {
+    if (value !== undefined) throw new CrashError('BAD_OPTION', `${flag} goes with --target exec`);
+  }
+  const target = BUILTIN_TARGETS.find((t) => t.name === a.target);
+  if (target === undefined) throw new CrashError('BAD_OPTION', `unknown target ${JSON.stringify(a.target)}; choose from ${TARGET_NAMES.join(', ')}`);
+  return { target, settings: selectSettings(target, a.settings) };
+}
+
+/** --settings a,b,c or all (the default) for a built-in target. */
+export function selectSettings(target: Target, text: string | undefined): TargetSetting[] {
+  if (text === undefined || text === 'all') return [...target.settings];
+  const names = text.split(',').map((s) => s.trim());
+  return names.map((name) => {
+    const setting = target.settings.find((s) => s.name === name);
+    if (setting === undefined)
+      throw new CrashError(
+        'BAD_OPTION',
+        `unknown ${target.name} setting ${JSON.stringify(name)}; choose from ${target.settings.map((s) => s.name).join(', ')} or all`,
+      );
+    return setting;
+  });
+}

@@ -1,0 +1,68 @@
+import type { Contract } from './contract.js';
+
+// A target (issue 14): a program the harness crash-tests through one protocol
+// (src/targets/protocol.ts, docs/crash/targets.md). Each one says
+//   - its settings, each with the contract its own documentation gives it (and where it says so),
+//   - the commands of one trial: an optional prepare (made durable before the workload starts),
+//     the workload that reports each acknowledged operation on fd 3, and the check that runs
+//     after the crash, prints KEY DIGEST per surviving key and exits non-zero on damage.
+// The built-in targets run their workload and check in the bundled program (program-main.ts);
+// `exec` runs the user's commands.
+
+export interface TargetSetting {
+  /** As named on the command line (--settings). */
+  name: string;
+  contract: Contract;
+}
+
+/** A command the harness starts: argv[0] is looked up on PATH. */
+export interface Command {
+  argv: string[];
+  /** How it is shown in reports and artifacts. */
+  display: string;
+}
+
+export interface TrialCommands {
+  prepare?: Command;
+  run: Command;
+  check: Command;
+}
+
+export interface TrialContext {
+  /** The data directory on the device under test ($POWERCUT_DATA). */
+  dir: string;
+  seed: number;
+  /** The bundled program-main.mjs (or the .ts source under tsx). */
+  program: string[];
+}
+
+export interface Target {
+  name: string;
+  /** One line for --help and the docs. */
+  describe: string;
+  settings: readonly TargetSetting[];
+  commands(setting: TargetSetting, ctx: TrialContext): TrialCommands;
+}
+
+/** A built-in target's half that runs in the program (program-main.ts), not in the harness. */
+export interface BuiltinProgram {
+  prepare(dir: string, setting: string): Promise<void>;
+  /** Run until killed, calling `ack` after each acknowledged operation (and `intent` before it). */
+  workload(dir: string, setting: string, seed: number, report: WorkloadReport): Promise<void>;
+  /** Read back what survived; `damage` is why the data is not intact, or null. */
+  check(dir: string, setting: string): Promise<{ survivors: Map<string, string>; damage: string | null }>;
+}
+
+export interface WorkloadReport {
+  intent(key: string, digest: string): void;
+  ack(key: string, digest: string): void;
+}
+
+/** A built-in target: its commands run the bundled program with the target's name and setting. */
+export function builtinCommands(name: string, setting: TargetSetting, ctx: TrialContext): TrialCommands {
+  const cmd = (verb: string, ...extra: string[]): Command => {
+    const argv = [...ctx.program, verb, name, setting.name, ctx.dir, ...extra];
+    return { argv, display: `powercut-target ${verb} ${name} ${setting.name} ${ctx.dir}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}` };
+  };
+  return { prepare: cmd('prepare'), run: cmd('run', String(ctx.seed)), check: cmd('check') };
+}
