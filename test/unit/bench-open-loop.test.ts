@@ -27,7 +27,8 @@ describe('open-loop arrivals', () => {
     // schedule. A closed loop (latency from the call) would report 5 ms for every one.
     const hist = newHistogram();
     const out = await runOpenLoop({ writers: 1, offeredPerSec: 1000, durationMs: 200, arrivals: 'fixed', seed: 1 }, hist, () => sleep(5));
-    expect(out.ops).toBeGreaterThan(10);
+    // At most 40 commits of 5 ms fit in 200 ms; fewer on a loaded machine, where a 5 ms timer fires late.
+    expect(out.ops).toBeGreaterThan(2);
     expect(out.ops).toBeLessThan(60);
     expect(out.missed).toBeGreaterThan(100);
     expect(hist.maxValue / 1e6).toBeGreaterThan(100); // ms: the last commits waited most of the slice
