@@ -136,6 +136,9 @@ describe.skipIf(!ready)('WAL after a failed sync (needs root, loop devices, mkfs
         (err: unknown) => void events.push(`fail ${(err as WalError).code}`),
       ),
     );
+    // One event-loop turn's appends reach the core as one batch, handed over at the end of the
+    // turn (issue 16): let that happen before the spin, or nothing is written while it runs.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     // More than the backing store holds: writeback fails, so the periodic fdatasync fails.
     const until = Date.now() + 3000;
     while (Date.now() < until) {
@@ -146,8 +149,10 @@ describe.skipIf(!ready)('WAL after a failed sync (needs root, loop devices, mkfs
       (err: unknown) => void events.push(`refused ${(err as WalError).code}`),
     );
     await Promise.all([...pending, refused]);
-    const at = events.indexOf('refused WAL_FAILED');
-    expect(at, `the append after the failed sync is refused (last events: ${events.slice(-3).join(', ')})`).toBeGreaterThanOrEqual(0);
+    // Refused as failed (the periodic sync failed first) or out of space (its own write failed
+    // first): which comes first depends on when writeback hits the full store.
+    const at = events.findIndex((e) => e === 'refused WAL_FAILED' || e === 'refused WAL_NO_SPACE');
+    expect(at, `the append after the failure is refused (last events: ${events.slice(-3).join(', ')})`).toBeGreaterThanOrEqual(0);
     expect(events.filter((e) => e.startsWith('ack')).length, 'entries written before the failure are acknowledged').toBeGreaterThan(0);
     expect(
       events.slice(at + 1).filter((e) => e.startsWith('ack')),
