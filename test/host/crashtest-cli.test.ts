@@ -38,7 +38,7 @@ describe('crashtest command line', () => {
     [['--strategy', 'fsync', '--scenario', 'meteor'], /--scenario.*meteor.*invalid|Allowed choices/i],
     [['--strategy', 'fsync', '--trials', '0'], /--trials must be a whole number from 1 to 100000/],
     [['--strategy', 'fsync', '--trial', '3'], /--trial replays one trial of a seeded run: give --seed too/],
-    [['--strategy', 'fsync', '--fs', 'zfs'], /Allowed choices are ext4, xfs, btrfs/],
+    [['--strategy', 'fsync', '--fs', 'zfs'], /Allowed choices are ext4, ext4-nojournal, xfs, btrfs, btrfs-nodatacow/],
   ])('rejects %j with exit 2', (args, message) => {
     expectUsageError(crashtest(args), message);
   });
