@@ -421,12 +421,12 @@ export async function checkRecording(dir: string, options: CheckOptions = {}): P
     };
     const known = options.store?.known(header.recording, header.recordingHash, header.checker) ?? new Map<string, StateResult>();
     options.store?.writeHeader(header);
-    const todo = mine.filter((s) => !known.has(s.id));
-    options.onStart?.({ total: mine.length, resumed: mine.length - todo.length });
+    const unjudged = mine.filter((s) => !known.has(s.id));
+    options.onStart?.({ total: mine.length, resumed: mine.length - unjudged.length });
     const fresh = new Map<string, StateResult>();
     const started = process.hrtime.bigint();
     const checkedNow = await checker.checkEach(
-      todo,
+      unjudged,
       (result, position) => {
         fresh.set(result.id, result);
         options.store?.append(header, result);
@@ -443,7 +443,7 @@ export async function checkRecording(dir: string, options: CheckOptions = {}): P
       coverage: options.maxStates === undefined ? enumeration.coverage : null,
       shard: options.shard ?? null,
       ...summariseStates(results),
-      resumed: mine.length - todo.length,
+      resumed: mine.length - unjudged.length,
       checkedNow,
       interrupted: results.length < mine.length,
       jobs,
