@@ -1,6 +1,7 @@
 // Runs the WAL core's own C++ tests (native/test/core-test.cc, no Node involved) through
 // `make -C native test`: both CRC32C implementations, every strategy, concurrent appenders.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { execa } from 'execa';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -10,8 +11,10 @@ const hasToolchain = spawnSync('make', ['--version']).status === 0 && spawnSync(
 describe('WAL core, standalone C++', () => {
   it.skipIf(!hasToolchain)(
     'passes its own tests with hardware and portable CRC32C (needs make and g++)',
-    () => {
-      const out = execFileSync('make', ['-s', '-C', native, 'test'], { encoding: 'utf8', timeout: 120_000 });
+    async () => {
+      // Awaited, not execFileSync: a worker blocked for most of a minute (longer under load) cannot
+      // answer vitest's RPC, and the suite then fails with 'Timeout calling "onTaskUpdate"'.
+      const { stdout: out } = await execa('make', ['-s', '-C', native, 'test'], { timeout: 120_000 });
       expect(out.match(/all core tests passed/g)?.length).toBe(2);
       expect(out).toMatch(/ok Crc32cKnownAnswers \(portable\)/);
     },

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,19 +29,21 @@ const why =
 const tmp = mkdtempSync(path.join(tmpdir(), 'powercut-target-exec-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function crashtestExec(name: string, run: string): { code: number | null; results: RunResults<TargetTrialOutcome>; err: string } {
+// The run takes minutes: it is awaited, not spawnSync'd, because a worker blocked that long cannot
+// answer vitest's RPC and the whole suite fails with 'Timeout calling "onTaskUpdate"' (CI did).
+async function crashtestExec(name: string, run: string): Promise<{ code: number | undefined; results: RunResults<TargetTrialOutcome>; err: string }> {
   const json = path.join(tmp, `${name}.json`);
   const args = ['src/cli/crashtest.ts', '--target', 'exec', '--run', run, '--check', 'python3 examples/targets/kvlog.py check'];
   args.push('--promise', 'durable', '--trials', '3', '--seed', '14', '--json', json, '--artifacts', path.join(tmp, name));
-  const r = spawnSync(tsx, args, { cwd: ROOT, encoding: 'utf8', timeout: 900_000 });
+  const r = await execa(tsx, args, { cwd: ROOT, reject: false, timeout: 900_000 });
   // No results file: the run ended without a verdict; its own output says why.
-  if (!existsSync(json)) throw new Error(`crashtest exited ${r.status ?? r.signal} without results:\n${r.stdout}\n${r.stderr}`);
-  return { code: r.status, results: JSON.parse(readFileSync(json, 'utf8')) as RunResults<TargetTrialOutcome>, err: r.stderr };
+  if (!existsSync(json)) throw new Error(`crashtest exited ${r.exitCode ?? r.signal} without results:\n${r.stdout}\n${r.stderr}`);
+  return { code: r.exitCode, results: JSON.parse(readFileSync(json, 'utf8')) as RunResults<TargetTrialOutcome>, err: r.stderr };
 }
 
 describe.skipIf(why !== undefined)(`crashtest --target exec${why ? ` (skipped: ${why})` : ''}`, () => {
-  it('the documented example keeps its durable promise in every trial', { timeout: 900_000 }, () => {
-    const r = crashtestExec('example', 'python3 examples/targets/kvlog.py run');
+  it('the documented example keeps its durable promise in every trial', { timeout: 900_000 }, async () => {
+    const r = await crashtestExec('example', 'python3 examples/targets/kvlog.py run');
     expect(r.code, r.err).toBe(0);
     expect(r.results.trials).toHaveLength(3);
     for (const t of r.results.trials) {
@@ -50,8 +53,8 @@ describe.skipIf(why !== undefined)(`crashtest --target exec${why ? ` (skipped: $
     }
   });
 
-  it('the example with its planted bug (acknowledges before syncing) is caught, its artifact kept', { timeout: 900_000 }, () => {
-    const r = crashtestExec('ack-before-sync', 'python3 examples/targets/kvlog.py run --ack-before-sync');
+  it('the example with its planted bug (acknowledges before syncing) is caught, its artifact kept', { timeout: 900_000 }, async () => {
+    const r = await crashtestExec('ack-before-sync', 'python3 examples/targets/kvlog.py run --ack-before-sync');
     expect(r.code, r.err).toBe(1);
     const violated = r.results.trials.filter((t) => t.status === 'violated');
     expect(violated.length).toBeGreaterThan(0);
