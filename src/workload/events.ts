@@ -84,8 +84,8 @@ export interface TruncatedEvent {
 
 export type WorkloadEvent = StartedEvent | AppendedEvent | AckedEvent | DurableEvent | FailedEvent | TruncatingEvent | TruncatedEvent;
 
-// Recording with dm-log-writes ties the history to the log: after writing an `acked`, `durable` or
-// `truncated` event the writer sends a mark with this label to the log-writes target. A crash state
+// Recording with dm-log-writes ties the history to the log: after writing an `acked`, `durable`,
+// `truncating` or `truncated` event the writer sends a mark with this label to the log-writes target. A crash state
 // then knows which promises had been made before the power went (src/oracle/history-at-crash.ts).
 // Labels have no spaces (dmsetup message splits on them) and stay far below the 479-byte limit.
 
@@ -96,6 +96,8 @@ export function markLabel(event: WorkloadEvent): string | null {
       return `ack-${event.seq}`;
     case 'durable':
       return `durable-${event.seq}`;
+    case 'truncating':
+      return `truncating-${event.beforeSeq}`;
     case 'truncated':
       return `truncated-${event.beforeSeq}`;
     default:

@@ -91,7 +91,7 @@ describe('event stream', () => {
 });
 
 describe('dm-log-writes mark labels', () => {
-  it('labels promise-making events and nothing else', () => {
-    expect(history.map(markLabel)).toEqual([null, null, 'ack-1', 'durable-1', null, 'truncated-1', null, null]);
+  it('labels promise-making events and started truncates (they excuse loss), nothing else', () => {
+    expect(history.map(markLabel)).toEqual([null, null, 'ack-1', 'durable-1', 'truncating-1', 'truncated-1', null, null]);
   });
 });

@@ -240,7 +240,8 @@ export class StateChecker {
     const walDir = path.join(slot.mountPoint, rec.meta.walDir);
     const walOptions = { strategy: w.strategy, segmentSize: w.segmentSize, preallocate: w.preallocate };
     // Native publish marks cover promises by seq; JS marks by their place in the event stream.
-    const history = rec.meta.spec.publishMarks === true ? historyAtPublishedMarks(rec.history, marks) : historyAtCrash(rec.history, marks);
+    const cut = { truncatingMarked: rec.meta.truncatingMarked === true };
+    const history = rec.meta.spec.publishMarks === true ? historyAtPublishedMarks(rec.history, marks, cut) : historyAtCrash(rec.history, marks, cut);
     let recovery: Recovery;
     let first: JudgedState;
     let second: { verdict: CrashVerdict; failed: Extract<Recovery, { status: 'failed' }> | null } | null = null;

@@ -6,7 +6,7 @@ import { MARK_METHODS, openMarker, type MarkMethod } from './marker.js';
 
 // The writer child of a dm-log-writes recording: `node marked-writer.mjs '<config json>'`, the
 // workload writer (src/workload/writer.ts) with one addition: each event that makes a promise
-// (acked, durable, truncated) has the mark markLabel(event) in the log, so every crash state knows
+// (acked, durable, truncating, truncated) has the mark markLabel(event) in the log, so every crash state knows
 // which promises had been made before it (src/oracle/history-at-crash.ts).
 //
 // Where the mark comes from decides what a recording can show. A mark sent from here, after JS
@@ -15,7 +15,8 @@ import { MARK_METHODS, openMarker, type MarkMethod } from './marker.js';
 // `publishMarks` the native thread that publishes an acknowledgement or a durable watermark sends
 // its mark first (WAL option publishMarks: the DM_TARGET_MSG ioctl, before the promise is visible),
 // so a promise made before its sync always has a state between its mark and the FLUSH. The native
-// side publishes ack-<seq> and durable-<seq> only: truncated-<before> is still marked from here.
+// side publishes ack-<seq> and durable-<seq> only: truncating-<before> (sent before truncate() is
+// called, so before any of its writes) and truncated-<before> are still marked from here.
 //
 // `claimStrategy` makes a deliberately WRONG writer for the harness's own tests: the WAL runs the
 // configured strategy (say none) while the history claims another (say fsync). Its acks then

@@ -78,6 +78,12 @@ export interface RecordingMeta {
   durationMs: number;
   /** Set when the recording is meant to be caught (see ExpectedVerdict); absent: it must hold. */
   expected?: ExpectedVerdict;
+  /**
+   * Each started truncate has its `truncating-<before>` mark in the log before any of its writes
+   * (ioctl marks are synchronous and sent before truncate() is called). Absent in recordings made
+   * before: there a started truncate excuses loss in every state, also in states before it began.
+   */
+  truncatingMarked?: boolean;
 }
 
 /** Prefix of the recorder's one line per recording on stdout (the host picks these out). */
@@ -218,6 +224,8 @@ export async function recordOnce(lab: DeviceLab, spec: RecordSpec, writerScript:
     recordedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
     ...(spec.expected ? { expected: spec.expected } : {}),
+    // dmsetup marks lag behind the event (a process each): a truncate's writes may precede its mark.
+    truncatingMarked: spec.markMethod === 'ioctl',
   };
   writeFileSync(path.join(out, 'meta.json'), `${JSON.stringify(meta, null, 2)}\n`);
   return meta;
