@@ -42,10 +42,12 @@ describe('the plant list (native/plants.json)', () => {
 });
 
 describe('the clean runs', () => {
-  it('one run for every strategy without group commit, one for those with it', () => {
+  it('one run per strategy a plant uses, with and without group commit', () => {
     const runs = cleanRuns([plant('a', 'fdatasync'), plant('b', 'periodic'), plant('c', 'fdatasync'), plant('d', 'fdatasync', true), plant('e', 'direct')]);
     expect(runs).toEqual([
-      { strategies: ['fdatasync', 'periodic', 'direct'], groupCommit: false },
+      { strategies: ['fdatasync'], groupCommit: false },
+      { strategies: ['periodic'], groupCommit: false },
+      { strategies: ['direct'], groupCommit: false },
       { strategies: ['fdatasync'], groupCommit: true },
     ]);
   });
