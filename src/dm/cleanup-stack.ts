@@ -106,7 +106,7 @@ export class CleanupStack {
       // mount the unwind is about to remove. Kill it before refusing.
       if (resource.kind === 'process' && processAlive(resource.pid, resource.startTime)) {
         try {
-          process.kill(resource.pid, 'SIGKILL');
+          process.kill(resource.group === true ? -resource.pid : resource.pid, 'SIGKILL');
         } catch {
           // already gone
         }

@@ -202,10 +202,11 @@ export class DeviceLab {
 
   // Puts a running process on the stack: it is SIGKILLed on teardown, before anything it may
   // hold open (a mount, a device) is released below it.
-  trackProcess(pid: number, label: string): Registration {
+  // `group`: the process leads its own process group, which is killed whole (see Resource).
+  trackProcess(pid: number, label: string, opts: { group?: boolean } = {}): Registration {
     const startTime = processStartTime(pid);
     if (startTime === undefined) throw new DeviceError('BAD_ARGUMENT', `process ${pid} (${label}) is not running`);
-    return this.stack.add({ kind: 'process', pid, startTime, label });
+    return this.stack.add({ kind: 'process', pid, startTime, label, ...(opts.group === true ? { group: true } : {}) });
   }
 
   // Releases everything this lab made, in reverse order (only when the lab owns its stack;

@@ -16,7 +16,10 @@ export type Resource =
   | { kind: 'loop'; backingFile: string }
   | { kind: 'dm'; name: string }
   | { kind: 'mount'; mountPoint: string }
-  | { kind: 'process'; pid: number; startTime: string; label: string }
+  // `group`: the process leads a process group of its own (spawned detached), and the whole group
+  // goes with it: a target's run command (`sh -c CMD`) has children the leader's kill would leave
+  // running, holding files on the mount below.
+  | { kind: 'process'; pid: number; startTime: string; label: string; group?: boolean }
   // A daemon that detaches into a session of its own and names itself in a pid file (PostgreSQL's
   // postmaster.pid): registered by that path before it starts, so a kill while it starts up leaks
   // nothing. Released by killing the pid the file names, if that process's command line still
@@ -112,16 +115,30 @@ function daemonProcess(r: { pidFile: string; match: string }): { pid: number; st
   }
 }
 
-async function killAndWait(pid: number, startTime: string): Promise<void> {
+async function killAndWait(pid: number, startTime: string, group = false): Promise<void> {
+  // Only while the leader is ours (same start time) is its pid our group's id.
   if (!processAlive(pid, startTime)) return;
   try {
-    process.kill(pid, 'SIGKILL');
+    process.kill(group ? -pid : pid, 'SIGKILL');
   } catch {
     return; // already gone
   }
   // A process stuck in uninterruptible I/O on a device we are about to remove dies only
   // when that I/O completes; wait a little so the umount after us does not hit EBUSY.
   await waitGone(pid, startTime, 5000);
+  if (group) await waitGroupGone(pid, 5000);
+}
+
+async function waitGroupGone(pgid: number, ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return; // ESRCH: no member left
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 async function waitGone(pid: number, startTime: string, ms: number): Promise<boolean> {
@@ -164,7 +181,7 @@ export async function releaseResource(r: Resource): Promise<void> {
       await umount(r.mountPoint);
       return;
     case 'process':
-      await killAndWait(r.pid, r.startTime);
+      await killAndWait(r.pid, r.startTime, r.group === true);
       return;
     case 'daemon': {
       const daemon = daemonProcess(r);

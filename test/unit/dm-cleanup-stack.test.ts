@@ -66,6 +66,25 @@ describe('CleanupStack', () => {
     expect(await exited).toBe('SIGKILL');
   });
 
+  it('a process registered as a group leader takes its children with it (a target run command)', async () => {
+    // sh keeps running after starting its child, as `sh -c 'a; b'` does: killing sh alone would
+    // leave the sleep holding whatever it had open.
+    const pidFile = join(dir, 'grandchild.pid');
+    const child = spawn('sh', ['-c', `sleep 600 & echo $! > ${pidFile}; wait`], { stdio: 'ignore', detached: true });
+    const until = Date.now() + 10_000;
+    while (!existsSync(pidFile) || readFileSync(pidFile, 'utf8').trim() === '') {
+      if (Date.now() > until) throw new Error('the grandchild never started');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const grandchild = Number(readFileSync(pidFile, 'utf8'));
+    const grandchildStart = processStartTime(grandchild);
+    expect(grandchildStart).toBeDefined();
+    const stack = new CleanupStack();
+    stack.add({ kind: 'process', pid: child.pid!, startTime: processStartTime(child.pid!)!, label: 'sh', group: true });
+    await stack.unwind();
+    expect(processStartTime(grandchild)).not.toBe(grandchildStart);
+  });
+
   it('refuses new registrations once unwinding', async () => {
     const stack = new CleanupStack();
     stack.add({ kind: 'file', path: join(dir, 'a') });

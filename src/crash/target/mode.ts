@@ -53,7 +53,8 @@ export async function runTargetMode(options: RunOptions, reporter: Reporter, inV
       }
       const devices = await DeviceStack.create(lab, options.fs);
       const track = (pid: number, label: string) => {
-        const registration = lab.trackProcess(pid, label);
+        // Target programs run detached, each in a group of its own (program-child.ts).
+        const registration = lab.trackProcess(pid, label, { group: true });
         return () => lab.stack.forget(registration);
       };
       let position = 0;
