@@ -228,7 +228,15 @@ export class StateChecker {
     slot.mounted = false;
   }
 
-  private async judgeIn(slot: Slot, state: CrashState): Promise<StateResult> {
+  // Tracked by the cleanup stack: a signal's unwind waits for the states in flight (bounded), so it
+  // never unmounts, or finds nothing to unmount, while a mount, its journal replay or a recovery
+  // is still running. Untracked, a mount that completed after the unwind was left behind (seen
+  // under load: SIGTERM to `pnpm fuzz --check` left a slot mounted and its directory).
+  private judgeIn(slot: Slot, state: CrashState): Promise<StateResult> {
+    return this.stack.track(this.judgeMounted(slot, state));
+  }
+
+  private async judgeMounted(slot: Slot, state: CrashState): Promise<StateResult> {
     const { rec } = this;
     const t1 = process.hrtime.bigint();
     const variant = FS_VARIANTS[rec.meta.spec.fs];
