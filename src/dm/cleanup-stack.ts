@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logger } from '../log.js';
 import { DeviceError } from './device-error.js';
-import { describeResource, prepareRelease, processAlive, processStartTime, releaseResource, type Resource } from './resource.js';
+import { describeResource, prepareRelease, processAlive, processStartTime, releaseResource, sigkillProcess, type Resource } from './resource.js';
 
 const log = logger('cleanup');
 
@@ -106,7 +106,7 @@ export class CleanupStack {
       // mount the unwind is about to remove. Kill it before refusing.
       if (resource.kind === 'process' && processAlive(resource.pid, resource.startTime)) {
         try {
-          process.kill(resource.group === true ? -resource.pid : resource.pid, 'SIGKILL');
+          sigkillProcess(resource);
         } catch {
           // already gone
         }

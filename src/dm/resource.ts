@@ -115,39 +115,41 @@ function daemonProcess(r: { pidFile: string; match: string }): { pid: number; st
   }
 }
 
-async function killAndWait(pid: number, startTime: string, group = false): Promise<void> {
+/** SIGKILL a registered process, or its whole group when it leads one (throws ESRCH when gone). */
+export function sigkillProcess(r: { pid: number; group?: boolean }): void {
+  process.kill(r.group === true ? -r.pid : r.pid, 'SIGKILL');
+}
+
+async function killAndWait(r: { pid: number; startTime: string; group?: boolean }): Promise<void> {
   // Only while the leader is ours (same start time) is its pid our group's id.
-  if (!processAlive(pid, startTime)) return;
+  if (!processAlive(r.pid, r.startTime)) return;
   try {
-    process.kill(group ? -pid : pid, 'SIGKILL');
+    sigkillProcess(r);
   } catch {
     return; // already gone
   }
   // A process stuck in uninterruptible I/O on a device we are about to remove dies only
   // when that I/O completes; wait a little so the umount after us does not hit EBUSY.
-  await waitGone(pid, startTime, 5000);
-  if (group) await waitGroupGone(pid, 5000);
+  await waitFor(() => !processAlive(r.pid, r.startTime), 5000);
+  if (r.group === true) await waitFor(() => !groupAlive(r.pid), 5000);
 }
 
-async function waitGroupGone(pgid: number, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    try {
-      process.kill(-pgid, 0);
-    } catch {
-      return; // ESRCH: no member left
-    }
-    await new Promise((r) => setTimeout(r, 20));
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false; // ESRCH: no member left
   }
 }
 
-async function waitGone(pid: number, startTime: string, ms: number): Promise<boolean> {
+async function waitFor(done: () => boolean, ms: number): Promise<boolean> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
-    if (!processAlive(pid, startTime)) return true;
+    if (done()) return true;
     await new Promise((r) => setTimeout(r, 20));
   }
-  return !processAlive(pid, startTime);
+  return done();
 }
 
 // Runs before anything is released: a filesystem over a suspended dm device cannot be unmounted
@@ -181,14 +183,14 @@ export async function releaseResource(r: Resource): Promise<void> {
       await umount(r.mountPoint);
       return;
     case 'process':
-      await killAndWait(r.pid, r.startTime, r.group === true);
+      await killAndWait(r);
       return;
     case 'daemon': {
       const daemon = daemonProcess(r);
       if (!daemon) return;
       // Read before the kill; only a server we killed leaves its segment (a stopped one removes it).
       const segment = pidFileSegment(r.pidFile);
-      await killAndWait(daemon.pid, daemon.startTime);
+      await killAndWait(daemon);
       if (segment && !(await removeDetachedSegment(segment))) {
         throw new DeviceError('CLEANUP_FAILED', `${r.label}: its shared-memory segment ${segment.id} is still attached after the kill`);
       }

@@ -10,9 +10,10 @@ import { markLabel, type WorkloadEvent } from '../workload/events.js';
 
 // A started truncate excuses the loss of entries below its floor, so it must not count in a state
 // from before it began: a floor from a truncate that began after the crash would excuse any loss
-// of the entries below it, acknowledged or not, in every earlier state. Recordings whose truncates are marked when they start (`truncating-<before>`,
-// RecordingMeta.truncatingMarked) keep a `truncating` event only when its mark is visible; older
-// recordings cannot tell, and keep it whole (the conservative reading, as before).
+// of the entries below it, acknowledged or not, in every earlier state. Recordings whose
+// truncates are marked when they start (`truncating-<before>`, RecordingMeta.truncatingMarked)
+// keep a `truncating` event only when its mark is visible; older recordings cannot tell, and keep
+// it whole (the reading they always had).
 
 export interface CutOptions {
   /** The recording marks each truncate when it starts (RecordingMeta.truncatingMarked). */
