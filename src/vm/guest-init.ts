@@ -44,6 +44,10 @@ mount -t overlay overlay -o lowerdir=/lower,upperdir=/rw/upper,workdir=/rw/work 
 mount -t proc proc /newroot/proc
 mount -t sysfs sysfs /newroot/sys
 mount -t devtmpfs devtmpfs /newroot/dev
+# blktrace talks to the kernel through debugfs (block/<dev>/trace*) and refuses to start without
+# it ("Debugfs is not mounted"); tracefs beside it for ftrace. The kernel has both built in.
+mount -t debugfs debugfs /newroot/sys/kernel/debug || echo "powercut-init: cannot mount debugfs"
+mount -t tracefs tracefs /newroot/sys/kernel/tracing 2>/dev/null
 mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts devpts /newroot/dev/pts
 mount -t tmpfs tmpfs /newroot/dev/shm
