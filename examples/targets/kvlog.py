@@ -10,6 +10,7 @@ digest = lambda value: hashlib.sha256(value).hexdigest()[:16]
 
 def run(ack_before_sync):
     acks = os.fdopen(3, 'w', buffering=1)
+    marked = os.fdopen(int(os.environ['POWERCUT_MARKED_FD'])) if 'POWERCUT_MARKED_FD' in os.environ else None
     fd = os.open(LOG, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.fsync(fd)
     os.fsync(os.open(os.environ['POWERCUT_DATA'], os.O_RDONLY))  # the new file's name is durable too
@@ -20,6 +21,7 @@ def run(ack_before_sync):
         if not ack_before_sync or i % 64 == 63:
             os.fsync(fd)
         acks.write(f'{key} {digest(value)}\n')  # the acknowledgement: after the fsync (unless the bug)
+        marked and marked.readline()  # log-writes mode: go on once the harness marked it in the device log
 
 def check():
     lines = open(LOG, 'rb').read().split(b'\n') if os.path.exists(LOG) else []

@@ -27,6 +27,8 @@ import { existingDir, pathOption, writableDir, writableFile } from './path-check
 import { formatSummary, runLine } from './check-report-text.js';
 import { StateProgress } from './state-progress.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
+import { checkOneTargetState } from '../crash/target/check-states.js';
+import { isTargetRecording } from '../crash/target/recording.js';
 
 // sudo pnpm fuzz [--seed S] [--recordings N] [--runs M] [--strategy LIST] [--fs ext4|xfs|btrfs] [--from DIR] [--no-save]
 // sudo pnpm fuzz --check DIR [--jobs N] [--store S] [--shard I/N] [--json F]
@@ -164,6 +166,13 @@ function merge(argv: string[]): number {
 async function fuzz(o: Opts): Promise<number> {
   if ((o.recording === undefined) !== (o.state === undefined)) throw new CrashError('BAD_OPTION', '--recording and --state go together');
   await reapEarlierRuns('fuzz');
+  if (o.recording !== undefined && o.state !== undefined && isTargetRecording(o.recording)) {
+    const r = await checkOneTargetState(o.recording, o.state);
+    process.stdout.write(
+      `${o.state}: ${r.status}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''} (${r.lastMark ?? 'no mark'} visible, ${r.acksVisible} acknowledgements)\n`,
+    );
+    return r.status === 'violated' ? 1 : 0;
+  }
   if (o.recording !== undefined && o.state !== undefined) {
     const r = await checkOneState(o.recording, o.state);
     process.stdout.write(`${o.state}: ${r.status}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''} (${r.lastMark ?? 'no mark'} visible)\n`);

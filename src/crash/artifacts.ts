@@ -32,6 +32,10 @@ import { subjectLabel, type TrialOutcome } from './outcome.js';
 //   writer-stderr.txt the program's stdout and stderr
 //   data/            the data directory as the crash left it (before the check opened it)
 //   device.img, dm-tables.txt as for flakey
+// a target in log-writes mode (every crash state of one recording of its program):
+//   history.ndjson   the program's fd-3 lines, verbatim
+//   recording/       the recording (log.bin.gz, history.json, lines.txt, meta.json)
+//   states.json      the violated crash states: id, last visible mark, reasons, commands
 
 export const ARTIFACT_FILES = {
   plan: 'plan.json',
@@ -167,7 +171,7 @@ export interface RecordingArtifactInput {
   commands: ArtifactCommands;
 }
 
-/** Write the artifact directory `dir` of a violated log-writes trial. */
+/** Write the artifact directory `dir` of a violated log-writes trial (of the WAL, or of a target: no recheck then). */
 export function saveRecordingArtifacts(dir: string, input: RecordingArtifactInput): void {
   writeTrialFiles(dir, input.outcome, input.rawEvents, input.commands);
   cpSync(input.recording, path.join(dir, ARTIFACT_FILES.recording), { recursive: true });

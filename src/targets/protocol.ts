@@ -5,9 +5,21 @@
 //                     announced is an operation in flight, not a phantom
 //   the check, on stdout, after recovery: KEY DIGEST, one line per surviving key.
 // KEY and DIGEST are tokens without whitespace; empty lines are ignored.
+// In log-writes mode the harness also answers each acknowledgement on file descriptor 4 (named by
+// $POWERCUT_MARKED_FD), one line `marked` once the acknowledgement's mark is in the device's log.
+// A program that waits for it before going on pins its acknowledgement to that point of the log:
+// one that acknowledged before its data was durable then always has a crash state that shows the
+// mark without the data. A program that does not read fd 4 is judged by marks that may lag its
+// acknowledgements (never wrongly, but a too-early acknowledgement may go unseen).
 
 /** File descriptor the program writes its acknowledgements to. */
 export const ACK_FD = 3;
+
+/** File descriptor of the harness's replies in log-writes mode, and the variable that names it. */
+export const MARKED_FD = 4;
+export const MARKED_FD_ENV = 'POWERCUT_MARKED_FD';
+/** The reply: the acknowledgement's mark is in the log. */
+export const MARKED_LINE = 'marked';
 
 export type ProgramLine = { kind: 'ack' | 'intent'; key: string; digest: string };
 

@@ -10,8 +10,9 @@ import type { TargetTrialOutcome } from '../../src/crash/outcome.js';
 
 // The exec target end to end (issue 14), as a user runs it: the documented example
 // (examples/targets/kvlog.py, docs/crash/targets.md) keeps its promise under real dm-flakey power
-// cuts, and the same program with its planted bug (it acknowledges before it syncs) is caught.
-// Each run boots the microVM where this kernel has no device-mapper.
+// cuts and in every crash state of a dm-log-writes recording, and the same program with its
+// planted bug (it acknowledges before it syncs) is caught in both modes. Each run boots the
+// microVM where this kernel has no device-mapper.
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const tsx = path.join(ROOT, 'node_modules/.bin/tsx');
@@ -31,10 +32,15 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 // The run takes minutes: it is awaited, not spawnSync'd, because a worker blocked that long cannot
 // answer vitest's RPC and the whole suite fails with 'Timeout calling "onTaskUpdate"' (CI did).
-async function crashtestExec(name: string, run: string): Promise<{ code: number | undefined; results: RunResults<TargetTrialOutcome>; err: string }> {
+async function crashtestExec(
+  name: string,
+  run: string,
+  mode: 'flakey' | 'log-writes' = 'flakey',
+): Promise<{ code: number | undefined; results: RunResults<TargetTrialOutcome>; err: string }> {
   const json = path.join(tmp, `${name}.json`);
-  const args = ['src/cli/crashtest.ts', '--target', 'exec', '--run', run, '--check', 'python3 examples/targets/kvlog.py check'];
-  args.push('--promise', 'durable', '--trials', '3', '--seed', '14', '--json', json, '--artifacts', path.join(tmp, name));
+  const args = ['src/cli/crashtest.ts', '--target', 'exec', '--run', run, '--check', 'python3 examples/targets/kvlog.py check', '--mode', mode];
+  // A recording checks every crash state of its trial: one is enough.
+  args.push('--promise', 'durable', '--trials', mode === 'flakey' ? '3' : '1', '--seed', '14', '--json', json, '--artifacts', path.join(tmp, name));
   const r = await execa(tsx, args, { cwd: ROOT, reject: false, timeout: 900_000 });
   // No results file: the run ended without a verdict; its own output says why.
   if (!existsSync(json)) throw new Error(`crashtest exited ${r.exitCode ?? r.signal} without results:\n${r.stdout}\n${r.stderr}`);
@@ -63,5 +69,28 @@ describe.skipIf(why !== undefined)(`crashtest --target exec${why ? ` (skipped: $
       expect(t.artifactDir).not.toBeNull();
       expect(readFileSync(path.join(t.artifactDir ?? '', 'command.txt'), 'utf8')).toContain('--target exec');
     }
+  });
+
+  it('log-writes: the documented example holds in every crash state of its recording', { timeout: 900_000 }, async () => {
+    const r = await crashtestExec('example-lw', 'python3 examples/targets/kvlog.py run', 'log-writes');
+    expect(r.code, r.err).toBe(0);
+    const [t] = r.results.trials;
+    expect(t?.mode).toBe('log-writes');
+    expect(t?.status).toBe('held');
+    expect(t?.target.states).toBeGreaterThan(5);
+    expect(t?.target.verdict.loss.acked).toBeGreaterThan(0);
+  });
+
+  it('log-writes: acknowledging before syncing is caught in a crash state that shows the mark without the data', { timeout: 900_000 }, async () => {
+    const r = await crashtestExec('ack-before-sync-lw', 'python3 examples/targets/kvlog.py run --ack-before-sync', 'log-writes');
+    expect(r.code, r.err).toBe(1);
+    const [t] = r.results.trials;
+    expect(t?.status).toBe('violated');
+    expect(t?.target.verdict.violated).toContain('durability');
+    expect(t?.reasons.join(' ')).toMatch(/crash states violated; first \S+ \(ack-\d+ visible\)/);
+    const states = JSON.parse(readFileSync(path.join(t?.artifactDir ?? '', 'states.json'), 'utf8')) as { states: { id: string; commands: string[] }[] };
+    expect(states.states.length).toBeGreaterThan(0);
+    expect(existsSync(path.join(t?.artifactDir ?? '', 'recording', 'log.bin.gz'))).toBe(true);
+    expect(readFileSync(path.join(t?.artifactDir ?? '', 'command.txt'), 'utf8')).toContain('--mode log-writes');
   });
 });

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { CleanupStack, FS_VARIANTS, fsckBeforeMount, mount, umount, type FsckReport } from '../../dm/index.js';
-import { loopMount, loopUnmount } from '../../dm/loop-mount.js';
+import { CleanupStack, FS_VARIANTS, fsckBeforeMount, type FsckReport } from '../../dm/index.js';
+import { StateSlots, type MountMethod, type Slot } from './state-slots.js';
 import {
   enumerateStates,
-  StateMaterialiser,
   visibleMarks,
   type CrashState,
   type EnumerateOptions,
@@ -44,13 +43,10 @@ import { crashStatus, fsFailureReason } from '../fs-failure.js';
 // one: each state is a fresh sparse file, and the page cache of a disk-backed file would make
 // every state wait for writeback.
 //
-// `jobs` states are in flight at once, each in a slot of its own (an image file and a mount
-// point, kept for the checker's life; every mount attaches a fresh loop device, see
-// dm/loop-mount.ts). Materialising runs on this thread in enumeration order (the base image only
-// moves forward); mount, journal replay, WAL recovery and unmount of different slots overlap on
-// the libuv pool. A state's result depends on the state alone (its second life is chosen by a
-// hash of its id, not by a count of the states before it), and results are handed on in
-// enumeration order, so any number of jobs, shards or resumed runs give the same report.
+// `jobs` states are in flight at once, each in a slot of its own (state-slots.ts). A state's
+// result depends on the state alone (its second life is chosen by a hash of its id, not by a
+// count of the states before it), and results are handed on in enumeration order, so any number
+// of jobs, shards or resumed runs give the same report.
 
 /**
  * What a state's check does, as a version: results stored under another version are not reused.
@@ -68,13 +64,7 @@ export const CHECK_FORMAT = 2;
  */
 export type SecondLifePolicy = 'sampled' | 'off';
 
-/**
- * How a state is mounted: 'syscall' (dm/loop-mount.ts, the default) or 'tools'
- * (`mount -o loop` and `umount`, two processes per mount: what checking did
- * before; kept for the benchmark's side-by-side figure, scripts/bench-states.ts). Both attach a
- * fresh autoclear loop device.
- */
-export type MountMethod = 'syscall' | 'tools';
+export type { MountMethod } from './state-slots.js';
 
 /** Appends of a state's second life: enough to cover a torn tail and cross into what lies after it. */
 const SECOND_LIFE_APPENDS = 6;
@@ -100,24 +90,35 @@ export class OpenRecording {
   ) {
     this.meta = readRecordingMeta(dir);
     this.hash = recordingHash(dir);
-    this.workDir = mkdtempSync(path.join(workParent, 'powercut-check-'));
-    stack?.add({ kind: 'dir', path: this.workDir });
-    this.logPath = path.join(this.workDir, 'log.bin');
     try {
-      writeFileSync(this.logPath, gunzipSync(readFileSync(path.join(dir, 'log.bin.gz'))));
       this.history = parseEvents(readFileSync(path.join(dir, 'events.jsonl'), 'utf8')).events;
-      const log = openLog(this.logPath);
-      this.index = LogIndex.build(log);
     } catch (cause) {
-      rmSync(this.workDir, { recursive: true, force: true });
-      if (cause instanceof CrashError) throw cause;
       throw new CrashError('BAD_RECORDING', `${dir}: ${(cause as Error).message}`, { cause });
     }
+    ({ workDir: this.workDir, logPath: this.logPath, index: this.index } = unpackLog(dir, stack, workParent));
   }
 
   close(): void {
     closeLog(this.index.log);
     rmSync(this.workDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Unzip a recording's log.bin.gz into a fresh work directory (on `stack`, when given) and index it.
+ * The work directory is the caller's to remove (with closeLog of the index's log).
+ */
+export function unpackLog(dir: string, stack?: CleanupStack, workParent = defaultWorkParent()): { workDir: string; logPath: string; index: LogIndex } {
+  const workDir = mkdtempSync(path.join(workParent, 'powercut-check-'));
+  stack?.add({ kind: 'dir', path: workDir });
+  const logPath = path.join(workDir, 'log.bin');
+  try {
+    writeFileSync(logPath, gunzipSync(readFileSync(path.join(dir, 'log.bin.gz'))));
+    return { workDir, logPath, index: LogIndex.build(openLog(logPath)) };
+  } catch (cause) {
+    rmSync(workDir, { recursive: true, force: true });
+    if (cause instanceof CrashError) throw cause;
+    throw new CrashError('BAD_RECORDING', `${dir}: ${(cause as Error).message}`, { cause });
   }
 }
 
@@ -129,13 +130,6 @@ function ms(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-/** Where one state in flight lives: its image file and its mount point. */
-interface Slot {
-  image: string;
-  mountPoint: string;
-  mounted: boolean;
-}
-
 /** A hash of a state id in [0, 2^32): which states get a second life, the same in every run. */
 function idHash(id: string): number {
   return createHash('sha256').update(id).digest().readUInt32LE(0);
@@ -143,8 +137,7 @@ function idHash(id: string): number {
 
 /** Checks states of one open recording, up to `jobs` at a time (states of one enumeration move forward). */
 export class StateChecker {
-  private readonly materialiser: StateMaterialiser;
-  private readonly slots: Slot[];
+  private readonly slots: StateSlots;
   readonly timings: CheckTimings = { materialiseMs: 0, mountMs: 0, recoverMs: 0, secondLifeMs: 0, judgeMs: 0, totalMs: 0 };
   /** States that were given a second life. */
   secondLives = 0;
@@ -154,22 +147,14 @@ export class StateChecker {
     private readonly stack: CleanupStack,
     private readonly secondLifePolicy: SecondLifePolicy = 'sampled',
     jobs = 1,
-    private readonly mountMethod: MountMethod = 'syscall',
+    mountMethod: MountMethod = 'syscall',
   ) {
-    if (!Number.isSafeInteger(jobs) || jobs < 1) throw new RangeError(`jobs must be a whole number from 1, not ${jobs}`);
-    this.materialiser = new StateMaterialiser(rec.index, rec.meta.deviceBytes, rec.workDir);
-    this.slots = Array.from({ length: jobs }, (_, n) => {
-      const mountPoint = path.join(rec.workDir, `mnt-${n}`);
-      mkdirSync(mountPoint);
-      return { image: path.join(rec.workDir, `state-${n}.img`), mountPoint, mounted: false };
-    });
+    this.slots = new StateSlots(rec.index, rec.meta.deviceBytes, rec.workDir, rec.meta.spec.fs, stack, jobs, mountMethod, this.timings);
   }
 
   /** Materialise, mount, recover and judge one state. */
-  async check(state: CrashState): Promise<StateResult> {
-    const slot = this.slots[0] as Slot;
-    this.materialise(state, slot);
-    return this.judgeIn(slot, state);
+  check(state: CrashState): Promise<StateResult> {
+    return this.slots.one(state, (slot, s) => this.judgeMounted(slot, s));
   }
 
   /**
@@ -177,63 +162,8 @@ export class StateChecker {
    * `states` (whatever order they finish in). Stops dispatching when `stop()` says so and waits
    * for the states in flight; returns how many were handed on.
    */
-  async checkEach(states: readonly CrashState[], onResult: (result: StateResult, position: number) => void, stop?: () => boolean): Promise<number> {
-    const free = [...this.slots];
-    const finished = new Map<number, StateResult>();
-    const inFlight = new Set<Promise<void>>();
-    let next = 0;
-    let failure: { error: unknown } | null = null;
-    for (const [position, state] of states.entries()) {
-      while (free.length === 0 && failure === null) await Promise.race(inFlight);
-      if (failure !== null || stop?.() === true) break;
-      const slot = free.pop() as Slot;
-      this.materialise(state, slot);
-      const work: Promise<void> = this.judgeIn(slot, state)
-        .then((result) => {
-          finished.set(position, result);
-          for (let r = finished.get(next); r !== undefined; r = finished.get(next)) {
-            finished.delete(next);
-            onResult(r, next++);
-          }
-        })
-        .catch((error: unknown) => {
-          failure ??= { error };
-        })
-        .finally(() => {
-          free.push(slot);
-          inFlight.delete(work);
-        });
-      inFlight.add(work);
-    }
-    await Promise.all(inFlight);
-    if (failure !== null) throw (failure as { error: unknown }).error;
-    return next;
-  }
-
-  private materialise(state: CrashState, slot: Slot): void {
-    const t0 = process.hrtime.bigint();
-    this.materialiser.materialise(state, slot.image, { reuse: true });
-    this.timings.materialiseMs += ms(t0);
-  }
-
-  private async mountSlot(slot: Slot): Promise<void> {
-    const variant = FS_VARIANTS[this.rec.meta.spec.fs];
-    if (this.mountMethod === 'tools') await mount(slot.image, slot.mountPoint, { fs: variant.fs, options: ['loop', ...variant.mountOptions] });
-    else await loopMount(slot.image, slot.mountPoint, { fs: variant.fs, options: variant.mountOptions });
-    slot.mounted = true;
-  }
-
-  private async unmountSlot(slot: Slot): Promise<void> {
-    await (this.mountMethod === 'tools' ? umount(slot.mountPoint) : loopUnmount(slot.mountPoint));
-    slot.mounted = false;
-  }
-
-  // Tracked by the cleanup stack: a signal's unwind waits for the states in flight (bounded), so it
-  // never unmounts, or finds nothing to unmount, while a mount, its journal replay or a recovery
-  // is still running. Untracked, a mount that completed after the unwind was left behind (seen
-  // under load: SIGTERM to `pnpm fuzz --check` left a slot mounted and its directory).
-  private judgeIn(slot: Slot, state: CrashState): Promise<StateResult> {
-    return this.stack.track(this.judgeMounted(slot, state));
+  checkEach(states: readonly CrashState[], onResult: (result: StateResult, position: number) => void, stop?: () => boolean): Promise<number> {
+    return this.slots.each(states, (slot, s) => this.judgeMounted(slot, s), onResult, stop);
   }
 
   private async judgeMounted(slot: Slot, state: CrashState): Promise<StateResult> {
@@ -257,7 +187,7 @@ export class StateChecker {
     const fsck = variant.fsckAfterCut ? await fsckBeforeMount(slot.image, fs) : undefined;
     try {
       try {
-        await this.mountSlot(slot);
+        await this.slots.mount(slot);
       } catch (cause) {
         this.timings.mountMs += ms(t1);
         // The kernel's reason only (strerror): the loop device and paths differ from run to run.
@@ -282,7 +212,7 @@ export class StateChecker {
       }
     } finally {
       const t3 = process.hrtime.bigint();
-      if (slot.mounted) await this.unmountSlot(slot);
+      if (slot.mounted) await this.slots.unmount(slot);
       this.stack.forget(reg);
       this.timings.mountMs += ms(t3);
     }
@@ -349,8 +279,8 @@ export class StateChecker {
         corruption: null,
       };
     }
-    await this.unmountSlot(slot);
-    await this.mountSlot(slot);
+    await this.slots.unmount(slot);
+    await this.slots.mount(slot);
     const again = openFailure ?? (await recoverWal(walDir, walOptions));
     const lives = secondLifeHistory(history, recovery.entries, events);
     const verdict = judgeCrash({ history: lives, recovered: again.status === 'recovered' ? again.entries : [], syncFailureCodes: SYNC_FAILURE_CODES });
@@ -358,7 +288,7 @@ export class StateChecker {
   }
 
   close(): void {
-    this.materialiser.close();
+    this.slots.close();
   }
 }
 

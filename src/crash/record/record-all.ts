@@ -4,18 +4,19 @@ import { run } from '../../run.js';
 import { runInVm, VmError } from '../../vm/index.js';
 import { CleanupStack } from '../../dm/cleanup-stack.js';
 import { bundleEntries, PROJECT_ROOT } from '../bundle.js';
-import { RECORD_LINE, type RecordOutcome, type RecordSpec } from './session.js';
+import { RECORD_LINE, type RecordingMeta, type RecordOutcome, type RecordSpec } from './session.js';
+import type { TargetRecordingMeta, TargetRecordSpec } from '../target/recording.js';
 import { choosePlacement, type Placement } from '../placement.js';
 import { CrashError } from '../crash-error.js';
 
-// The host side of recording: bundle the recorder and its writer (plain JavaScript: under TCG tsx
+// The host side of recording: bundle the recorder, its writer and the targets' program (plain JavaScript: under TCG tsx
 // costs 6-8 s a process), snapshot both native addons next to them (a `pnpm build:native` in the
 // same tree must not change the binaries mid-run), and run every spec in ONE process where
 // dm-log-writes exists: this kernel if it has the target, else one boot of the microVM, whose
 // output lands in a directory under the project root (shared read-write with the guest).
 
-export interface RecordRunResult {
-  outcomes: RecordOutcome[];
+export interface RecordRunResult<M = RecordingMeta> {
+  outcomes: RecordOutcome<M>[];
   placement: Placement;
   wallMs: number;
 }
@@ -25,7 +26,7 @@ const ADDONS = ['powercut_wal.node', 'powercut_dm.node'];
 async function bundleRecorder(stack: CleanupStack): Promise<{ dir: string; main: string; nativeBuild: string }> {
   const out = await bundleEntries({
     prefix: 'record-',
-    entries: ['src/crash/record/recorder-main.ts', 'src/crash/record/marked-writer.ts'],
+    entries: ['src/crash/record/recorder-main.ts', 'src/crash/record/marked-writer.ts', 'src/targets/program-main.ts'],
     addons: ADDONS,
     stack,
   });
@@ -36,11 +37,22 @@ async function bundleRecorder(stack: CleanupStack): Promise<{ dir: string; main:
  * Record every spec into outRoot/<spec.name>/ (outRoot must be inside the project when the VM
  * records: that is the directory the guest can write). `onLine` gets one line per recording.
  */
-export async function recordAll(
+export function recordAll(
   specs: readonly RecordSpec[],
   outRoot: string,
+  opts?: { forceVm?: boolean; onLine?: (line: string) => void },
+): Promise<RecordRunResult>;
+/** Record target programs (src/crash/target/record.ts) the same way. */
+export function recordAll(
+  specs: readonly TargetRecordSpec[],
+  outRoot: string,
+  opts?: { forceVm?: boolean; onLine?: (line: string) => void },
+): Promise<RecordRunResult<TargetRecordingMeta>>;
+export async function recordAll(
+  specs: readonly (RecordSpec | TargetRecordSpec)[],
+  outRoot: string,
   opts: { forceVm?: boolean; onLine?: (line: string) => void } = {},
-): Promise<RecordRunResult> {
+): Promise<RecordRunResult<RecordingMeta | TargetRecordingMeta>> {
   const placement = await choosePlacement('log-writes', opts.forceVm ?? false);
   const rel = path.relative(PROJECT_ROOT, outRoot);
   if (placement.where === 'vm' && (rel.startsWith('..') || path.isAbsolute(rel))) {
@@ -94,7 +106,7 @@ export async function recordAll(
         throw error;
       }
     }
-    const outcomes = JSON.parse(readFileSync(path.join(outRoot, 'index.json'), 'utf8')) as RecordOutcome[];
+    const outcomes = JSON.parse(readFileSync(path.join(outRoot, 'index.json'), 'utf8')) as RecordOutcome<RecordingMeta | TargetRecordingMeta>[];
     return { outcomes, placement, wallMs: Date.now() - started };
   } finally {
     await stack.unwind();

@@ -2,12 +2,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTargets, withDeviceLab } from '../../dm/index.js';
-import { RECORD_LINE, recordOnce, type RecordOutcome, type RecordSpec } from './session.js';
+import { RECORD_LINE, recordOnce, type RecordingMeta, type RecordOutcome, type RecordSpec } from './session.js';
+import { recordTargetOnce } from '../target/record.js';
+import type { TargetRecordingMeta, TargetRecordSpec } from '../target/recording.js';
 
 // Entry of the recording step where dm-log-writes exists (bundled by record-run.ts and run in the
 // microVM, or on a host kernel that has the target): `node recorder-main.mjs SPECS.json OUT_ROOT`.
 // Each spec gets a fresh device stack; one line per recording on stdout, and OUT_ROOT/index.json
-// lists the metas (or the error) in spec order for the host.
+// lists the metas (or the error) in spec order for the host. A spec of kind 'target' records a
+// target's program (src/crash/target/record.ts, the built-in ones through program-main.mjs
+// beside this file); the others the WAL's writer.
 
 async function main(): Promise<number> {
   const [specsFile, outRoot] = process.argv.slice(2);
@@ -15,17 +19,27 @@ async function main(): Promise<number> {
     process.stderr.write('usage: recorder-main SPECS.json OUT_ROOT\n');
     return 2;
   }
-  const specs = JSON.parse(readFileSync(specsFile, 'utf8')) as RecordSpec[];
+  const specs = JSON.parse(readFileSync(specsFile, 'utf8')) as (RecordSpec | TargetRecordSpec)[];
   const { missing } = await ensureTargets(['log-writes']);
   if (missing.length > 0) {
     process.stderr.write('record: this kernel has no dm-log-writes target\n');
     return 2;
   }
-  const writerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'marked-writer.mjs');
-  const outcomes: RecordOutcome[] = [];
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const writerScript = path.join(here, 'marked-writer.mjs');
+  const program = [process.execPath, path.join(here, 'program-main.mjs')];
+  const outcomes: RecordOutcome<RecordingMeta | TargetRecordingMeta>[] = [];
   for (const spec of specs) {
     try {
-      const meta = await withDeviceLab((lab) => recordOnce(lab, spec, writerScript, outRoot));
+      if ('kind' in spec && spec.kind === 'target') {
+        const meta = await withDeviceLab((lab) => recordTargetOnce(lab, spec, program, outRoot));
+        outcomes.push({ status: 'recorded', meta });
+        process.stdout.write(
+          `${RECORD_LINE} ${spec.name}: ${meta.entries} log entries, ${meta.marks} marks, ${(meta.logBytes / 2 ** 20).toFixed(1)} MiB log, ${meta.markStats.marks} acknowledgements marked${meta.shortBecause ? ` (short: ${meta.shortBecause})` : ''}, ${(meta.durationMs / 1000).toFixed(1)} s\n`,
+        );
+        continue;
+      }
+      const meta = await withDeviceLab((lab) => recordOnce(lab, spec as RecordSpec, writerScript, outRoot));
       outcomes.push({ status: 'recorded', meta });
       const m = meta.markStats;
       process.stdout.write(

@@ -2,7 +2,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writ
 import { release } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { FS_VARIANTS, type DeviceLab, type FsType, type FsVariantName } from '../../dm/index.js';
+import { FS_VARIANTS, type DeviceLab, type FsType, type FsVariantName, type LogWritesDevice } from '../../dm/index.js';
 import { closeLog, LogIndex, openLog } from '../../dm/log-writes/index.js';
 import { isStrategy, type Strategy } from '../../workload/events.js';
 import { parseWriterConfig, WRITER_DEFAULTS, type WriterConfig } from '../../workload/writer-config.js';
@@ -58,20 +58,13 @@ export interface ExpectedVerdict {
   why: string;
 }
 
-export interface RecordingMeta {
+export interface RecordingMeta extends LogFacts {
   format: 'powercut-recording-v1';
   spec: RecordSpec;
   /** The writer's full configuration (the WAL directory as it was on the recorded filesystem). */
   writer: WriterConfig;
   /** WAL directory relative to the filesystem's root. */
   walDir: string;
-  kernel: string;
-  sectorSize: number;
-  deviceBytes: number;
-  logBytes: number;
-  entries: number;
-  marks: number;
-  markStats: MarkStats;
   writerExit: { code: number | null; signal: string | null };
   writerStderr: string;
   recordedAt: string;
@@ -90,7 +83,7 @@ export interface RecordingMeta {
 export const RECORD_LINE = 'powercut-record:';
 
 /** What became of one spec (record-main.ts writes these to OUT_ROOT/index.json). */
-export type RecordOutcome = { status: 'recorded'; meta: RecordingMeta } | { status: 'failed'; name: string; message: string };
+export type RecordOutcome<M = RecordingMeta> = { status: 'recorded'; meta: M } | { status: 'failed'; name: string; message: string };
 
 /** ext4 at the size the issue measures; xfs and btrfs refuse to be much smaller. */
 export const DEFAULT_IMAGE_BYTES: Record<FsType, number> = { ext4: 64 << 20, xfs: 320 << 20, btrfs: 256 << 20 };
@@ -99,7 +92,7 @@ const LOG_DEVICE_BYTES = 1 << 30;
 const WAL_DIR = 'wal';
 const WRITER_LIMIT_MS = 180_000;
 
-function fsyncPath(p: string): void {
+export function fsyncPath(p: string): void {
   const fd = openSync(p, 'r');
   try {
     fsyncSync(fd);
@@ -118,17 +111,82 @@ function superEntries(logImage: string): number {
   }
 }
 
+/** What saveLog read back from the log it copied. */
+export interface SavedLog {
+  logBytes: number;
+  sectorSize: number;
+  entries: number;
+  marks: number;
+}
+
+/** What every recording's meta says of its log and where it was made (the WAL's and a target's). */
+export interface LogFacts extends SavedLog {
+  kernel: string;
+  deviceBytes: number;
+  markStats: MarkStats;
+}
+
+export function logFacts(log: SavedLog, deviceBytes: number, markStats: MarkStats): LogFacts {
+  return { kernel: release(), ...log, deviceBytes, markStats };
+}
+
+/**
+ * Copy the log of `lw` (after its last mark) out of `logImage` into out/log.bin.gz, and parse what
+ * was copied: a recording that does not read back is not a recording.
+ */
+export async function saveLog(lw: LogWritesDevice, logImage: string, out: string): Promise<SavedLog> {
+  // The kernel logs the mark and rewrites the super block on its own thread: wait until the
+  // super block counts every entry the target reports, so the copy is a complete log.
+  const status = await lw.status();
+  const deadline = Date.now() + 20_000;
+  while (superEntries(logImage) < status.entries) {
+    if (Date.now() > deadline) throw new CrashError('RECORD_FAILED', `the log's super block still lags the ${status.entries} entries dm reports after 20 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const logBytes = (status.highestSector + 1) * 512;
+  const bytes = Buffer.alloc(logBytes);
+  const fd = openSync(logImage, 'r');
+  try {
+    for (let off = 0; off < logBytes;) {
+      const n = readSync(fd, bytes, off, logBytes - off, off);
+      if (n === 0) throw new CrashError('RECORD_FAILED', `the log image ends at ${off} of ${logBytes} bytes`);
+      off += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  writeFileSync(path.join(out, 'log.bin.gz'), gzipSync(bytes, { level: 6 }));
+  const log = openLog(logImage);
+  try {
+    const index = LogIndex.build(log);
+    return { logBytes, sectorSize: index.sectorSize, entries: index.length, marks: index.markEntries().length };
+  } finally {
+    closeLog(log);
+  }
+}
+
+/** A filesystem made and mounted THROUGH a fresh log-writes device (replay starts from zeros, so mkfs must be in the log). */
+export async function loggedFilesystem(
+  lab: DeviceLab,
+  name: string,
+  fs: FsVariantName,
+  bytes?: number,
+): Promise<{ lw: LogWritesDevice; logImage: string; mnt: string; imageBytes: number }> {
+  const variant = FS_VARIANTS[fs];
+  const imageBytes = bytes ?? DEFAULT_IMAGE_BYTES[variant.fs];
+  const data = await lab.loop(await lab.image(`${name}-data.img`, imageBytes));
+  const logImage = await lab.image(`${name}-log.img`, LOG_DEVICE_BYTES);
+  const logDevice = await lab.loop(logImage);
+  const lw = await lab.logWrites(data, logDevice, `lw-${process.pid % 10000}-${name}`.slice(0, 60));
+  await lab.mkfs(lw.path, { fs: variant.fs, extraArgs: variant.mkfsArgs });
+  const mnt = await lab.mount(lw.path, { fs: variant.fs, options: variant.mountOptions });
+  return { lw, logImage, mnt, imageBytes };
+}
+
 /** Record one run in `lab` (which must be on a kernel with dm-log-writes) into outRoot/spec.name. */
 export async function recordOnce(lab: DeviceLab, spec: RecordSpec, writerScript: string, outRoot: string): Promise<RecordingMeta> {
   const started = Date.now();
-  const variant = FS_VARIANTS[spec.fs];
-  const imageBytes = spec.imageBytes ?? DEFAULT_IMAGE_BYTES[variant.fs];
-  const data = await lab.loop(await lab.image(`${spec.name}-data.img`, imageBytes));
-  const logImage = await lab.image(`${spec.name}-log.img`, LOG_DEVICE_BYTES);
-  const logDevice = await lab.loop(logImage);
-  const lw = await lab.logWrites(data, logDevice, `lw-${process.pid % 10000}-${spec.name}`.slice(0, 60));
-  await lab.mkfs(lw.path, { fs: variant.fs, extraArgs: variant.mkfsArgs });
-  const mnt = await lab.mount(lw.path, { fs: variant.fs, options: variant.mountOptions });
+  const { lw, logImage, mnt, imageBytes } = await loggedFilesystem(lab, spec.name, spec.fs, spec.imageBytes);
   const walDir = path.join(mnt, WAL_DIR);
   mkdirSync(walDir);
   fsyncPath(walDir);
@@ -177,48 +235,14 @@ export async function recordOnce(lab: DeviceLab, spec: RecordSpec, writerScript:
   const markStats = JSON.parse(readFileSync(statsFile, 'utf8')) as MarkStats;
   await lab.umount(mnt);
   await lw.mark('end');
-  // The kernel logs the mark and rewrites the super block on its own thread: wait until the
-  // super block counts every entry the target reports, so the copy is a complete log.
-  const status = await lw.status();
-  const deadline = Date.now() + 20_000;
-  while (superEntries(logImage) < status.entries) {
-    if (Date.now() > deadline) throw new CrashError('RECORD_FAILED', `the log's super block still lags the ${status.entries} entries dm reports after 20 s`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  const logBytes = (status.highestSector + 1) * 512;
-  const bytes = Buffer.alloc(logBytes);
-  const fd = openSync(logImage, 'r');
-  try {
-    for (let off = 0; off < logBytes;) {
-      const n = readSync(fd, bytes, off, logBytes - off, off);
-      if (n === 0) throw new CrashError('RECORD_FAILED', `the log image ends at ${off} of ${logBytes} bytes`);
-      off += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  writeFileSync(path.join(out, 'log.bin.gz'), gzipSync(bytes, { level: 6 }));
+  const log = await saveLog(lw, logImage, out);
   writeFileSync(path.join(out, 'events.jsonl'), child.rawEvents);
-  // Parse what was copied: a recording that does not read back is not a recording.
-  const log = openLog(logImage);
-  let index: LogIndex;
-  try {
-    index = LogIndex.build(log);
-  } finally {
-    closeLog(log);
-  }
   const meta: RecordingMeta = {
     format: 'powercut-recording-v1',
     spec: { ...spec, imageBytes },
     writer,
     walDir: WAL_DIR,
-    kernel: release(),
-    sectorSize: index.sectorSize,
-    deviceBytes: imageBytes,
-    logBytes,
-    entries: index.length,
-    marks: index.markEntries().length,
-    markStats,
+    ...logFacts(log, imageBytes, markStats),
     writerExit: { code: exit.code, signal: exit.signal },
     writerStderr: child.stderr.slice(-4000),
     recordedAt: new Date(started).toISOString(),

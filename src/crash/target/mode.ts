@@ -24,7 +24,7 @@ export function targetReplayCommand(options: RunOptions, setting: string, index:
     t.exec !== undefined
       ? `--target exec --run ${JSON.stringify(t.exec.run)} --check ${JSON.stringify(t.exec.check)} --promise ${t.exec.promise}`
       : `--target ${t.name} --settings ${setting}`;
-  return `sudo pnpm crashtest ${what} --fs ${options.fs} --seed ${options.seed} --trial ${index}`;
+  return `sudo pnpm crashtest ${what}${options.mode === 'log-writes' ? ' --mode log-writes' : ''} --fs ${options.fs} --seed ${options.seed} --trial ${index}`;
 }
 
 /** The bundled program beside this module (a bundled crashtest), else undefined. */

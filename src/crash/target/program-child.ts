@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { ACK_FD, parseProgramLine } from '../../targets/protocol.js';
+import type { Writable } from 'node:stream';
+import { ACK_FD, MARKED_FD, MARKED_FD_ENV, MARKED_LINE, parseProgramLine } from '../../targets/protocol.js';
 import type { Command } from '../../targets/target.js';
 import type { AckRecord } from '../../oracle/target-verdict.js';
 import { CrashError } from '../crash-error.js';
@@ -9,6 +10,8 @@ import { watchChild, type WatchedChild } from '../writer/watch-child.js';
 // A target's program as the harness sees it: started in a process group of its own (so a shell
 // command's children freeze and die with it), its fd-3 lines parsed as they arrive and stamped
 // with the time the harness read them (after the program's acknowledgement), its output kept.
+// In log-writes mode (`markedReply`) each acknowledgement is answered on fd 4 once `onAck` (which
+// puts its mark into the device's log) has returned: the protocol's reply (src/targets/protocol.ts).
 
 const OUTPUT_LIMIT = 64 * 1024;
 
@@ -35,7 +38,7 @@ export class ProgramChild {
   private constructor(
     private readonly child: ChildProcess,
     private readonly epoch: number,
-    readonly onAck?: (ack: AckRecord) => void,
+    readonly onAck?: (ack: AckRecord, position: number) => void,
   ) {
     if (child.pid === undefined) throw new CrashError('WRITER_FAILED', 'the target program did not start');
     this.pid = child.pid;
@@ -49,10 +52,35 @@ export class ProgramChild {
     this.closed = this.watched.closed;
   }
 
-  static spawn(command: Command, env: NodeJS.ProcessEnv, cwd: string, epoch: number, onAck?: (ack: AckRecord) => void): ProgramChild {
+  static spawn(
+    command: Command,
+    env: NodeJS.ProcessEnv,
+    cwd: string,
+    epoch: number,
+    onAck?: (ack: AckRecord, position: number) => void,
+    opts: { markedReply?: boolean } = {},
+  ): ProgramChild {
     const [file = 'false', ...args] = command.argv;
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], env, cwd, detached: true });
-    return new ProgramChild(child, epoch, onAck);
+    const reply = opts.markedReply === true;
+    const stdio = reply ? (['ignore', 'pipe', 'pipe', 'pipe', 'pipe'] as const) : (['ignore', 'pipe', 'pipe', 'pipe'] as const);
+    const child = spawn(file, args, { stdio: [...stdio], env: reply ? { ...env, [MARKED_FD_ENV]: String(MARKED_FD) } : env, cwd, detached: true });
+    const replies = reply ? (child.stdio[MARKED_FD] as Writable | null) : null;
+    // A program that closed fd 4 or ended: its replies have no reader, which is no error of its.
+    replies?.on('error', () => undefined);
+    const program = new ProgramChild(child, epoch, onAck);
+    program.replies = replies;
+    return program;
+  }
+
+  private replies: Writable | null = null;
+
+  /**
+   * Stop answering (the recording has what it needs): a program that waits for its answer stays
+   * in its last acknowledgement until it is killed. The pipe stays open: at its end a program
+   * would read EOF and might go on.
+   */
+  stopReplies(): void {
+    this.replies = null;
   }
 
   /** Why the first fd-3 line that did not parse is wrong, if one did not (a method: it changes as lines arrive). */
@@ -86,7 +114,8 @@ export class ProgramChild {
       else {
         const ack = { key: parsed.key, digest: parsed.digest, atMs };
         this.acks.push(ack);
-        this.onAck?.(ack);
+        this.onAck?.(ack, this.acks.length - 1);
+        if (this.replies !== null && this.replies.writable) this.replies.write(`${MARKED_LINE}\n`);
       }
     }
     this.wake();

@@ -2,7 +2,7 @@ import { cpSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { judgeTarget, targetReasons, type CheckReport } from '../../oracle/target-verdict.js';
 import { parseCheckOutput } from '../../targets/protocol.js';
-import type { Target, TargetSetting } from '../../targets/target.js';
+import type { Command, Target, TargetSetting, TrialCommands } from '../../targets/target.js';
 import { deriveSeed, seededRandom } from '../../workload/seeded-random.js';
 import { CrashError } from '../crash-error.js';
 import type { DeviceStack, TableSwap } from '../flakey/device-stack.js';
@@ -44,8 +44,53 @@ export function cutDelayMs(seed: number): number {
   return Math.round(20 * Math.pow(200, r.next()));
 }
 
-function tail(text: string, lines = 3): string {
+export function tail(text: string, lines = 3): string {
   return text.trim().split('\n').slice(-lines).join(' | ').slice(0, 500) || 'no output';
+}
+
+/** Run the target's prepare, if it has one, and make what it made durable; whether it ran. */
+export async function prepareTarget(name: string, commands: TrialCommands, env: NodeJS.ProcessEnv, cwd: string, dir: string): Promise<boolean> {
+  if (commands.prepare === undefined) return false;
+  const p = await runToEnd(commands.prepare, env, cwd, PREPARE_TIMEOUT_MS);
+  if (p.code !== 0) throw new CrashError('TRIAL_SETUP_FAILED', `${name} prepare failed (exit ${p.code ?? p.signal}): ${tail(p.stderr)}`);
+  // What prepare made is durable before the workload starts: losing it would be no finding.
+  const s = await runToEnd({ argv: ['sync', '-f', dir], display: 'sync -f' }, env, dir, PREPARE_TIMEOUT_MS);
+  if (s.code !== 0) throw new CrashError('TRIAL_SETUP_FAILED', `sync -f ${dir} failed: ${tail(s.stderr)}`);
+  return true;
+}
+
+/** Wait for the program's first acknowledgement; a clear error when it ends, stalls or writes what does not parse. */
+export async function awaitFirstAck(child: ProgramChild): Promise<void> {
+  const first = await child.waitForAcks(1, ACK_TIMEOUT_MS);
+  const bad = child.badLine();
+  if (bad !== undefined) throw new CrashError('WRITER_FAILED', `the run command wrote a line to fd 3 that does not parse: ${bad}`);
+  if (first === 'exited') {
+    const e = child.exited;
+    throw new CrashError(
+      'WRITER_FAILED',
+      `the run command exited (code ${e?.code ?? '-'}, signal ${e?.signal ?? '-'}) before acknowledging anything: ${tail(child.stderr)}`,
+    );
+  }
+  if (first === 'timed-out')
+    throw new CrashError('WRITER_FAILED', `the run command acknowledged nothing on fd 3 within ${ACK_TIMEOUT_MS / 1000} s: ${tail(child.stderr)}`);
+}
+
+/** Run the check command after recovery; its report (a harness error when it is not found or prints what does not parse). */
+export async function runCheck(
+  command: Command,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ check: CheckReport; output: { stdout: string; stderr: string } }> {
+  const c = await runToEnd(command, env, cwd, CHECK_TIMEOUT_MS);
+  if (c.code === 127) throw new CrashError('CHECK_FAILED', `the check command was not found (exit 127): ${tail(c.stderr)}`);
+  const parsed = parseCheckOutput(c.stdout);
+  if (!parsed.ok) throw new CrashError('CHECK_FAILED', parsed.message);
+  const check: CheckReport = c.timedOut
+    ? { status: 'timed-out', message: `the check did not finish within ${CHECK_TIMEOUT_MS / 1000} s`, survivors: parsed.survivors }
+    : c.code === 0
+      ? { status: 'intact', message: null, survivors: parsed.survivors }
+      : { status: 'damaged', message: `check exit ${c.code ?? c.signal}: ${tail(c.stderr, 1)}`, survivors: parsed.survivors };
+  return { check, output: { stdout: c.stdout, stderr: c.stderr } };
 }
 
 export async function runTargetTrial(
@@ -71,14 +116,7 @@ export async function runTargetTrial(
   const cwd = process.cwd();
   const commands = target.commands(setting, { dir, seed, program: ctx.program });
 
-  if (commands.prepare !== undefined) {
-    const p = await runToEnd(commands.prepare, env, cwd, PREPARE_TIMEOUT_MS);
-    if (p.code !== 0) throw new CrashError('TRIAL_SETUP_FAILED', `${target.name} prepare failed (exit ${p.code ?? p.signal}): ${tail(p.stderr)}`);
-    // What prepare made is durable before the workload starts: losing it would be no finding.
-    const s = await runToEnd({ argv: ['sync', '-f', dir], display: 'sync -f' }, env, dir, PREPARE_TIMEOUT_MS);
-    if (s.code !== 0) throw new CrashError('TRIAL_SETUP_FAILED', `sync -f ${dir} failed: ${tail(s.stderr)}`);
-    mark('prepared and synced');
-  }
+  if (await prepareTarget(target.name, commands, env, cwd, dir)) mark('prepared and synced');
   await devices.preloadCut();
   const delay = cutDelayMs(seed);
   const child = ProgramChild.spawn(commands.run, env, cwd, started);
@@ -86,18 +124,7 @@ export async function runTargetTrial(
   mark(`program started: ${commands.run.display}`);
   let cutAtMs: number;
   try {
-    const first = await child.waitForAcks(1, ACK_TIMEOUT_MS);
-    const bad = child.badLine();
-    if (bad !== undefined) throw new CrashError('WRITER_FAILED', `the run command wrote a line to fd 3 that does not parse: ${bad}`);
-    if (first === 'exited') {
-      const e = child.exited;
-      throw new CrashError(
-        'WRITER_FAILED',
-        `the run command exited (code ${e?.code ?? '-'}, signal ${e?.signal ?? '-'}) before acknowledging anything: ${tail(child.stderr)}`,
-      );
-    }
-    if (first === 'timed-out')
-      throw new CrashError('WRITER_FAILED', `the run command acknowledged nothing on fd 3 within ${ACK_TIMEOUT_MS / 1000} s: ${tail(child.stderr)}`);
+    await awaitFirstAck(child);
     mark(`first acknowledgement; cut in ${delay} ms`);
     await Promise.race([new Promise((resolve) => setTimeout(resolve, delay)), child.waitForAcks(Number.MAX_SAFE_INTEGER, delay)]);
     if (child.exited !== undefined) notes.push(`the program exited by itself before the cut (code ${child.exited.code ?? '-'})`);
@@ -121,16 +148,8 @@ export async function runTargetTrial(
   const dataCopy = path.join(ctx.scratchDir, `${name}-data`);
   rmSync(dataCopy, { recursive: true, force: true });
   cpSync(dir, dataCopy, { recursive: true });
-  const c = await runToEnd(commands.check, env, cwd, CHECK_TIMEOUT_MS);
-  if (c.code === 127) throw new CrashError('CHECK_FAILED', `the check command was not found (exit 127): ${tail(c.stderr)}`);
-  const parsed = parseCheckOutput(c.stdout);
-  if (!parsed.ok) throw new CrashError('CHECK_FAILED', parsed.message);
-  const check: CheckReport = c.timedOut
-    ? { status: 'timed-out', message: `the check did not finish within ${CHECK_TIMEOUT_MS / 1000} s`, survivors: parsed.survivors }
-    : c.code === 0
-      ? { status: 'intact', message: null, survivors: parsed.survivors }
-      : { status: 'damaged', message: `check exit ${c.code ?? c.signal}: ${tail(c.stderr, 1)}`, survivors: parsed.survivors };
-  mark(`check: ${check.status}, ${parsed.survivors.size} keys`);
+  const { check, output: c } = await runCheck(commands.check, env, cwd);
+  mark(`check: ${check.status}, ${check.survivors.size} keys`);
   const verdict = judgeTarget({ acks: child.acks, intents: child.intents, cutAtMs, contract: setting.contract, check });
   if (verdict.corruption !== null && setting.contract.mayCorrupt) notes.push(`damaged, which the contract allows: ${verdict.corruption}`);
   if (verdict.loss.unknownSurvivors > 0)
