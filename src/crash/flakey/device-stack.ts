@@ -1,5 +1,6 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { CrashError } from '../crash-error.js';
 import {
   FS_VARIANTS,
   fileExtents,
@@ -14,6 +15,34 @@ import {
   type FsVariantName,
   type SectorRange,
 } from '../../dm/index.js';
+
+/** How often the WAL directory is listed again when a file went between the listing and its FIEMAP. */
+const EXTENT_LISTING_ATTEMPTS = 5;
+
+/**
+ * The sectors of every file in `dir` while the writer keeps running in it: a spare segment can be
+ * renamed into place (or a segment removed) between readdir and filefrag, so a file that is gone
+ * by then makes the directory be listed again; its blocks are the WAL's under the new name.
+ */
+async function extentsOfDir(dir: string): Promise<SectorRange[]> {
+  for (let attempt = 1; ; attempt++) {
+    const ranges: SectorRange[] = [];
+    let vanished: string | undefined;
+    for (const name of readdirSync(dir)) {
+      const file = path.join(dir, name);
+      try {
+        ranges.push(...(await fileExtents(file)));
+      } catch (error) {
+        if (existsSync(file)) throw error;
+        vanished = name;
+        break;
+      }
+    }
+    if (vanished === undefined) return ranges;
+    if (attempt === EXTENT_LISTING_ATTEMPTS)
+      throw new CrashError('TRIAL_SETUP_FAILED', `the WAL's files kept changing while their extents were read (${vanished} went ${attempt} times)`);
+  }
+}
 
 // The device stack every trial of a run shares: one image file, one loop device, one flakey
 // device over it, one filesystem, one mount point. Under TCG making these costs seconds (mkfs,
@@ -124,9 +153,7 @@ export class DeviceStack {
    * flushes work. Returns the faulted ranges (none: the files have no blocks yet, nothing loaded).
    */
   async failBlocksOf(dir: string): Promise<SectorRange[]> {
-    const ranges: SectorRange[] = [];
-    for (const name of readdirSync(dir)) ranges.push(...(await fileExtents(path.join(dir, name))));
-    const bad = mergeRanges(ranges);
+    const bad = mergeRanges(await extentsOfDir(dir));
     if (bad.length === 0) return bad;
     this.swaps.push({
       atMs: Date.now() - this.epoch,
