@@ -82,6 +82,7 @@ interface CliOptions {
   run?: string;
   check?: string;
   promise?: string;
+  failFast?: boolean;
 }
 
 function toRunOptions(o: CliOptions, argv: readonly string[]): RunOptions {
@@ -105,6 +106,7 @@ function toRunOptions(o: CliOptions, argv: readonly string[]): RunOptions {
     command: o.command ?? ['sudo pnpm crashtest', ...argv].join(' '),
     writerBundle: o.writerBundle,
     ...(o.jobs !== undefined ? { stateJobs: o.jobs } : {}),
+    ...(o.failFast === true ? { stopAtViolation: true } : {}),
   };
 }
 
@@ -223,6 +225,7 @@ async function selfTestCommand(o: CliOptions): Promise<number> {
     ['--trial', o.trial !== undefined],
     ['--vm', o.vm !== undefined],
     ['--artifacts', o.artifacts !== undefined],
+    ['--fail-fast', o.failFast !== undefined],
   ];
   const refused = given.filter(([, set]) => set).map(([flag]) => flag);
   if (refused.length > 0)
@@ -274,6 +277,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--vm', 'run in the microVM even if this kernel has dm-flakey')
     // Checked now: a --json that cannot be written would lose the results of the whole run.
     .option('--json <file>', 'write the full results as JSON', pathOption(writableFile, '--json'))
+    .option('--fail-fast', 'stop at the first violated trial (without --mode: and skip the checks after it)')
     .addOption(new Option('--mode <mode>', 'only this check (default: both, power cuts then recorded crash states)').choices(['flakey', 'log-writes']))
     .option('--artifacts <dir>', 'where violated trials are saved (default: results/crashtest)', pathOption(writableDir, '--artifacts'))
     .option('--self-test', 'run every planted bug (native/plants.json) through the default checks of its strategy, and the clean build')
@@ -311,6 +315,8 @@ async function main(argv: string[]): Promise<number> {
         }
       } else if (opts.target === undefined && [opts.settings, opts.run, opts.check, opts.promise].some((v) => v !== undefined))
         run = Promise.reject(new CrashError('BAD_OPTION', '--settings, --run, --check and --promise go with --target'));
+      else if (opts.target !== undefined && opts.target !== 'wal' && opts.failFast !== undefined)
+        run = Promise.reject(new CrashError('BAD_OPTION', `--fail-fast goes with the WAL (--strategy or --target wal), not --target ${opts.target}`));
       else if (opts.target !== undefined && opts.selfTest === undefined) run = targetCommand({ ...opts, target: opts.target }, argv);
       else if (opts.selfTest) run = selfTestCommand(opts);
       else if (opts.only !== undefined) run = Promise.reject(new CrashError('BAD_OPTION', '--only goes with --self-test'));

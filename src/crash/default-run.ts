@@ -39,7 +39,7 @@ export interface DefaultRunResult {
   /** violated if any check is; else crash-not-real if any is; else error if a trial could not be judged; else held. */
   verdict: RowVerdict;
   checks: CheckOutcome[];
-  /** Checks of the plan left out because an earlier one was violated (stopAtViolation). */
+  /** Checks of the plan left out because an earlier one was violated (stopAtViolation: a check stops at its first violated trial, the run at its first violated check). */
   notRun: CrashMode[];
   coverage: Coverage;
   durationMs: number;
@@ -52,11 +52,6 @@ export interface DefaultRunOptions extends Omit<RunOptions, 'mode' | 'trials'> {
   forceVm?: boolean;
   /** Called before each check starts (progress for a terminal or a self-test). */
   onCheck?: (check: CrashMode, trials: number) => void;
-  /**
-   * Skip the remaining checks once one is violated: the self-test only needs to know that a
-   * planted bug is caught, and by which check first. A user's run always makes every check.
-   */
-  stopAtViolation?: boolean;
 }
 
 /**
@@ -120,7 +115,7 @@ export async function runDefaultChecks(options: DefaultRunOptions, reporter: Rep
       notRun.push(step.check);
       continue;
     }
-    const { forceVm, onCheck, stopAtViolation: _stop, trials: _trials, ...base } = options;
+    const { forceVm, onCheck, trials: _trials, ...base } = options;
     const runOptions: RunOptions = { ...base, mode: step.check, trials: step.trials, scenarios: step.scenarios, stateBudget: 'lean' };
     onCheck?.(step.check, step.trials);
     const t0 = Date.now();

@@ -36,6 +36,12 @@ export interface RunOptions {
   target?: TargetRun;
   /** log-writes: crash states checked at once (default: the number of CPUs); verdicts do not depend on it. */
   stateJobs?: number;
+  /**
+   * End the run at its first violated trial, and a default run at its first violated check
+   * (`--fail-fast`; the self-test's plants: a planted bug caught once is caught, the trials after
+   * it would only cost time). Without it every trial of every check is made.
+   */
+  stopAtViolation?: boolean;
 }
 
 /** A target run as it crosses into the VM: names only (src/targets/registry.ts resolves them). */

@@ -37,6 +37,7 @@ export function innerArgs(options: RunOptions, resultsFile: string, writerBundle
   ];
   if (options.groupCommit) args.push('--group-commit');
   if (options.onlyTrial !== undefined) args.push('--trial', String(options.onlyTrial));
+  if (options.stopAtViolation === true) args.push('--fail-fast');
   return args;
 }
 

@@ -78,6 +78,8 @@ const CASES: [Cli, string[], string?][] = [
   ['crashtest', [...ct, '--json', join(tmp, 'no-such-dir', 'r.json')]],
   ['crashtest', [...ct, '--artifacts', aFile]],
   ['crashtest', ['--bogus']],
+  ['crashtest', ['--self-test', '--fail-fast']],
+  ['crashtest', ['--target', 'sqlite', '--fail-fast']],
   // crashtest --target (issue 14)
   ['crashtest', ['--target', 'nosuch']],
   ['crashtest', ['--target', 'sqlite', '--settings', 'wal-bogus']],

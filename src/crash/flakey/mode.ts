@@ -71,7 +71,7 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
       const devices = await DeviceStack.create(lab, options.fs);
       const writers = new WriterLauncher(writer, lab);
       let position = 0;
-      for (const strategy of options.strategies) {
+      trialLoop: for (const strategy of options.strategies) {
         for (const index of indices) {
           position++;
           const plan = planTrial(options.seed, index, strategy, options.groupCommit, options.scenarios);
@@ -81,6 +81,7 @@ export async function runFlakeyMode(options: RunOptions, reporter: Reporter, inV
           const outcome = { ...result.outcome, artifactDir };
           trials.push(outcome);
           reporter.trial(outcome, { position, total });
+          if (options.stopAtViolation === true && outcome.status === 'violated') break trialLoop;
           if (plan.freshFilesystemAfter) await devices.freshFilesystem();
         }
       }

@@ -209,6 +209,7 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
       const finished = { ...outcome, artifactDir };
       trials.push(finished);
       reporter.trial(finished, { position, total: jobs.length });
+      if (options.stopAtViolation === true && finished.status === 'violated') break;
     }
   } finally {
     reporter.end();
