@@ -120,10 +120,12 @@ describe('the exit status', () => {
     expect(selfTestExitCode([])).toBe(2);
   });
 
-  it('the closing line and the CI report agree with it: one test, passed or failed', () => {
+  it('the closing line and the CI report agree with it: a test per row, passed when caught or held', () => {
     expect(formatSelfTestVerdict([caught, cleanHeld], 600_000)).toBe('self-test PASSED: 1 of 1 planted bugs caught, clean build held (10.0 min wall)');
     expect(formatSelfTestVerdict([missed, cleanHeld], 600_000)).toMatch(/^self-test FAILED: 0 of 1/);
-    expect(ciReport([caught, cleanHeld], 1)).toMatchObject({ numPassedTests: 1, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0 });
-    expect(ciReport([caught, cleanRow(clean, error)], 1)).toMatchObject({ numPassedTests: 0, numFailedTests: 1 });
+    expect(ciReport([caught, cleanHeld], 1)).toMatchObject({ numPassedTests: 2, numFailedTests: 0, numPendingTests: 0, numTodoTests: 0, success: true });
+    expect(ciReport([caught, cleanRow(clean, error)], 1)).toMatchObject({ numPassedTests: 1, numFailedTests: 1, success: false });
+    expect(ciReport([missed, cleanHeld], 1)).toMatchObject({ numPassedTests: 1, numFailedTests: 1, success: false });
+    expect(ciReport([], 1)).toMatchObject({ numPassedTests: 0, numFailedTests: 1, success: false });
   });
 });

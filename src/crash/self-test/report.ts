@@ -130,15 +130,18 @@ export function formatSelfTestVerdict(rows: readonly SelfTestRow[], wallMs: numb
 }
 
 /**
- * The self-test as one test in CI's closing line: the counters of a vitest JSON report
- * (scripts/test-summary.mjs sums numPassedTests, numFailedTests, numPendingTests, numTodoTests),
- * with the rows beside them for whoever reads the file.
+ * The self-test in CI's closing line: each row is a test (a plant passes when caught, a clean run
+ * when it held), as the counters of a vitest JSON report (scripts/test-summary.mjs sums
+ * numPassedTests, numFailedTests, numPendingTests, numTodoTests), with the rows beside them for
+ * whoever reads the file.
  */
 export function ciReport(rows: readonly SelfTestRow[], wallMs: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const code = selfTestExitCode(rows);
+  const passed = rows.filter((r) => r.status === 'caught' || r.status === 'held').length;
   return {
-    numPassedTests: code === 0 ? 1 : 0,
-    numFailedTests: code === 0 ? 0 : 1,
+    // No rows is no verdict: one failure, so an empty self-test cannot read as a pass.
+    numPassedTests: passed,
+    numFailedTests: rows.length === 0 ? 1 : rows.length - passed,
     numPendingTests: 0,
     numTodoTests: 0,
     success: code === 0,
