@@ -6,6 +6,7 @@ export type VmErrorCode =
   | 'BOOT_FAILED' // the guest never reached the command (kernel panic, missing module, 9p)
   | 'TIMEOUT' // the command inside ran past the time limit; the VM was killed
   | 'INTERRUPTED' // the harness got a signal; the VM was killed
+  | 'ABORTED' // the caller's AbortSignal fired (it had what it needed); the VM was killed
   | 'BAD_ARGUMENT';
 
 export class VmError extends Error {

@@ -26,6 +26,8 @@ export interface VmRunOptions {
   onOutput?: (text: string) => void;
   memoryMb?: number;
   cpus?: number;
+  /** Kill the VM when this aborts (the caller has what it needs): runInVm then throws ABORTED. */
+  signal?: AbortSignal;
 }
 
 export interface VmRunResult {
@@ -156,7 +158,11 @@ async function boot(args: string[], stack: CleanupStack, opts: VmRunOptions): Pr
         child.kill('SIGKILL');
       }, opts.timeoutMs)
     : undefined;
+  const abort = () => child.kill('SIGKILL');
+  opts.signal?.addEventListener('abort', abort, { once: true });
+  if (opts.signal?.aborted === true) abort();
   const result = await child;
+  opts.signal?.removeEventListener('abort', abort);
   if (timer) clearTimeout(timer);
   const totalMs = Date.now() - started;
   if ((result as { code?: string }).code === 'ENOENT') {
@@ -167,6 +173,7 @@ async function boot(args: string[], stack: CleanupStack, opts: VmRunOptions): Pr
   }
   const signal = signalReceived();
   if (signal) throw new VmError('INTERRUPTED', `interrupted by ${signal}; the VM was stopped`);
+  if (opts.signal?.aborted === true) throw new VmError('ABORTED', 'the VM was stopped: its caller had what it needed');
   if (timedOut) throw new VmError('TIMEOUT', `the VM ran past ${opts.timeoutMs} ms and was killed${bootMs < 0 ? ' before the command started' : ''}`);
   if (exitCode === undefined) {
     const tail = (bootLog + pending).split('\n').slice(-30).join('\n');

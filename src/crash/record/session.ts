@@ -85,6 +85,11 @@ export const RECORD_LINE = 'powercut-record:';
 /** What became of one spec (record-main.ts writes these to OUT_ROOT/index.json). */
 export type RecordOutcome<M = RecordingMeta> = { status: 'recorded'; meta: M } | { status: 'failed'; name: string; message: string };
 
+/** Where the recorder leaves spec `n`'s outcome as soon as it is made (before its RECORD_LINE). */
+export function outcomeFile(outRoot: string, n: number): string {
+  return path.join(outRoot, '.outcomes', `${n}.json`);
+}
+
 /** ext4 at the size the issue measures; xfs and btrfs refuse to be much smaller. */
 export const DEFAULT_IMAGE_BYTES: Record<FsType, number> = { ext4: 64 << 20, xfs: 320 << 20, btrfs: 256 << 20 };
 /** The log device: sparse, so only what is logged costs memory in the VM's tmpfs. */
