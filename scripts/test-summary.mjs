@@ -1,12 +1,12 @@
 // Sums the vitest JSON reports of one `pnpm test` into the closing line CI reads:
 // "N passed, N failed, N skipped". A suite that wrote no report counts as a failure, so a runner
 // that died before reporting cannot look like a pass. `crashtest --self-test --json` writes the
-// same counters (src/crash/self-test/report.ts ciReport), for the day it becomes a step here.
+// same counters, a test per plant and per clean run (src/crash/self-test/report.ts ciReport).
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = process.argv[2];
-const expected = ['host.json', 'integration.json'];
+const expected = ['host.json', 'integration.json', 'self-test.json'];
 let passed = 0,
   failed = 0,
   skipped = 0,
