@@ -21,7 +21,12 @@ function findRoot(start: string): string {
 
 export const PROJECT_ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
 
-/** The native addons' build directory (POWERCUT_NATIVE_BUILD picks another build, e.g. a planted one). */
-export function nativeBuildDir(): string {
-  return process.env.POWERCUT_NATIVE_BUILD ?? path.join(PROJECT_ROOT, 'native', 'build');
+/**
+ * The native addons' build directory (POWERCUT_NATIVE_BUILD picks another build, e.g. a planted
+ * one). A relative path is the user's, from the working directory: require() would take it for a
+ * package name.
+ */
+export function nativeBuildDir(variable: 'POWERCUT_NATIVE_BUILD' | 'POWERCUT_DM_NATIVE_BUILD' = 'POWERCUT_NATIVE_BUILD'): string {
+  const given = process.env[variable];
+  return given === undefined || given === '' ? path.join(PROJECT_ROOT, 'native', 'build') : path.resolve(given);
 }

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } fr
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { PROJECT_ROOT } from '../project-root.js';
+import { nativeBuildDir, PROJECT_ROOT } from '../project-root.js';
 import type { CleanupStack } from '../dm/cleanup-stack.js';
 import { CrashError } from './crash-error.js';
 
@@ -48,7 +48,7 @@ export interface BundleOutput {
 
 /** Bundle `spec.entries` into one directory of the run's own, with an addon snapshot. */
 export async function bundleEntries(spec: BundleSpec, root = PROJECT_ROOT): Promise<BundleOutput> {
-  const sourceBuild = process.env.POWERCUT_NATIVE_BUILD ?? path.join(root, 'native', 'build');
+  const sourceBuild = process.env.POWERCUT_NATIVE_BUILD ? nativeBuildDir() : path.join(root, 'native', 'build');
   for (const addon of spec.addons) {
     const file = path.join(sourceBuild, 'Release', addon);
     if (!existsSync(file)) throw new CrashError('NOT_BUILT', `the native addon ${file} is missing: run \`pnpm build:native\``);

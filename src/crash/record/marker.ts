@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { checkMarkLabel, dmMessage, markMessage } from '../../dm/index.js';
-import { PROJECT_ROOT } from '../../project-root.js';
+import { nativeBuildDir } from '../../project-root.js';
 import { CrashError } from '../crash-error.js';
 
 // Puts marks into a dm-log-writes log while the writer runs. Two ways, measured against each other
@@ -35,7 +35,7 @@ interface DmHandle {
 }
 
 function loadDmAddon(): { DmHandle: new (control: string) => DmHandle } {
-  const buildDir = process.env.POWERCUT_DM_NATIVE_BUILD ?? path.join(PROJECT_ROOT, 'native', 'build');
+  const buildDir = nativeBuildDir('POWERCUT_DM_NATIVE_BUILD');
   const file = path.join(buildDir, 'Release', 'powercut_dm.node');
   try {
     return createRequire(import.meta.url)(file) as { DmHandle: new (control: string) => DmHandle };
