@@ -103,6 +103,12 @@ function devIdOfNode(path: string): string | undefined {
   }
 }
 
+/** The kernel name of a block device node (/dev/mapper/NAME is dm-N), through its major:minor. */
+export function blockDeviceOfNode(node: string): BlockDevice | undefined {
+  const devId = devIdOfNode(node);
+  return devId === undefined ? undefined : nameOfDevId(devId);
+}
+
 // The block device whose counters a directory's writes land in: vda for the host fs, the loop
 // device for a loop-image mount. btrfs reports an anonymous 0:N device in mountinfo, so the
 // mount's source device node is asked instead. Undefined when there is none (tmpfs, overlay, 9p).

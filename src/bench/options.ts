@@ -3,6 +3,8 @@ import { parseInteger, parseSeconds, type Parsed } from '../cli/parse-args.js';
 import { BenchError } from './bench-error.js';
 import { FILESYSTEMS, PEERS, PREALLOC_MODES, STRATEGIES, type FsName, type PeerName, type PreallocMode, type StrategyName } from './cell.js';
 import { ARRIVAL_PROCESSES, type ArrivalProcess } from './open-loop.js';
+import { isStrategy } from '../strategy/index.js';
+import type { TraceSpec } from './block-trace/run.js';
 
 export const BACKGROUND_IO_CLASSES = ['none', 'idle', 'best-effort', 'realtime'] as const;
 export type BackgroundIo = (typeof BACKGROUND_IO_CLASSES)[number];
@@ -29,6 +31,8 @@ export interface BenchSelection {
   backgroundIo: BackgroundIo;
   /** Run the interference experiment (src/bench/interference.ts) instead of the matrix, under these schedulers. */
   interference: { schedulers: string[] } | null;
+  /** Block-trace one short run per strategy (src/bench/block-trace) instead of the matrix. */
+  blockTrace: { specs: TraceSpec[] } | null;
   /** --dir: the `host` cells write under this directory (any device) instead of the work directory. */
   dir: string | null;
   /** Busy processes beside the cells: every cell runs once per count (0 = quiet). */
@@ -57,6 +61,9 @@ export interface RawBenchOptions {
   backgroundIo?: string;
   interference?: boolean;
   schedulers?: string;
+  blockTrace?: boolean;
+  commits?: string;
+  strace?: boolean;
   dir?: string;
   cpuLoad?: string;
   offered?: string;
@@ -121,6 +128,29 @@ export function defaultOutDir(now: Date, cwd: string): string {
   return resolve(cwd, 'results', `bench-${stamp}`);
 }
 
+// The strategies a block trace covers by default: every strategy, and group commit over fdatasync.
+const BLOCK_TRACE_DEFAULT: readonly StrategyName[] = ['fsync', 'fdatasync', 'dsync', 'direct', 'periodic', 'none', 'group-fdatasync'];
+// Options of the matrix that mean nothing to a block trace (its own ext4 on dm-log-writes, 4 KiB).
+const NOT_WITH_BLOCK_TRACE = ['full', 'size', 'fs', 'prealloc', 'writerThreads', 'peers', 'backgroundIo', 'interference', 'dir', 'cpuLoad', 'offered'] as const;
+
+// One spec per strategy: plain strategies with one writer (a commit is then one append), group
+// commit with 8 concurrent writers (so a sync carries several), or --writers N for all.
+function blockTraceSpecs(raw: RawBenchOptions, strategies: StrategyName[] | null): TraceSpec[] {
+  for (const key of NOT_WITH_BLOCK_TRACE) {
+    if (raw[key] !== undefined)
+      bad(`--block-trace runs its own ext4 on dm-log-writes in the microVM; leave out --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+  }
+  const commits = raw.commits === undefined ? 32 : value(parseInteger('--commits', raw.commits, 1, 10_000));
+  const writers = raw.writers === undefined ? null : value(parseInteger('--writers', raw.writers, 1, 64));
+  // `all` means every strategy of the WAL here, not the matrix's variants (the sync_file_range hint, sync depth).
+  return (raw.strategy?.trim() === 'all' || strategies === null ? BLOCK_TRACE_DEFAULT : strategies).map((name) => {
+    const group = name.startsWith('group-');
+    const strategy = group ? name.slice('group-'.length) : name;
+    if (!isStrategy(strategy)) bad(`--block-trace traces the WAL's strategies and group commit over them, not ${name}`);
+    return { strategy, groupCommit: group, commits, writers: writers ?? (group ? 8 : 1), strace: raw.strace === true };
+  });
+}
+
 // Turns commander's raw strings into a validated selection, or throws BenchError('BAD_OPTION')
 // with a message that names the option and what it accepts.
 export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), cwd: string = process.cwd()): BenchSelection {
@@ -159,6 +189,9 @@ export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), 
       bad(`--interference needs a loop-image filesystem (its scheduler is switched), not ${filesystems[0]}`);
     if (raw.backgroundIo !== undefined) bad('--interference runs every background class itself; leave out --background-io');
   }
+  if (raw.blockTrace !== true && raw.commits !== undefined) bad('--commits goes with --block-trace');
+  if (raw.blockTrace !== true && raw.strace === true) bad('--strace goes with --block-trace');
+  const blockTrace = raw.blockTrace === true ? { specs: blockTraceSpecs(raw, strategies) } : null;
   const writerThreads = raw.writerThreads === undefined ? null : parseIntegers('--writer-threads', raw.writerThreads, 0, 64);
   const offered = raw.offered === undefined ? null : parseIntegers('--offered', raw.offered, 1, 10_000_000);
   // The scheduler issues every arrival from the main event loop.
@@ -167,7 +200,7 @@ export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), 
   return {
     full: raw.full === true,
     strategies,
-    writers: raw.writers === undefined ? null : parseIntegers('--writers', raw.writers, 1, 4096),
+    writers: raw.writers === undefined || blockTrace !== null ? null : parseIntegers('--writers', raw.writers, 1, 4096),
     sizes: raw.size === undefined ? null : unique(list('--size', raw.size).map(parseSize)).sort((a, b) => a - b),
     filesystems,
     preallocs,
@@ -178,6 +211,7 @@ export function parseBenchOptions(raw: RawBenchOptions, now: Date = new Date(), 
     rounds,
     backgroundIo,
     interference: raw.interference === true ? { schedulers } : null,
+    blockTrace,
     dir: raw.dir === undefined ? null : isAbsolute(raw.dir) ? raw.dir : resolve(cwd, raw.dir),
     cpuLoads: raw.cpuLoad === undefined ? [0] : parseIntegers('--cpu-load', raw.cpuLoad, 0, 64),
     offered,

@@ -1,8 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { BenchError } from '../bench/bench-error.js';
+import { runBlockTrace } from '../bench/block-trace/handoff.js';
+import { formatChecks, formatSideBySide, formatTraceTable, rowAgrees } from '../bench/block-trace/report.js';
+import { specLabel, type TraceSpec } from '../bench/block-trace/run.js';
 import { writeCharts, type WrittenChart } from '../bench/charts.js';
 import { BACKGROUND_IO_CLASSES, IO_SCHEDULERS, parseBenchOptions, type BenchSelection, type RawBenchOptions } from '../bench/options.js';
 import { BACKGROUND_PATTERNS, formatInterference, INTERFERENCE_CLASSES, runInterference } from '../bench/interference.js';
@@ -40,6 +44,12 @@ const program = new Command('bench')
     '--interference',
     'instead of the matrix: WAL commit latency beside background writers (seq/rand, buffered/O_DIRECT) in each ionice class, per scheduler, on one loop image (root)',
   )
+  .option(
+    '--block-trace',
+    'instead of the matrix: one short run per strategy under blktrace on the device under the filesystem (microVM), counted per commit beside dm-log-writes and diskstats (root)',
+  )
+  .option('--commits <n>', 'with --block-trace: acknowledged commits per strategy (default 32)')
+  .option('--strace', "with --block-trace: run the WAL under strace -f and keep one commit's syscalls")
   .option('--schedulers <list>', `with --interference: comma list of ${IO_SCHEDULERS.join(', ')} (default bfq,mq-deadline)`)
   .option('--dir <path>', 'run the host cells in a directory on any device (NVMe, SATA, HDD); its model, write cache, rotational and scheduler are recorded')
   .option('--out <dir>', 'output directory (default: results/bench-<timestamp>)')
@@ -63,6 +73,7 @@ async function main(): Promise<number> {
   await reapEarlierRuns('bench');
   const command = ['pnpm bench', ...process.argv.slice(2)].join(' ');
   if (sel.interference) return interference(sel, sel.interference.schedulers, command);
+  if (sel.blockTrace) return blockTrace(sel, sel.blockTrace.specs, command);
 
   const bar = new cliProgress.SingleBar(
     // Without a terminal (CI logs), a progress line every 10 s instead of a redrawn bar.
@@ -133,6 +144,25 @@ async function interference(sel: BenchSelection, schedulers: string[], command: 
   writeFileSync(join(sel.outDir, 'interference.md'), `# powercut interference report\n\nRun: \`${command}\`\n\n${table}\n`);
   process.stdout.write(`\n${table}\n\ninterference.json and interference.md in ${sel.outDir}\n`);
   return 0;
+}
+
+async function blockTrace(sel: BenchSelection, specs: TraceSpec[], command: string): Promise<number> {
+  if (process.getuid?.() !== 0) throw new BenchError('BAD_OPTION', '--block-trace makes loop and dm devices: run it as root (sudo pnpm bench --block-trace)');
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  const started = new Date();
+  process.stderr.write(`block trace: ${specs.map(specLabel).join(', ')}, ${specs[0]?.commits} commits each (load average ${load})\n`);
+  const results = await runBlockTrace(specs, sel.outDir, (line) => process.stderr.write(`${line}\n`));
+  const head = `\`${command}\` (${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, kernel ${results.kernel}, ext4 on dm-log-writes over loop, 4 KiB commits; host load average ${load} at the start, ${loadavg()[0]?.toFixed(2)} at the end)`;
+  const table = formatTraceTable(results);
+  const sideBySide = formatSideBySide(results);
+  writeFileSync(
+    join(sel.outDir, 'block-trace.md'),
+    `# powercut block trace\n\n${head}\n\n${table}\n\n\`\`\`\n${formatChecks(results)}\n\`\`\`\n${sideBySide === '' ? '' : `\n${sideBySide}`}`,
+  );
+  process.stdout.write(`\n${head}\n\n${table}\n\n${formatChecks(results)}\n\nresults.json, block-trace.md and the raw traces in ${sel.outDir}\n`);
+  return results.rows.every(rowAgrees) ? 0 : 1;
 }
 
 main().then(

@@ -127,6 +127,7 @@ async function checks(opts: { quick: boolean }): Promise<Check[]> {
   // tests with the reason, so each is a fixable gap rather than a broken lab.
   out.push(await toolCheck('strace', 'strace', 'strace', 'the syscall-pattern tests of each strategy'));
   out.push(await toolCheck('fio', 'fio', 'fio', 'the fio peer of pnpm bench'));
+  out.push(await toolCheck('blktrace', 'blktrace', 'blktrace', "pnpm bench --block-trace (it runs in the microVM, on the host's programs)"));
   out.push(await toolCheck('pg_test_fsync', `${PG_BIN_DIR}/pg_test_fsync`, 'postgresql-15', 'the pg_test_fsync and pgbench peers of pnpm bench'));
   const hostDm = await hostDmCheck();
   out.push(hostDm);

@@ -41,6 +41,7 @@ describe.skipIf(!walReady || !hasCc())('bench suite end to end (needs the WAL ad
     rounds: 1,
     backgroundIo: 'none',
     interference: null,
+    blockTrace: null,
     dir: null,
     cpuLoads: [0],
     offered: null,

@@ -110,6 +110,30 @@ describe('bench option validation', () => {
     ]);
   });
 
+  it('--block-trace: one spec per strategy (group commit with 8 writers), and refuses what a block trace does not take', () => {
+    const specs = parseBenchOptions({ blockTrace: true }).blockTrace?.specs ?? [];
+    expect(specs.map((s) => `${s.strategy}${s.groupCommit ? '+group' : ''}:${s.writers}:${s.commits}`)).toEqual([
+      'fsync:1:32',
+      'fdatasync:1:32',
+      'dsync:1:32',
+      'direct:1:32',
+      'periodic:1:32',
+      'none:1:32',
+      'fdatasync+group:8:32',
+    ]);
+    const one = parseBenchOptions({ blockTrace: true, strategy: 'group-dsync', commits: '5', writers: '3', strace: true }).blockTrace?.specs;
+    expect(one).toEqual([{ strategy: 'dsync', groupCommit: true, commits: 5, writers: 3, strace: true }]);
+    for (const raw of [
+      { blockTrace: true, fs: 'ext4' },
+      { blockTrace: true, commits: '0' },
+      { blockTrace: true, strategy: 'fdatasync-sfr' },
+      { commits: '5' },
+      { strace: true },
+    ]) {
+      expect(() => parseBenchOptions(raw), JSON.stringify(raw)).toThrow(BenchError);
+    }
+  });
+
   it('reads sizes the way people write them', () => {
     expect([parseSize('256'), parseSize('256B'), parseSize('1k'), parseSize('4KiB'), parseSize('1m'), parseSize('1MiB')]).toEqual([
       256, 256, 1024, 4096, 1048576, 1048576,

@@ -30,14 +30,22 @@ describe('blkparse output', () => {
   });
 
   it('counts the queued bios of one fdatasync commit: one 4 KiB write and one empty flush each', () => {
-    expect(countQueued(parseBlkparse(fixture('dm-dd-fdatasync.txt')))).toEqual({ writes: 3, writeKiB: 12, flushes: 3, emptyFlushes: 3, fua: 0, reads: 0 });
+    expect(countQueued(parseBlkparse(fixture('dm-dd-fdatasync.txt')))).toEqual({
+      writes: 3,
+      writeKiB: 12,
+      flushes: 3,
+      emptyFlushes: 3,
+      fua: 0,
+      flushFuaWithData: 0,
+      reads: 0,
+    });
   });
 
   it('counts the same on the loop device below, where the flush machinery adds its own FN requests (not queued bios)', () => {
     const events = parseBlkparse(fixture('loop-dd-fdatasync.txt'));
     expect(events.filter((e) => e.action === 'A')).toHaveLength(6);
     expect(events.filter((e) => e.action === 'D' && e.rwbs === 'FN')).toHaveLength(3);
-    expect(countQueued(events)).toEqual({ writes: 3, writeKiB: 12, flushes: 3, emptyFlushes: 3, fua: 0, reads: 0 });
+    expect(countQueued(events)).toEqual({ writes: 3, writeKiB: 12, flushes: 3, emptyFlushes: 3, fua: 0, flushFuaWithData: 0, reads: 0 });
   });
 
   it('reads PREFLUSH, FUA and metadata from RWBS as blkparse writes it', () => {

@@ -70,7 +70,14 @@ export interface TraceCounts {
   emptyFlushes: number;
   /** Requests with the FUA flag. */
   fua: number;
+  /** Of those, the ones that also carry PREFLUSH and data (a journal commit block): see counts.ts. */
+  flushFuaWithData: number;
   reads: number;
+}
+
+/** Zero counts. */
+export function noCounts(): TraceCounts {
+  return { writes: 0, writeKiB: 0, flushes: 0, emptyFlushes: 0, fua: 0, flushFuaWithData: 0, reads: 0 };
 }
 
 // Q, not C or D: on a bio-based device (device-mapper) Q and C are the only events, and Q is
@@ -78,7 +85,7 @@ export interface TraceCounts {
 // machinery's own requests, which are the driver's business, not the filesystem's.
 /** Counts the Q events of one device. */
 export function countQueued(events: readonly BlkEvent[]): TraceCounts {
-  const c: TraceCounts = { writes: 0, writeKiB: 0, flushes: 0, emptyFlushes: 0, fua: 0, reads: 0 };
+  const c = noCounts();
   for (const e of events) {
     if (e.action !== 'Q') continue;
     const data = (e.sectors ?? 0) > 0;
@@ -92,6 +99,7 @@ export function countQueued(events: readonly BlkEvent[]): TraceCounts {
       if (!data) c.emptyFlushes++;
     }
     if (e.fua) c.fua++;
+    if (e.fua && e.preflush && data) c.flushFuaWithData++;
   }
   return c;
 }

@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { fsyncPath } from '../../dm/fsync-path.js';
 import { release } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -96,15 +97,6 @@ export const DEFAULT_IMAGE_BYTES: Record<FsType, number> = { ext4: 64 << 20, xfs
 const LOG_DEVICE_BYTES = 1 << 30;
 const WAL_DIR = 'wal';
 const WRITER_LIMIT_MS = 180_000;
-
-export function fsyncPath(p: string): void {
-  const fd = openSync(p, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** The super block's nr_entries, read from the log image (the kernel rewrites it after a mark). */
 function superEntries(logImage: string): number {
