@@ -29,6 +29,8 @@ import { StateProgress } from './state-progress.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
 import { checkOneTargetState } from '../crash/target/check-states.js';
 import { isTargetRecording } from '../crash/target/recording.js';
+import { runTargetFuzz } from '../crash/target/fuzz.js';
+import { BUILTIN_TARGETS, selectTarget } from '../targets/registry.js';
 
 // sudo pnpm fuzz [--seed S] [--recordings N] [--runs M] [--strategy LIST] [--fs ext4|xfs|btrfs] [--from DIR] [--no-save]
 // sudo pnpm fuzz --check DIR [--jobs N] [--store S] [--shard I/N] [--json F]
@@ -87,6 +89,8 @@ interface Opts {
   store?: string;
   shard?: Shard;
   json?: string;
+  target?: string;
+  settings?: string;
 }
 
 function writeJson(file: string | undefined, entries: CampaignEntry[]): void {
@@ -178,6 +182,8 @@ async function fuzz(o: Opts): Promise<number> {
     process.stdout.write(`${o.state}: ${r.status}${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''} (${r.lastMark ?? 'no mark'} visible)\n`);
     return r.status === 'violated' ? 1 : 0;
   }
+  if (o.target !== undefined || (o.from !== undefined && findRecordings(o.from).every(isTargetRecording))) return fuzzTarget(o, o.target);
+  if (o.settings !== undefined) throw new CrashError('BAD_OPTION', '--settings goes with --target');
   if (o.check !== undefined) return checkAll({ ...o, check: o.check });
   if (o.store !== undefined || o.shard !== undefined || o.json !== undefined) throw new CrashError('BAD_OPTION', '--store, --shard and --json go with --check');
   const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
@@ -217,6 +223,44 @@ async function fuzz(o: Opts): Promise<number> {
   return 1;
 }
 
+// `fuzz --target T`: a built-in target's recordings instead of the WAL's (src/crash/target/fuzz.ts).
+// (An exec target is not offered: --check names a directory of recordings in this command.)
+// With --from and no --target: the target recordings there, each judged by the target it names.
+async function fuzzTarget(o: Opts, name: string | undefined): Promise<number> {
+  if ([o.check, o.recording, o.store, o.shard, o.json].some((v) => v !== undefined))
+    throw new CrashError('BAD_OPTION', '--check, --recording, --store, --shard and --json go without --target');
+  const selection = name === undefined ? undefined : selectTarget({ target: name, settings: o.settings });
+  const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
+  process.stderr.write(
+    `fuzz: seed ${seed}, ${selection === undefined ? `target recordings under ${o.from ?? ''}` : `${o.recordings} recordings of ${name} (${selection.settings.map((s) => s.name).join(', ')}, ${o.fs})`}, ${o.runs} crash states\n`,
+  );
+  const outRoot = path.join(PROJECT_ROOT, 'results', 'fuzz', `${name ?? 'target'}-seed-${seed}`);
+  const result = await runTargetFuzz({
+    seed,
+    recordings: o.recordings,
+    runs: o.runs,
+    ...(selection !== undefined ? { selection } : {}),
+    fs: o.fs,
+    ...(o.from !== undefined ? { from: o.from } : {}),
+    outRoot,
+    jobs: o.jobs,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  if (result.status === 'held') {
+    process.stdout.write(
+      `fuzz: held in ${result.runs} crash states over ${result.recordings.length} target recordings (${result.unmountable} unmountable), ${result.statesPerSecond.toFixed(1)} states/s (seed ${seed})\n`,
+    );
+    return 0;
+  }
+  const s = result.state;
+  process.stdout.write(
+    `fuzz: CONTRACT BROKEN (seed ${result.seed}, path ${result.path})\n  recording ${result.recording}\n  minimal state ${s.id} (${s.lastMark ?? 'no mark'} visible, ${s.acksVisible} acknowledgements): ${s.reasons.join('; ')}\n` +
+      `  again: pnpm fuzz --seed ${result.seed} --from ${o.from ?? path.dirname(result.recording)} --runs ${o.runs}\n` +
+      result.commands.map((c) => `  ${c}\n`).join(''),
+  );
+  return 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   watchLaunchers();
   if (argv[0] === 'merge') return merge(argv.slice(1));
@@ -242,6 +286,12 @@ async function main(argv: string[]): Promise<number> {
     .option('--store <dir>', 'with --check: keep each judged state here; a repeated or interrupted run skips what it holds', pathOption(writableDir, '--store'))
     .option('--shard <I/N>', 'with --check: check only part I of N of every recording (merge the stores with pnpm fuzz merge)', shardOption)
     .option('--json <file>', 'with --check: also write the report as JSON', pathOption(writableFile, '--json'))
+    .addOption(
+      new Option('--target <name>', "fuzz a built-in target's recordings instead of the WAL's (docs/crash/targets.md)").choices(
+        BUILTIN_TARGETS.map((t) => t.name),
+      ),
+    )
+    .option('--settings <list>', "with --target: the target's settings the recordings cycle through (comma-separated, or all)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .action((opts: Opts) => {

@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { stateFromId } from '../../dm/log-writes/index.js';
+import { stateFromId, type CrashState, type LogIndex } from '../../dm/log-writes/index.js';
 import { CleanupStack, type FsVariantName } from '../../dm/index.js';
 import type { Strategy } from '../../workload/events.js';
 import { PROJECT_ROOT } from '../bundle.js';
@@ -86,10 +86,17 @@ async function makeRecordings(options: FuzzOptions): Promise<string[]> {
   return specs.map((s) => path.join(options.outRoot, s.name));
 }
 
-interface Open {
+/** One recording as the fuzzer draws states of it: its log, state space, and how a state is judged. */
+export interface FuzzSubject<R> {
+  index: LogIndex;
+  space: StateSpace;
+  check(state: CrashState): Promise<R>;
+  checkEach(states: readonly CrashState[], onResult: (result: R, position: number) => void): Promise<number>;
+}
+
+interface Open extends FuzzSubject<StateResult> {
   rec: OpenRecording;
   checker: StateChecker;
-  space: StateSpace;
 }
 
 // A recording meant to be caught would fail the property on its first state, and fast-check would
@@ -113,17 +120,58 @@ async function checkExpected(dirs: readonly string[], log: (line: string) => voi
 // recording's states in the order of their base image (it only moves forward), and the property
 // then reads the results. A state fast-check draws beyond them (while shrinking) is checked then.
 // A state's result depends on the state alone, so the verdicts are those of one job.
-async function checkAhead(open: readonly Open[], choices: readonly StateChoice[], results: Map<string, StateResult>, key: (c: StateChoice) => string) {
+async function checkAhead<R>(open: readonly FuzzSubject<R>[], choices: readonly StateChoice[], results: Map<string, R>, key: (c: StateChoice) => string) {
   for (const [n, o] of open.entries()) {
     const mine = choices
       .filter((c) => c.recording % open.length === n)
-      .map((choice) => ({ choice, state: resolveChoice(o.rec.index, o.space, choice) }))
+      .map((choice) => ({ choice, state: resolveChoice(o.index, o.space, choice) }))
       .sort((a, b) => a.state.base - b.state.base);
-    await o.checker.checkEach(
+    await o.checkEach(
       mine.map((m) => m.state),
       (result, position) => results.set(key((mine[position] as (typeof mine)[number]).choice), result),
     );
   }
+}
+
+/** What fast-check made of the state choices: held, or the minimal failing state it shrank to. */
+export type FuzzOutcome<R> =
+  { failed: false; runs: number; unmountable: number; statesPerSecond: number } | { failed: true; seed: number; path: string; subject: number; result: R };
+
+/**
+ * fast-check over crash-state choices across `open` (each a recording), `runs` of them from
+ * `seed`; a state `violated` fails the property and is shrunk to a minimal one.
+ */
+export async function fuzzStates<R>(
+  open: readonly FuzzSubject<R>[],
+  seed: number,
+  runs: number,
+  violated: (r: R) => boolean,
+  unmountable: (r: R) => boolean,
+): Promise<FuzzOutcome<R>> {
+  let checked = 0;
+  let unmountableStates = 0;
+  const started = Date.now();
+  const last = new Map<string, R>();
+  const key = (c: StateChoice) => JSON.stringify(c);
+  const judge = async (choice: StateChoice): Promise<R> => {
+    const o = open[choice.recording % open.length] as FuzzSubject<R>;
+    return last.get(key(choice)) ?? (await o.check(resolveChoice(o.index, o.space, choice)));
+  };
+  await checkAhead(open, fc.sample(stateChoiceArb(), { seed, numRuns: runs }), last, key);
+  const details = await fc.check(
+    fc.asyncProperty(stateChoiceArb(), async (choice) => {
+      const result = await judge(choice);
+      checked++;
+      if (unmountable(result)) unmountableStates++;
+      last.set(key(choice), result);
+      return !violated(result);
+    }),
+    { seed, numRuns: runs, endOnFailure: false },
+  );
+  if (!details.failed || details.counterexample === null)
+    return { failed: false, runs: checked, unmountable: unmountableStates, statesPerSecond: checked / ((Date.now() - started) / 1000) };
+  const [choice] = details.counterexample;
+  return { failed: true, seed: details.seed, path: details.counterexamplePath ?? '', subject: choice.recording % open.length, result: await judge(choice) };
 }
 
 /** Run the fuzzer; never throws for a WAL verdict (that is the result), only for harness problems. */
@@ -142,32 +190,28 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       const rec = new OpenRecording(dir, stack);
       const mkfs = rec.index.markEntries().find((m) => m.label === 'mkfs');
       if (mkfs === undefined) throw new CrashError('BAD_RECORDING', `${dir}: the log has no mkfs mark`);
-      open.push({ rec, checker: new StateChecker(rec, stack, 'sampled', options.jobs ?? 1), space: stateSpace(rec.index, mkfs.index) });
+      const checker = new StateChecker(rec, stack, 'sampled', options.jobs ?? 1);
+      open.push({
+        rec,
+        checker,
+        index: rec.index,
+        space: stateSpace(rec.index, mkfs.index),
+        check: (state) => checker.check(state),
+        checkEach: (states, onResult) => checker.checkEach(states, onResult),
+      });
     }
-    let checked = 0;
-    let unmountable = 0;
-    const started = Date.now();
-    const last = new Map<string, StateResult>();
-    const key = (c: StateChoice) => JSON.stringify(c);
-    await checkAhead(open, fc.sample(stateChoiceArb(), { seed: options.seed, numRuns: options.runs }), last, key);
-    const details = await fc.check(
-      fc.asyncProperty(stateChoiceArb(), async (choice) => {
-        const o = open[choice.recording % open.length] as Open;
-        const state = resolveChoice(o.rec.index, o.space, choice);
-        const result = last.get(key(choice)) ?? (await o.checker.check(state));
-        checked++;
-        if (result.status === 'unmountable') unmountable++;
-        last.set(key(choice), result);
-        return result.status !== 'violated';
-      }),
-      { seed: options.seed, numRuns: options.runs, endOnFailure: false },
+    const outcome = await fuzzStates(
+      open,
+      options.seed,
+      options.runs,
+      (r) => r.status === 'violated',
+      (r) => r.status === 'unmountable',
     );
-    if (!details.failed || details.counterexample === null) {
-      return { status: 'held', recordings: dirs, runs: checked, unmountable, statesPerSecond: checked / ((Date.now() - started) / 1000), expected };
-    }
-    const [choice] = details.counterexample;
-    const o = open[choice.recording % open.length] as Open;
-    const state = last.get(key(choice)) ?? (await o.checker.check(resolveChoice(o.rec.index, o.space, choice)));
+    if (!outcome.failed)
+      return { status: 'held', recordings: dirs, runs: outcome.runs, unmountable: outcome.unmountable, statesPerSecond: outcome.statesPerSecond, expected };
+    const o = open[outcome.subject] as Open;
+    const state = outcome.result;
+    const details = { seed: outcome.seed, counterexamplePath: outcome.path };
     const dir = o.rec.dir;
     let savedAs: string | null = null;
     if (options.regressionsDir !== null) {
@@ -185,7 +229,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       status: 'violated',
       recordings: dirs,
       seed: details.seed,
-      path: details.counterexamplePath ?? '',
+      path: details.counterexamplePath,
       recording: dir,
       state,
       commands: stateCommands(savedAs ?? dir, state.id),

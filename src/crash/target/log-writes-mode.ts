@@ -28,7 +28,7 @@ import type { TargetRecordSpec } from './recording.js';
 export const TARGET_RECORD_ACKS = 16;
 
 /** The recording spec of one trial of one setting (the same seed gives the same workload). */
-export function targetRecordSpec(options: RunOptions, selection: TargetSelection, setting: string, index: number): TargetRecordSpec {
+export function targetRecordSpec(options: Pick<RunOptions, 'fs' | 'seed'>, selection: TargetSelection, setting: string, index: number): TargetRecordSpec {
   const t = selection.target.name;
   return {
     kind: 'target',
