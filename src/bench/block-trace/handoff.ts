@@ -19,8 +19,10 @@ export async function runBlockTrace(specs: readonly TraceSpec[], outDir: string,
   const placement = await choosePlacement('log-writes', false).catch((error: unknown) => {
     throw new BenchError('SETUP_FAILED', error instanceof Error ? error.message : String(error), { cause: error });
   });
-  mkdirSync(outDir, { recursive: true });
   const stack = new CleanupStack();
+  // A directory this run makes goes again if the run is interrupted or fails; kept once it holds results.
+  const made = existsSync(outDir) ? undefined : stack.add({ kind: 'dir', path: outDir });
+  mkdirSync(outDir, { recursive: true });
   try {
     const bundle = await bundleEntries({
       prefix: 'block-trace-',
@@ -66,7 +68,9 @@ export async function runBlockTrace(specs: readonly TraceSpec[], outDir: string,
         `the block trace ${placement.where === 'vm' ? 'in the microVM ' : ''}exited with ${exitCode}: ${tail.trim().split('\n').slice(-6).join(' | ')}`,
       );
     }
-    return JSON.parse(readFileSync(resultsFile, 'utf8')) as TraceRunResults;
+    const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as TraceRunResults;
+    if (made !== undefined) stack.forget(made);
+    return results;
   } finally {
     await stack.unwind();
   }
