@@ -28,6 +28,11 @@ import { reapEarlierRuns } from './reap-earlier-runs.js';
 
 /** Trials per setting when --trials is not given: a few minutes per target. */
 export const TARGET_DEFAULT_TRIALS = 5;
+/**
+ * Recordings per setting in `--target all` without --trials: one checks every crash state of its
+ * trial (12-250 states here): 12 sqlite recordings took 3.0 min at load 1.5-4.4 (6 settings x 2 trials).
+ */
+export const TARGET_ALL_LOG_WRITES_TRIALS = 1;
 
 export interface TargetCliOptions {
   target: string;
@@ -136,13 +141,21 @@ async function allTargets(o: TargetCliOptions, argv: readonly string[]): Promise
   const rows: TableRow[] = [];
   const all: RunResults<TargetTrialOutcome>[] = [];
   const started = Date.now();
-  for (const selection of selections) {
-    const options = runOptions({ ...o, seed }, selection, argv);
-    process.stderr.write(`crashtest: target ${selection.target.name}, ${selection.settings.length} settings, ${options.trials} trials each, seed ${seed}\n`);
-    const results = await runTarget(options, o.vm ?? false);
-    printTargetResults(results, seed);
-    all.push(results);
-    rows.push(...tableRows(results, selection.settings));
+  // Without --mode both: power cuts, then recordings (TARGET_ALL_LOG_WRITES_TRIALS each unless
+  // --trials says otherwise: a recording checks every crash state of its trial).
+  const modes = o.mode === undefined ? (['flakey', 'log-writes'] as const) : ([o.mode === 'log-writes' ? 'log-writes' : 'flakey'] as const);
+  for (const mode of modes) {
+    for (const selection of selections) {
+      const trials = o.trials ?? (mode === 'log-writes' ? TARGET_ALL_LOG_WRITES_TRIALS : undefined);
+      const options = runOptions({ ...o, seed, mode, trials }, selection, argv);
+      process.stderr.write(
+        `crashtest: target ${selection.target.name}, mode ${mode}, ${selection.settings.length} settings, ${options.trials} trials each, seed ${seed}\n`,
+      );
+      const results = await runTarget(options, o.vm ?? false);
+      printTargetResults(results, seed);
+      all.push(results);
+      rows.push(...tableRows(results, selection.settings));
+    }
   }
   const load = loadavg()
     .map((l) => l.toFixed(2))
