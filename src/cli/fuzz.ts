@@ -230,6 +230,7 @@ async function fuzzTarget(o: Opts, name: string | undefined): Promise<number> {
   if ([o.check, o.recording, o.store, o.shard, o.json].some((v) => v !== undefined))
     throw new CrashError('BAD_OPTION', '--check, --recording, --store, --shard and --json go without --target');
   const selection = name === undefined ? undefined : selectTarget({ target: name, settings: o.settings });
+  if (selection?.target.flakeyOnly !== undefined) throw new CrashError('NOT_BUILT', `fuzz --target ${selection.target.name}: ${selection.target.flakeyOnly}`);
   const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
   process.stderr.write(
     `fuzz: seed ${seed}, ${selection === undefined ? `target recordings under ${o.from ?? ''}` : `${o.recordings} recordings of ${name} (${selection.settings.map((s) => s.name).join(', ')}, ${o.fs})`}, ${o.runs} crash states\n`,

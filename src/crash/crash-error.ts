@@ -12,7 +12,8 @@ export type CrashErrorCode =
   | 'MARK_FAILED'
   | 'RECORD_FAILED'
   | 'BAD_RECORDING'
-  | 'CHECK_FAILED';
+  | 'CHECK_FAILED'
+  | 'MISSING_TOOL';
 
 // A crash-harness problem that is not a WAL verdict: bad usage, environment, a trial that could not
 // be carried out, a recording that cannot be made or read, a crash state that could not be mounted.

@@ -1,5 +1,6 @@
 import { readSync, writeSync } from 'node:fs';
 import { leveldbProgram } from './leveldb.js';
+import { postgresProgram } from './postgres-program.js';
 import { ACK_FD, MARKED_FD_ENV } from './protocol.js';
 import { sqliteProgram } from './sqlite.js';
 import type { BuiltinProgram } from './target.js';
@@ -13,7 +14,7 @@ import type { BuiltinProgram } from './target.js';
 // before the workload goes on (src/targets/protocol.ts). Bundled for the microVM
 // (src/crash/bundle.ts) beside the writer.
 
-const PROGRAMS: Record<string, BuiltinProgram> = { sqlite: sqliteProgram, leveldb: leveldbProgram };
+const PROGRAMS: Record<string, BuiltinProgram> = { sqlite: sqliteProgram, leveldb: leveldbProgram, postgres: postgresProgram };
 
 /** Block until the harness's reply line arrives on `fd` (the workload may not go on before it). */
 function awaitReply(fd: number): void {

@@ -2,6 +2,7 @@ import { CrashError } from '../crash/crash-error.js';
 import { parsePromise } from './contract.js';
 import { execTarget } from './exec.js';
 import { leveldbTarget } from './leveldb.js';
+import { postgresTarget } from './postgres.js';
 import { sqliteTarget } from './sqlite.js';
 import type { Target, TargetSetting } from './target.js';
 
@@ -11,7 +12,7 @@ import type { Target, TargetSetting } from './target.js';
 // WAL oracle (src/oracle/verdict.ts), which checks more than a target's read-back can (prefix,
 // acknowledgement order, second lives).
 
-export const BUILTIN_TARGETS: readonly Target[] = [sqliteTarget, leveldbTarget];
+export const BUILTIN_TARGETS: readonly Target[] = [sqliteTarget, leveldbTarget, postgresTarget];
 export const TARGET_NAMES = ['wal', ...BUILTIN_TARGETS.map((t) => t.name), 'exec', 'all'] as const;
 
 /** A target run after the command line was checked: the target and the settings to try. */
@@ -53,10 +54,10 @@ export function selectTarget(a: TargetArgs): TargetSelection {
   return { target, settings: selectSettings(target, a.settings) };
 }
 
-/** --settings a,b,c or all (the default) for a built-in target. */
+/** --settings a,b,c or all for a built-in target; without --settings its default ones (all when it names none). */
 export function selectSettings(target: Target, text: string | undefined): TargetSetting[] {
-  if (text === undefined || text === 'all') return [...target.settings];
-  const names = text.split(',').map((s) => s.trim());
+  if (text === 'all' || (text === undefined && target.defaultSettings === undefined)) return [...target.settings];
+  const names = text?.split(',').map((s) => s.trim()) ?? [...(target.defaultSettings ?? [])];
   return names.map((name) => {
     const setting = target.settings.find((s) => s.name === name);
     if (setting === undefined)

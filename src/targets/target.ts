@@ -41,6 +41,14 @@ export interface Target {
   /** One line for --help and the docs. */
   describe: string;
   settings: readonly TargetSetting[];
+  /** The settings a run without --settings tries (all of them when absent). */
+  defaultSettings?: readonly string[];
+  /** Trials per setting without --trials (the harness's default when absent). */
+  defaultTrials?: number;
+  /** Set when the target has dm-flakey power cuts only: why log-writes recordings (and fuzz) are not offered. */
+  flakeyOnly?: string;
+  /** Why this machine cannot run the target (a missing program or user), or undefined. */
+  unavailable?: () => string | undefined;
   commands(setting: TargetSetting, ctx: TrialContext): TrialCommands;
 }
 

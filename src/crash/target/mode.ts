@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withDeviceLab } from '../../dm/index.js';
@@ -52,6 +52,9 @@ export async function runTargetMode(options: RunOptions, reporter: Reporter, inV
         program = bundles.program;
       }
       const devices = await DeviceStack.create(lab, options.fs);
+      // Searchable, not listable: a target's server that runs as a user of its own (postgres)
+      // must reach its data directory on the mount and its scratch directory, both in here.
+      chmodSync(lab.dir, 0o711);
       const track = (pid: number, label: string) => {
         // Target programs run detached, each in a group of its own (program-child.ts).
         const registration = lab.trackProcess(pid, label, { group: true });

@@ -181,15 +181,21 @@ export class ProgramChild {
   }
 }
 
-/** Run a command to its end (prepare, check) with a time limit; the group is killed at the limit. */
+/**
+ * Run a command to its end (prepare, check) with a time limit; the group is killed at the limit.
+ * `track` registers the group on the cleanup stack while it runs (a check that starts a server
+ * on the mount must not outlive a Ctrl-C that unmounts it) and returns its release.
+ */
 export async function runToEnd(
   command: Command,
   env: NodeJS.ProcessEnv,
   cwd: string,
   timeoutMs: number,
+  track?: (pid: number, label: string) => () => void,
 ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string; timedOut: boolean }> {
   const [file = 'false', ...args] = command.argv;
   const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd, detached: true });
+  const untrack = child.pid !== undefined && track !== undefined ? track(child.pid, command.display) : () => undefined;
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -211,5 +217,6 @@ export async function runToEnd(
     });
   });
   clearTimeout(timer);
+  untrack();
   return { code, signal, stdout, stderr, timedOut };
 }

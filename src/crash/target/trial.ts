@@ -1,4 +1,4 @@
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { judgeTarget, targetReasons, type CheckReport } from '../../oracle/target-verdict.js';
 import { parseCheckOutput } from '../../targets/protocol.js';
@@ -19,7 +19,8 @@ import { ProgramChild, runToEnd } from './program-child.js';
 /** How long a program may take to acknowledge its first operation, and a check to finish. */
 export const ACK_TIMEOUT_MS = 60_000;
 export const CHECK_TIMEOUT_MS = 60_000;
-const PREPARE_TIMEOUT_MS = 60_000;
+// The first prepare of a postgres run makes its template cluster: initdb takes tens of seconds under TCG.
+const PREPARE_TIMEOUT_MS = 180_000;
 
 export interface TargetTrialContext {
   devices: DeviceStack;
@@ -27,7 +28,7 @@ export interface TargetTrialContext {
   program: string[];
   scratchDir: string;
   /** Registers a process on the lab's cleanup stack; returns its release. */
-  track: (pid: number, label: string) => () => void;
+  track: TrackProcess;
 }
 
 export interface TargetEvidence {
@@ -48,10 +49,20 @@ export function tail(text: string, lines = 3): string {
   return text.trim().split('\n').slice(-lines).join(' | ').slice(0, 500) || 'no output';
 }
 
+/** Registers a running command's process group on the cleanup stack; returns its release. */
+export type TrackProcess = (pid: number, label: string) => () => void;
+
 /** Run the target's prepare, if it has one, and make what it made durable; whether it ran. */
-export async function prepareTarget(name: string, commands: TrialCommands, env: NodeJS.ProcessEnv, cwd: string, dir: string): Promise<boolean> {
+export async function prepareTarget(
+  name: string,
+  commands: TrialCommands,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  dir: string,
+  track?: TrackProcess,
+): Promise<boolean> {
   if (commands.prepare === undefined) return false;
-  const p = await runToEnd(commands.prepare, env, cwd, PREPARE_TIMEOUT_MS);
+  const p = await runToEnd(commands.prepare, env, cwd, PREPARE_TIMEOUT_MS, track);
   if (p.code !== 0) throw new CrashError('TRIAL_SETUP_FAILED', `${name} prepare failed (exit ${p.code ?? p.signal}): ${tail(p.stderr)}`);
   // What prepare made is durable before the workload starts: losing it would be no finding.
   const s = await runToEnd({ argv: ['sync', '-f', dir], display: 'sync -f' }, env, dir, PREPARE_TIMEOUT_MS);
@@ -80,8 +91,9 @@ export async function runCheck(
   command: Command,
   env: NodeJS.ProcessEnv,
   cwd: string,
+  track?: TrackProcess,
 ): Promise<{ check: CheckReport; output: { stdout: string; stderr: string } }> {
-  const c = await runToEnd(command, env, cwd, CHECK_TIMEOUT_MS);
+  const c = await runToEnd(command, env, cwd, CHECK_TIMEOUT_MS, track);
   if (c.code === 127) throw new CrashError('CHECK_FAILED', `the check command was not found (exit 127): ${tail(c.stderr)}`);
   const parsed = parseCheckOutput(c.stdout);
   if (!parsed.ok) throw new CrashError('CHECK_FAILED', parsed.message);
@@ -111,12 +123,16 @@ export async function runTargetTrial(
   const name = `target-${index}`;
   rmSync(path.join(devices.mountPoint, name), { recursive: true, force: true });
   const dir = devices.makeTrialDir(name);
-  const env = { ...process.env, POWERCUT_DATA: dir };
+  // POWERCUT_SCRATCH: outside the device, kept across the run's trials, removed with the run (the
+  // postgres target keeps its initdb template there); searchable by a server's own user.
+  const scratch = path.join(ctx.scratchDir, 'program-scratch');
+  mkdirSync(scratch, { recursive: true, mode: 0o711 });
+  const env = { ...process.env, POWERCUT_DATA: dir, POWERCUT_SCRATCH: scratch };
   // Commands run where crashtest was started (the project root in the VM), so relative paths work.
   const cwd = process.cwd();
   const commands = target.commands(setting, { dir, seed, program: ctx.program });
 
-  if (await prepareTarget(target.name, commands, env, cwd, dir)) mark('prepared and synced');
+  if (await prepareTarget(target.name, commands, env, cwd, dir, ctx.track)) mark('prepared and synced');
   await devices.preloadCut();
   const delay = cutDelayMs(seed);
   const child = ProgramChild.spawn(commands.run, env, cwd, started);
@@ -148,7 +164,7 @@ export async function runTargetTrial(
   const dataCopy = path.join(ctx.scratchDir, `${name}-data`);
   rmSync(dataCopy, { recursive: true, force: true });
   cpSync(dir, dataCopy, { recursive: true });
-  const { check, output: c } = await runCheck(commands.check, env, cwd);
+  const { check, output: c } = await runCheck(commands.check, env, cwd, ctx.track);
   mark(`check: ${check.status}, ${check.survivors.size} keys`);
   const verdict = judgeTarget({ acks: child.acks, intents: child.intents, cutAtMs, contract: setting.contract, check });
   if (verdict.corruption !== null && setting.contract.mayCorrupt) notes.push(`damaged, which the contract allows: ${verdict.corruption}`);

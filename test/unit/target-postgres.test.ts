@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { formatPromise } from '../../src/targets/contract.js';
+import { parsePgSetting, pgSettingConf, pgSettingName, postgresTarget } from '../../src/targets/postgres.js';
+import { selectSettings } from '../../src/targets/registry.js';
+
+// The postgres target's settings matrix and the contract each setting gets from PostgreSQL's
+// documentation (src/targets/postgres.ts); the server itself is exercised in the microVM
+// (test/integration/crashtest-target-postgres.test.ts).
+
+const contractOf = (name: string) => postgresTarget.settings.find((s) => s.name === name)?.contract;
+
+describe('postgres target settings', () => {
+  it('is the full matrix: synchronous_commit x fsync x full_page_writes x wal_sync_method, names round-trip', () => {
+    expect(postgresTarget.settings).toHaveLength(24);
+    expect(new Set(postgresTarget.settings.map((s) => s.name)).size).toBe(24);
+    for (const s of postgresTarget.settings) {
+      const parsed = parsePgSetting(s.name);
+      expect(parsed, s.name).toBeDefined();
+      expect(pgSettingName(parsed!)).toBe(s.name);
+    }
+    expect(parsePgSetting('sc-on.fsync-on.fpw-on.fdatasync2')).toBeUndefined();
+    expect(parsePgSetting('sc-maybe.fsync-on.fpw-on.fsync')).toBeUndefined();
+  });
+
+  it('contracts: durable with everything on, a 3 x wal_writer_delay window for synchronous_commit off, nothing and may corrupt for fsync or full_page_writes off', () => {
+    for (const m of ['fdatasync', 'open_datasync', 'fsync']) {
+      expect(contractOf(`sc-on.fsync-on.fpw-on.${m}`)).toMatchObject({ promise: { kind: 'durable' }, mayCorrupt: false });
+      expect(formatPromise(contractOf(`sc-off.fsync-on.fpw-on.${m}`)!.promise)).toBe('window:600');
+      expect(contractOf(`sc-off.fsync-on.fpw-on.${m}`)?.mayCorrupt).toBe(false);
+      for (const sc of ['on', 'off']) {
+        expect(contractOf(`sc-${sc}.fsync-off.fpw-on.${m}`)).toMatchObject({ promise: { kind: 'none' }, mayCorrupt: true });
+        expect(contractOf(`sc-${sc}.fsync-on.fpw-off.${m}`)).toMatchObject({ promise: { kind: 'none' }, mayCorrupt: true });
+      }
+    }
+    expect(contractOf('sc-off.fsync-on.fpw-on.fdatasync')?.cite).toBe('https://www.postgresql.org/docs/15/wal-async-commit.html');
+  });
+
+  it('writes each parameter of the setting to postgresql.conf', () => {
+    expect(pgSettingConf(parsePgSetting('sc-off.fsync-on.fpw-off.open_datasync')!)).toEqual([
+      'synchronous_commit = off',
+      'fsync = on',
+      'full_page_writes = off',
+      'wal_sync_method = open_datasync',
+      'wal_writer_delay = 200ms',
+    ]);
+  });
+
+  it('runs its four default settings without --settings, all 24 with --settings all', () => {
+    const defaults = selectSettings(postgresTarget, undefined).map((s) => s.name);
+    expect(defaults).toEqual([...(postgresTarget.defaultSettings ?? [])]);
+    expect(defaults).toHaveLength(4);
+    expect(new Set(defaults.map((n) => formatPromise(contractOf(n)!.promise)))).toEqual(new Set(['durable', 'window:600', 'none']));
+    expect(selectSettings(postgresTarget, 'all')).toHaveLength(24);
+    expect(() => selectSettings(postgresTarget, 'sc-on')).toThrow(/unknown postgres setting "sc-on"/);
+  });
+});
