@@ -37,6 +37,11 @@ export interface RunOptions {
   cwd?: string;
   /** Resolve with the result instead of throwing when the exit status is non-zero. */
   allowFailure?: boolean;
+  /**
+   * A failure here is one of the answers the caller expects (it still throws): logged at debug,
+   * not as a warning, so an expected outcome does not read as a fault in the user's log.
+   */
+  failureExpected?: boolean;
 }
 
 // The one way powercut runs a system tool (dmsetup, losetup, mkfs, mount, qemu, fio, ...):
@@ -73,7 +78,8 @@ export async function run(command: string, args: readonly string[], options: Run
       return { stdout, stderr, exitCode };
     }
     const why = stderr.trim() || stdout.trim() || (result.signal ? `killed by ${result.signal}` : `exit status ${exitCode}`);
-    log.warn({ cmd: line, exitCode, stderr }, 'command failed');
+    if (options.failureExpected) log.debug({ cmd: line, exitCode, stderr }, 'command failed (an answer the caller expects)');
+    else log.warn({ cmd: line, exitCode, stderr }, 'command failed');
     throw new RunError('COMMAND_FAILED', `${line}: ${why}`, line, result.exitCode, stderr);
   }
   return { stdout, stderr, exitCode };

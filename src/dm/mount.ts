@@ -25,9 +25,10 @@ export function mountArgs(device: string, mountPoint: string, opts: MountOptions
   return args;
 }
 
-// Mounts a block device on an existing directory.
-export async function mount(device: string, mountPoint: string, opts: MountOptions = {}): Promise<void> {
-  await runTool('mount', mountArgs(device, mountPoint, opts));
+// Mounts a block device on an existing directory. `failureExpected`: the caller takes a refusal
+// as a result (a crash state the filesystem will not mount), so it is not logged as a warning.
+export async function mount(device: string, mountPoint: string, opts: MountOptions = {}, failureExpected = false): Promise<void> {
+  await runTool('mount', mountArgs(device, mountPoint, opts), { failureExpected });
 }
 
 // Unmounts a mount point; does nothing when nothing is mounted there (so teardown is idempotent).

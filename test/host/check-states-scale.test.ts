@@ -65,7 +65,7 @@ describe.skipIf(why !== undefined)(`state checking at scale${why ? ` (skipped: $
     expect(() => mergeStores(stores.slice(0, 3))).toThrow(/states have no result in these stores \(shards found: 0\/4, 1\/4, 2\/4/);
   }, 300_000);
 
-  it('a stopped run resumed from its store skips every judged state and ends with the plain report', async () => {
+  it('a run stopped in-process (its stop() callback, no signal) resumed from its store skips every judged state and ends with the plain report (the signalled CLI run: fuzz-check-campaign-cli.test.ts)', async () => {
     const store = new ResultStore(join(work, 'resumed'));
     const judged: StateResult[] = [];
     const first = await run('ext4-none-claims-fsync', { jobs: 2, store, stop: () => judged.length >= 17 }, judged);

@@ -187,7 +187,7 @@ export class StateChecker {
     const fsck = variant.fsckAfterCut ? await fsckBeforeMount(slot.image, fs) : undefined;
     try {
       try {
-        await this.slots.mount(slot);
+        await this.slots.mount(slot, true);
       } catch (cause) {
         this.timings.mountMs += ms(t1);
         // The kernel's reason only (strerror): the loop device and paths differ from run to run.

@@ -119,10 +119,14 @@ export class StateSlots {
     return this.stack.track(judge(slot, state));
   }
 
-  /** Mount the slot's image (register the mount point on the stack first). */
-  async mount(slot: Slot): Promise<void> {
+  /**
+   * Mount the slot's image (register the mount point on the stack first). `refusalIsResult`: a
+   * state's first mount, where the filesystem's refusal is the state's result ('unmountable'), not
+   * a fault, so the 'tools' path does not log it as a failed command.
+   */
+  async mount(slot: Slot, refusalIsResult = false): Promise<void> {
     const variant = FS_VARIANTS[this.fs];
-    if (this.mountMethod === 'tools') await mount(slot.image, slot.mountPoint, { fs: variant.fs, options: ['loop', ...variant.mountOptions] });
+    if (this.mountMethod === 'tools') await mount(slot.image, slot.mountPoint, { fs: variant.fs, options: ['loop', ...variant.mountOptions] }, refusalIsResult);
     else await loopMount(slot.image, slot.mountPoint, { fs: variant.fs, options: variant.mountOptions });
     slot.mounted = true;
   }

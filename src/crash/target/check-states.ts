@@ -108,7 +108,7 @@ export class TargetStateChecker {
     const t0 = process.hrtime.bigint();
     try {
       try {
-        await this.slots.mount(slot);
+        await this.slots.mount(slot, true);
       } catch (cause) {
         const why = (cause as Error).message.split('\n')[0] ?? '';
         return { ...facts, status: 'unmountable', reasons: [`the ${rec.meta.spec.fs} image does not mount: ${why.slice(why.lastIndexOf(': ') + 2)}`] };
