@@ -126,8 +126,9 @@ export function printTargetResults(results: RunResults<TargetTrialOutcome>, seed
 }
 
 // `--target all`: every built-in target with its default settings (or --settings of each), one run
-// (one VM boot) per target, then the table; a target this machine cannot run is left out, saying why. A setting that broke its contract is a finding the
-// table reports, with its artifacts: the command exits 0 once the table is complete.
+// (one VM boot) per target and mode, then the table; a target this machine cannot run, or one
+// without the mode asked for, is left out, saying why. A setting that broke its contract is a
+// finding the table reports, with its artifacts: the command exits 0 once the table is complete.
 async function allTargets(o: TargetCliOptions, argv: readonly string[]): Promise<number> {
   if (o.run !== undefined || o.check !== undefined || o.promise !== undefined)
     throw new CrashError('BAD_OPTION', '--target all runs the built-in targets: --run, --check and --promise go with --target exec');
@@ -140,7 +141,7 @@ async function allTargets(o: TargetCliOptions, argv: readonly string[]): Promise
   const selections = BUILTIN_TARGETS.flatMap((t) => {
     const mine = wanted?.filter((n) => t.settings.some((s) => s.name === n));
     if (mine !== undefined && mine.length === 0) return [];
-    const missing = o.mode === 'log-writes' ? t.flakeyOnly : t.unavailable?.();
+    const missing = (o.mode === 'log-writes' ? t.flakeyOnly : undefined) ?? t.unavailable?.();
     if (missing !== undefined) {
       process.stderr.write(`crashtest: target ${t.name} left out: ${missing}\n`);
       return [];
