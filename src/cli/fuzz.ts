@@ -37,7 +37,8 @@ import { BUILTIN_TARGETS, selectTarget } from '../targets/registry.js';
 //                                              every crash state of the recordings under DIR
 // pnpm fuzz merge STORE... [--json F]          the shards' stores as one report (docs/crash/scale.md)
 // sudo pnpm fuzz --recording DIR --state ID    one state again (the command a failure prints)
-// Exit: 0 held, 1 a state violated the contract, 2 usage or environment error.
+// Exit: 0 held, 1 a state violated the contract, 2 usage or environment error; on SIGINT/SIGTERM it
+// releases everything, then dies of the signal (130 / 143 in the shell); a --store keeps what was judged.
 
 // Stated bounds: a recording costs about 20 s of microVM time, a checked state about 80 ms.
 const MAX_RECORDINGS = 1000;

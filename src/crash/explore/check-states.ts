@@ -53,7 +53,7 @@ import { crashStatus, fsFailureReason } from '../fs-failure.js';
  * Bump it when the checking of a state changes (materialising, mounting, recovery, the oracle,
  * second lives); the WAL build under test is part of the key on its own (see result-store.ts).
  */
-export const CHECK_FORMAT = 2;
+export const CHECK_FORMAT = 3;
 
 /**
  * Which states also get a second life (recover, append, unmount, mount, recover again):
@@ -203,7 +203,7 @@ export class StateChecker {
       this.timings.mountMs += Number(t2 - t1) / 1e6;
       recovery = await recoverWal(walDir, walOptions);
       this.timings.recoverMs += ms(t2);
-      first = judged(facts, history, recovery, fsck);
+      first = judged(facts, history, recovery, fsck, walDir);
       if (first.status === 'held' && recovery.status === 'recovered' && this.wantsSecondLife(state.id, recovery)) {
         this.secondLives++;
         const t5 = process.hrtime.bigint();
@@ -292,9 +292,12 @@ export class StateChecker {
   }
 }
 
-function judged(facts: StateFacts, history: WorkloadEvent[], recovery: Recovery, fsck: FsckReport | undefined): JudgedState {
+function judged(facts: StateFacts, history: WorkloadEvent[], recovery: Recovery, fsck: FsckReport | undefined, walDir: string): JudgedState {
   const verdict = judgeCrash({ history, recovered: recovery.status === 'recovered' ? recovery.entries : [], syncFailureCodes: SYNC_FAILURE_CODES });
-  const failed = recovery.status === 'failed' ? recovery : null;
+  // The WAL's own path names the run's work directory: a state's result must not (a resumed run
+  // or another shard would store the same state differently), so its files are named from the WAL.
+  const local = (message: string) => message.replaceAll(`${walDir}/`, '');
+  const failed = recovery.status === 'failed' ? { ...recovery, message: local(recovery.message) } : null;
   const status = crashStatus(verdict, failed !== null, fsck);
   return {
     ...facts,
@@ -306,7 +309,7 @@ function judged(facts: StateFacts, history: WorkloadEvent[], recovery: Recovery,
       status: recovery.status,
       entries: recovery.status === 'recovered' ? recovery.entries.length : 0,
       ...(failed ? { code: failed.code } : {}),
-      corruption: recovery.corruption ? `${recovery.corruption.code}: ${recovery.corruption.message}` : null,
+      corruption: recovery.corruption ? `${recovery.corruption.code}: ${local(recovery.corruption.message)}` : null,
     },
   };
 }
