@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Resource } from '../../src/dm/resource.js';
 import { resourcePresent } from '../../src/dm/resource.js';
-import { reapOrphans } from '../../src/dm/cleanup-stack.js';
 import { readManifest } from '../../src/vm/index.js';
+import { reapLedgerDir } from './reap-ledgers.js';
 import { until } from './until.js';
 
 // Issue 13: SIGTERM to the `pnpm` process (what `kill PID`, a supervisor or `docker stop` sends)
@@ -18,17 +18,7 @@ import { until } from './until.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 const ledgers = mkdtempSync(join(tmpdir(), 'powercut-sigterm-top-'));
 // A failed case was SIGKILLed: release what its ledger lists before the ledger goes.
-afterAll(async () => {
-  const saved = process.env.POWERCUT_LEDGER_DIR;
-  process.env.POWERCUT_LEDGER_DIR = ledgers;
-  try {
-    await reapOrphans();
-  } finally {
-    if (saved === undefined) delete process.env.POWERCUT_LEDGER_DIR;
-    else process.env.POWERCUT_LEDGER_DIR = saved;
-    rmSync(ledgers, { recursive: true, force: true });
-  }
-});
+afterAll(() => reapLedgerDir(ledgers));
 const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 const isRoot = process.getuid?.() === 0;
 const vmWhy = !has('qemu-system-x86_64') ? 'qemu not installed' : !readManifest() ? 'no VM kernel cache (pnpm vm --prepare)' : undefined;

@@ -6,8 +6,8 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StateResult } from '../../src/crash/explore/check-report.js';
 import { ResultStore } from '../../src/crash/explore/result-store.js';
-import { reapOrphans } from '../../src/dm/cleanup-stack.js';
 import { readMountTable } from '../../src/dm/index.js';
+import { reapLedgerDir } from './reap-ledgers.js';
 import { until } from './until.js';
 
 // A campaign as a user runs it (docs/crash/scale.md), through the real CLI as root: `pnpm fuzz
@@ -29,16 +29,8 @@ const checkDir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir()
 const env = { ...process.env, POWERCUT_LEDGER_DIR: ledgers, POWERCUT_CHECK_DIR: checkDir };
 
 afterAll(async () => {
-  // A failed case may have left what its ledger lists: release it before the ledger goes.
-  const saved = process.env.POWERCUT_LEDGER_DIR;
-  process.env.POWERCUT_LEDGER_DIR = ledgers;
-  try {
-    await reapOrphans();
-  } finally {
-    if (saved === undefined) delete process.env.POWERCUT_LEDGER_DIR;
-    else process.env.POWERCUT_LEDGER_DIR = saved;
-    for (const dir of [work, ledgers, checkDir]) rmSync(dir, { recursive: true, force: true });
-  }
+  await reapLedgerDir(ledgers);
+  for (const dir of [work, checkDir]) rmSync(dir, { recursive: true, force: true });
 });
 
 function fuzz(args: string[]): ResultPromise<{ cwd: string; env: typeof env; reject: false; detached: true; all: true }> {
