@@ -167,8 +167,9 @@ export async function loggedFilesystem(
   lab: DeviceLab,
   name: string,
   fs: FsVariantName,
-  bytes?: number,
-): Promise<{ lw: LogWritesDevice; logImage: string; mnt: string; imageBytes: number }> {
+  bytes: number | undefined,
+  dirName: string,
+): Promise<{ lw: LogWritesDevice; logImage: string; mnt: string; imageBytes: number; dir: string }> {
   const variant = FS_VARIANTS[fs];
   const imageBytes = bytes ?? DEFAULT_IMAGE_BYTES[variant.fs];
   const data = await lab.loop(await lab.image(`${name}-data.img`, imageBytes));
@@ -177,18 +178,20 @@ export async function loggedFilesystem(
   const lw = await lab.logWrites(data, logDevice, `lw-${process.pid % 10000}-${name}`.slice(0, 60));
   await lab.mkfs(lw.path, { fs: variant.fs, extraArgs: variant.mkfsArgs });
   const mnt = await lab.mount(lw.path, { fs: variant.fs, options: variant.mountOptions });
-  return { lw, logImage, mnt, imageBytes };
+  // The subject's directory made durable before the mark `mkfs`: crash states start after it,
+  // and a state without the directory would judge an empty subject.
+  const dir = path.join(mnt, dirName);
+  mkdirSync(dir);
+  fsyncPath(dir);
+  fsyncPath(mnt);
+  await lw.mark('mkfs');
+  return { lw, logImage, mnt, imageBytes, dir };
 }
 
 /** Record one run in `lab` (which must be on a kernel with dm-log-writes) into outRoot/spec.name. */
 export async function recordOnce(lab: DeviceLab, spec: RecordSpec, writerScript: string, outRoot: string): Promise<RecordingMeta> {
   const started = Date.now();
-  const { lw, logImage, mnt, imageBytes } = await loggedFilesystem(lab, spec.name, spec.fs, spec.imageBytes);
-  const walDir = path.join(mnt, WAL_DIR);
-  mkdirSync(walDir);
-  fsyncPath(walDir);
-  fsyncPath(mnt);
-  await lw.mark('mkfs');
+  const { lw, logImage, mnt, imageBytes, dir: walDir } = await loggedFilesystem(lab, spec.name, spec.fs, spec.imageBytes, WAL_DIR);
 
   const out = path.join(outRoot, spec.name);
   mkdirSync(out, { recursive: true });
