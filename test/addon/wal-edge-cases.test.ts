@@ -247,8 +247,11 @@ describe('WAL recovery edge cases', () => {
       wal,
       Array.from({ length: 60 }, (_, i) => payloadFor(i + 1, 2032)),
     );
-    // The spare prepared ahead first, so the recycled file is the one the next rotation takes.
-    for (let i = 0; i < 500 && spareFiles(d).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // The spare prepared ahead first (renamed into place, not its .tmp still being filled), so
+    // the recycled file is the one the next rotation takes. Counting the .tmp made this test
+    // fail under CI load: the fresh spare landed after the truncate and the rotation took it.
+    for (let i = 0; i < 3000 && spareFiles(d).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(spareFiles(d).length, 'the spare prepared ahead exists before the truncate').toBeGreaterThan(0);
     await wal.truncate(31); // segment 1-30 becomes a spare with its stale entries
     await appendAll(
       wal,

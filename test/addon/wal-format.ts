@@ -25,8 +25,9 @@ export function segmentFiles(dir: string): string[] {
     .map((n) => path.join(dir, n));
 }
 
+/** Ready spares: a `spare-*.tmp` is one still being preallocated, not yet a spare. */
 export function spareFiles(dir: string): string[] {
-  return readdirSync(dir).filter((n) => n.startsWith('spare-'));
+  return readdirSync(dir).filter((n) => n.startsWith('spare-') && !n.endsWith('.tmp'));
 }
 
 export interface FoundEntry {
