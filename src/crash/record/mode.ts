@@ -6,8 +6,8 @@ import { checkRecording } from '../explore/check-states.js';
 import type { CheckReport } from '../explore/check-report.js';
 import type { EnumerateOptions } from '../../dm/log-writes/index.js';
 import { CrashError } from '../crash-error.js';
-import { recordAll } from './record-all.js';
-import type { RecordOutcome, RecordSpec } from './session.js';
+import { startRecording } from './pipeline.js';
+import type { RecordSpec } from './session.js';
 import type { Reporter } from '../reporter.js';
 import { replayCommand, type RunOptions } from '../options.js';
 import { buildResults, type RunResults, type TrialError } from '../results.js';
@@ -148,49 +148,24 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
   let recordedInVm = inVm;
   // Each recording is checked here as soon as the microVM has made it, while it makes the next;
   // with stopAtViolation the microVM is stopped at the first violated recording.
-  const stop = new AbortController();
-  const made: (RecordOutcome | undefined)[] = [];
-  let recordingEnded = false;
-  let wake: (() => void) | undefined;
-  const recording = recordAll(
+  const pipeline = startRecording(
     jobs.map((j) => j.spec),
     recordRoot,
-    {
-      onLine: (line) => reporter.note(`recorded ${line}`),
-      onRecorded: (n, outcome) => {
-        made[n] = outcome;
-        wake?.();
-      },
-      stop: stop.signal,
-    },
-  ).then(
-    (r) => {
-      // On this kernel the outcomes come only now (and a recorder may have reported none early).
-      r.outcomes.forEach((o, n) => (made[n] ??= o));
-      return r;
-    },
-    (error: unknown) => {
-      if (error instanceof CrashError)
-        throw new CrashError(error.code === 'NO_DEVICE_MAPPER' ? 'NO_DEVICE_MAPPER' : 'TRIAL_SETUP_FAILED', error.message, { cause: error });
-      throw error;
-    },
+    { onLine: (line) => reporter.note(`recorded ${line}`) },
   );
-  const ended = recording.finally(() => {
-    recordingEnded = true;
-    wake?.();
+  const recording = pipeline.done.catch((error: unknown) => {
+    if (error instanceof CrashError)
+      throw new CrashError(error.code === 'NO_DEVICE_MAPPER' ? 'NO_DEVICE_MAPPER' : 'TRIAL_SETUP_FAILED', error.message, { cause: error });
+    throw error;
   });
-  // Observed at the end of the loop (or in finally): a failure meanwhile must not go unhandled.
-  ended.catch(() => undefined);
-  const outcomeOf = async (n: number): Promise<RecordOutcome | undefined> => {
-    while (made[n] === undefined && !recordingEnded) await new Promise<void>((resolve) => (wake = resolve));
-    return made[n];
-  };
+  // Awaited when the recorder ends without an outcome, and at the end of the loop.
+  recording.catch(() => undefined);
   try {
     reporter.note(`recording ${jobs.length} runs on dm-log-writes (acks and watermarks marked by the native core where it publishes them)`);
     let position = 0;
     for (const [n, job] of jobs.entries()) {
       position++;
-      const outcomeMade = await outcomeOf(n);
+      const outcomeMade = await pipeline.outcome(n);
       if (outcomeMade === undefined) await recording; // the recorder failed: its error is the run's
       if (outcomeMade === undefined || outcomeMade.status === 'failed') {
         failed(job, `the recording failed: ${outcomeMade?.status === 'failed' ? outcomeMade.message : 'no outcome'}`);
@@ -235,16 +210,12 @@ export async function runLogWritesMode(options: RunOptions, reporter: Reporter, 
       const finished = { ...outcome, artifactDir };
       trials.push(finished);
       reporter.trial(finished, { position, total: jobs.length });
-      if (options.stopAtViolation === true && finished.status === 'violated') {
-        stop.abort();
-        break;
-      }
+      if (options.stopAtViolation === true && finished.status === 'violated') break;
     }
     recordedInVm = inVm || (await recording).placement.where === 'vm';
   } finally {
-    // A check that threw leaves the microVM nothing to record for.
-    stop.abort();
-    await ended.catch(() => undefined);
+    // A check that threw, or a violation under --fail-fast, leaves the microVM nothing to record for.
+    await pipeline.close();
     reporter.end();
     rmSync(recordRoot, { recursive: true, force: true });
   }

@@ -9,14 +9,14 @@ import { CrashError } from '../crash-error.js';
 import { trialIndices, type RunOptions } from '../options.js';
 import type { TargetTrialOutcome } from '../outcome.js';
 import { trialSeed } from '../plan/trial-plan.js';
-import { recordAll } from '../record/record-all.js';
+import { startRecording, type RecordPipeline } from '../record/pipeline.js';
 import { stateCommands } from '../record/mode.js';
 import type { Reporter } from '../reporter.js';
 import { buildResults, type RunResults } from '../results.js';
 import { formatPromise } from '../../targets/contract.js';
 import { bundleTargetProgram, checkTargetRecording, type TargetCheckReport } from './check-states.js';
 import { targetReplayCommand } from './mode.js';
-import type { TargetRecordSpec } from './recording.js';
+import type { TargetRecordingMeta, TargetRecordSpec } from './recording.js';
 
 // `crashtest --target T --mode log-writes`: each trial is one RECORDING of the target's program on
 // dm-log-writes with a mark after every acknowledgement (record.ts; all trials of a run in one
@@ -92,7 +92,7 @@ function outcomeOf(spec: TargetRecordSpec, selection: TargetSelection, index: nu
   };
 }
 
-/** Record every trial of every setting (one VM boot), then check all crash states of each on this host. */
+/** Record every trial of every setting (one VM boot), checking all crash states of each on this host as it is made. */
 export async function runTargetLogWritesMode(options: RunOptions, reporter: Reporter, forceVm: boolean): Promise<RunResults<TargetTrialOutcome>> {
   const run = options.target;
   if (run === undefined) throw new Error('runTargetLogWritesMode needs options.target');
@@ -107,27 +107,29 @@ export async function runTargetLogWritesMode(options: RunOptions, reporter: Repo
   const stack = new CleanupStack();
   stack.add({ kind: 'dir', path: recordRoot });
   const trials: TargetTrialOutcome[] = [];
-  let kernel = { release: '', inVm: false };
+  const kernel = { release: '', inVm: false };
   reporter.begin(jobs.length);
+  let pipeline: RecordPipeline<TargetRecordingMeta> | undefined;
   try {
     const program = await bundleTargetProgram(stack);
     reporter.note(`recording ${jobs.length} runs of ${selection.target.name} on dm-log-writes (a mark after every acknowledgement)`);
-    const recorded = await recordAll(
+    // Each recording is checked as soon as it is made, while the microVM makes the next.
+    pipeline = startRecording(
       jobs.map((j) => j.spec),
       recordRoot,
       { forceVm, onLine: (line) => reporter.note(`recorded ${line}`) },
     );
-    const perRecording = recorded.wallMs / Math.max(jobs.length, 1);
     for (const [n, job] of jobs.entries()) {
-      const made = recorded.outcomes[n];
+      const made = await pipeline.outcome(n);
+      if (made === undefined) await pipeline.done; // the recorder failed: its error is the run's
       // A program that cannot be recorded (it exits early, acknowledges nothing, writes lines that
       // do not parse) is the same error as in a power cut: one line, exit 2.
       if (made === undefined || made.status === 'failed')
         throw new CrashError('WRITER_FAILED', `${job.spec.name}: ${made?.status === 'failed' ? made.message : 'no outcome from the recorder'}`);
-      kernel = { release: made.meta.kernel, inVm: recorded.placement.where === 'vm' };
+      kernel.release = made.meta.kernel;
       const dir = path.join(recordRoot, job.spec.name);
       const report = await checkTargetRecording(dir, { program, jobs: options.stateJobs ?? availableParallelism() });
-      const outcome = outcomeOf(job.spec, selection, job.index, report, perRecording);
+      const outcome = outcomeOf(job.spec, selection, job.index, report, made.meta.durationMs);
       let artifactDir: string | null = null;
       if (report.violatedStates > 0) {
         artifactDir = path.join(options.artifactsRoot, runId, artifactName(outcome));
@@ -146,7 +148,9 @@ export async function runTargetLogWritesMode(options: RunOptions, reporter: Repo
       trials.push(done);
       reporter.trial(done, { position: n + 1, total: jobs.length });
     }
+    kernel.inVm = (await pipeline.done).placement.where === 'vm';
   } finally {
+    await pipeline?.close();
     reporter.end();
     await stack.unwind();
     rmSync(recordRoot, { recursive: true, force: true });
