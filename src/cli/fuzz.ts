@@ -75,6 +75,15 @@ function recordingsOption(option: string, single = false): (text: string) => str
   };
 }
 
+/** As recordingsOption, for an option whose meaning depends on another (a bad-input error). */
+function recordingsDir(option: string, text: string): string {
+  try {
+    return recordingsOption(option)(text);
+  } catch (error) {
+    throw new CrashError('BAD_OPTION', `option '${option} <dir>' argument '${text}' is invalid. ${(error as Error).message}`);
+  }
+}
+
 interface Opts {
   seed?: number;
   recordings: number;
@@ -92,6 +101,8 @@ interface Opts {
   json?: string;
   target?: string;
   settings?: string;
+  run?: string;
+  promise?: string;
 }
 
 function writeJson(file: string | undefined, entries: CampaignEntry[]): void {
@@ -169,6 +180,7 @@ function merge(argv: string[]): number {
 }
 
 async function fuzz(o: Opts): Promise<number> {
+  if (o.check !== undefined && o.target !== 'exec') o = { ...o, check: recordingsDir('--check', o.check) };
   if ((o.recording === undefined) !== (o.state === undefined)) throw new CrashError('BAD_OPTION', '--recording and --state go together');
   await reapEarlierRuns('fuzz');
   if (o.recording !== undefined && o.state !== undefined && isTargetRecording(o.recording)) {
@@ -185,6 +197,7 @@ async function fuzz(o: Opts): Promise<number> {
   }
   if (o.target !== undefined || (o.from !== undefined && findRecordings(o.from).every(isTargetRecording))) return fuzzTarget(o, o.target);
   if (o.settings !== undefined) throw new CrashError('BAD_OPTION', '--settings goes with --target');
+  if (o.run !== undefined || o.promise !== undefined) throw new CrashError('BAD_OPTION', '--run and --promise go with --target exec');
   if (o.check !== undefined) return checkAll({ ...o, check: o.check });
   if (o.store !== undefined || o.shard !== undefined || o.json !== undefined) throw new CrashError('BAD_OPTION', '--store, --shard and --json go with --check');
   const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
@@ -224,13 +237,23 @@ async function fuzz(o: Opts): Promise<number> {
   return 1;
 }
 
-// `fuzz --target T`: a built-in target's recordings instead of the WAL's (src/crash/target/fuzz.ts).
-// (An exec target is not offered: --check names a directory of recordings in this command.)
+// `fuzz --target T`: a target's recordings instead of the WAL's (src/crash/target/fuzz.ts). With
+// --target exec, --run, --check and --promise are the exec target's, as in crashtest.
 // With --from and no --target: the target recordings there, each judged by the target it names.
 async function fuzzTarget(o: Opts, name: string | undefined): Promise<number> {
-  if ([o.check, o.recording, o.store, o.shard, o.json].some((v) => v !== undefined))
+  const exec = name === 'exec';
+  if ([exec ? undefined : o.check, o.recording, o.store, o.shard, o.json].some((v) => v !== undefined))
     throw new CrashError('BAD_OPTION', '--check, --recording, --store, --shard and --json go without --target');
-  const selection = name === undefined ? undefined : selectTarget({ target: name, settings: o.settings });
+  const selection =
+    name === undefined
+      ? undefined
+      : selectTarget({
+          target: name,
+          ...(o.settings !== undefined ? { settings: o.settings } : {}),
+          ...(o.run !== undefined ? { run: o.run } : {}),
+          ...(exec && o.check !== undefined ? { check: o.check } : {}),
+          ...(o.promise !== undefined ? { promise: o.promise } : {}),
+        });
   if (selection?.target.flakeyOnly !== undefined) throw new CrashError('NOT_BUILT', `fuzz --target ${selection.target.name}: ${selection.target.flakeyOnly}`);
   const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
   process.stderr.write(
@@ -281,7 +304,8 @@ async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--fs <fs>', 'filesystem').choices([...FS_VARIANT_NAMES]).default('ext4'))
     .option('--from <dir>', 'fuzz existing recordings (e.g. test/fixtures/recordings) instead of recording', recordingsOption('--from'))
     .option('--no-save', 'do not save a failing state as a regression fixture')
-    .option('--check <dir>', 'check every crash state of the recordings under dir, with coverage and states/s', recordingsOption('--check'))
+    // Not parsed as a directory here: with --target exec it is the target's check command.
+    .option('--check <dir>', 'check every crash state of the recordings under dir, with coverage and states/s (with --target exec: the check command)')
     .option('--recording <dir>', 'with --state: check one state of this recording', recordingsOption('--recording', true))
     .option('--state <id>', 'a state id (prefix@N, eK/subset/A,B, eK/torn/E@BYTES)')
     .option('--jobs <n>', `crash states checked at once, 1-${MAX_JOBS} (default: the number of CPUs)`, intOption('--jobs', 1, MAX_JOBS), availableParallelism())
@@ -289,11 +313,14 @@ async function main(argv: string[]): Promise<number> {
     .option('--shard <I/N>', 'with --check: check only part I of N of every recording (merge the stores with pnpm fuzz merge)', shardOption)
     .option('--json <file>', 'with --check: also write the report as JSON', pathOption(writableFile, '--json'))
     .addOption(
-      new Option('--target <name>', "fuzz a built-in target's recordings instead of the WAL's (docs/crash/targets.md)").choices(
-        BUILTIN_TARGETS.map((t) => t.name),
-      ),
+      new Option('--target <name>', "fuzz a target's recordings instead of the WAL's (docs/crash/targets.md)").choices([
+        ...BUILTIN_TARGETS.map((t) => t.name),
+        'exec',
+      ]),
     )
     .option('--settings <list>', "with --target: the target's settings the recordings cycle through (comma-separated, or all)")
+    .option('--run <cmd>', 'with --target exec: the program (as for crashtest --target exec)')
+    .option('--promise <p>', 'with --target exec: durable | window:MS | last:N | none (default durable)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .action((opts: Opts) => {

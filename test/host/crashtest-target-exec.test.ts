@@ -93,4 +93,33 @@ describe.skipIf(why !== undefined)(`crashtest --target exec${why ? ` (skipped: $
     expect(existsSync(path.join(t?.artifactDir ?? '', 'recording', 'log.bin.gz'))).toBe(true);
     expect(readFileSync(path.join(t?.artifactDir ?? '', 'command.txt'), 'utf8')).toContain('--mode log-writes');
   });
+
+  it('pnpm fuzz --target exec records the program and shrinks acknowledging before syncing to a minimal state', { timeout: 600_000 }, async () => {
+    const fuzz = (run: string) =>
+      execa(
+        tsx,
+        [
+          'src/cli/fuzz.ts',
+          '--target',
+          'exec',
+          '--run',
+          run,
+          '--check',
+          'python3 examples/targets/kvlog.py check',
+          '--recordings',
+          '1',
+          '--runs',
+          '40',
+          '--seed',
+          '5',
+        ],
+        { cwd: ROOT, reject: false, timeout: 600_000 },
+      );
+    const bad = await fuzz('python3 examples/targets/kvlog.py run --ack-before-sync');
+    expect(bad.exitCode, bad.stderr).toBe(1);
+    expect(bad.stdout).toMatch(/CONTRACT BROKEN[\s\S]*minimal state \S+ \(ack-\d+ visible, \d+ acknowledgements\): durability/);
+    const good = await fuzz('python3 examples/targets/kvlog.py run');
+    expect(good.exitCode, good.stderr).toBe(0);
+    expect(good.stdout).toMatch(/held in 40 crash states over 1 target recordings/);
+  });
 });

@@ -54,8 +54,17 @@ describe.skipIf(why !== undefined)(`target recordings${why ? ` (skipped: ${why})
     expect(r.stdout).toMatch(/held in 30 crash states over 1 target recordings/);
   }, 300_000);
 
-  it('refuses a target fuzz cannot run, before any work', async () => {
-    const r = await fuzz('--target', 'exec');
+  it('refuses an exec target without its commands, and --run without --target exec, before any work', async () => {
+    for (const args of [
+      ['--target', 'exec'],
+      ['--target', 'exec', '--run', 'true'],
+      ['--run', 'true'],
+    ]) {
+      const r = await fuzz(...args);
+      expect(r.exitCode, args.join(' ')).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    const r = await fuzz('--target', 'exec', '--run', 'true', '--check', 'true', '--promise', 'soon');
     expect(r.exitCode).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
