@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -5,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TargetTrialOutcome } from '../../src/crash/outcome.js';
 import type { Reporter } from '../../src/crash/reporter.js';
 import { runTargetMode } from '../../src/crash/target/mode.js';
+import { findLeftovers } from '../../src/dm/index.js';
 import { pgUnavailable } from '../../src/targets/pg-server.js';
 import { dmUnavailable } from './dm-precondition.js';
 
@@ -14,6 +16,7 @@ import { dmUnavailable } from './dm-precondition.js';
 // under TCG): the verdict must be reached, and nothing of the server may be left behind.
 
 const why = (await dmUnavailable(['flakey'])) ?? pgUnavailable();
+const ROOT = path.resolve(import.meta.dirname, '../..');
 let artifacts = '';
 
 class Collect implements Reporter {
@@ -84,4 +87,56 @@ describe.skipIf(why !== undefined)(`crashtest --target postgres on dm-flakey${wh
     expect(serverProcesses()).toEqual([]);
     expect(readFileSync('/proc/sysvipc/shm', 'utf8')).toBe(shmBefore);
   }, 400_000);
+
+  // Ctrl-C reaches the whole foreground group; a supervisor's SIGTERM may reach only the top
+  // process. Either way the server (in its own PID namespace), the mount, the dm and loop devices
+  // and the SysV segment must go, and the run must end with the signal's exit status.
+  for (const [signal, whom] of [
+    ['SIGINT', 'group'],
+    ['SIGTERM', 'top'],
+  ] as const) {
+    it(`${signal} to the ${whom === 'group' ? 'process group (Ctrl-C)' : 'top process only'} while the server runs leaves nothing behind`, async () => {
+      const shmBefore = readFileSync('/proc/sysvipc/shm', 'utf8');
+      const child = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'src/cli/crashtest.ts',
+          '--target',
+          'postgres',
+          '--settings',
+          'sc-on.fsync-on.fpw-on.fdatasync',
+          '--trials',
+          '1',
+          '--mode',
+          'flakey',
+          '--artifacts',
+          artifacts,
+        ],
+        { cwd: ROOT, detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.on('exit', (code, sig) => resolve({ code, signal: sig })),
+      );
+      const deadline = Date.now() + 240_000;
+      while (serverProcesses().length === 0 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 250));
+      expect(serverProcesses().length, `no server started: ${stderr}`).toBeGreaterThan(0);
+      // Into the workload: clients committing.
+      await new Promise((r) => setTimeout(r, 1500));
+      if (whom === 'group') process.kill(-(child.pid as number), signal);
+      else child.kill(signal);
+      const end = await exited;
+      // Dead of the signal (re-raised after the cleanup), or its shell status.
+      expect([signal, signal === 'SIGINT' ? 130 : 143], stderr).toContain(end.signal ?? end.code);
+      expect(serverProcesses()).toEqual([]);
+      expect(await findLeftovers()).toEqual({ dmDevices: [], loopDevices: [], mounts: [] });
+      // The kernel frees a dead IPC namespace's segments from a workqueue, a moment later.
+      const shmDeadline = Date.now() + 15_000;
+      while (readFileSync('/proc/sysvipc/shm', 'utf8') !== shmBefore && Date.now() < shmDeadline) await new Promise((r) => setTimeout(r, 200));
+      expect(readFileSync('/proc/sysvipc/shm', 'utf8')).toBe(shmBefore);
+    }, 400_000);
+  }
 });
