@@ -6,6 +6,7 @@ import { parseTargets } from '../dm/dmsetup.js';
 import { prepareVm, readManifest, runInVm, vmCacheDir, initramfsIsCurrent } from '../vm/index.js';
 import { PG_BIN_DIR } from '../bench/peers/pg-test-fsync.js';
 import { watchLaunchers } from './launcher-watch.js';
+import { BUILTIN_TARGETS } from '../targets/registry.js';
 import { parseArgs } from './parse-args.js';
 
 // pnpm doctor [--fix] [--quick]: is this machine ready for powercut's crash tests, and if not,
@@ -129,6 +130,16 @@ async function checks(opts: { quick: boolean }): Promise<Check[]> {
   out.push(await toolCheck('fio', 'fio', 'fio', 'the fio peer of pnpm bench'));
   out.push(await toolCheck('blktrace', 'blktrace', 'blktrace', "pnpm bench --block-trace (it runs in the microVM, on the host's programs)"));
   out.push(await toolCheck('pg_test_fsync', `${PG_BIN_DIR}/pg_test_fsync`, 'postgresql-15', 'the pg_test_fsync and pgbench peers of pnpm bench'));
+  out.push(await toolCheck('python3', 'python3', 'python3', 'the example exec target, examples/targets/kvlog.py, and its tests'));
+  // What each built-in target needs, in its own words: crashtest --target refuses it with the same line.
+  for (const t of BUILTIN_TARGETS) {
+    const missing = t.unavailable?.();
+    out.push(
+      missing === undefined
+        ? { name: `target ${t.name}`, status: 'ok', detail: `crashtest --target ${t.name} can run` }
+        : { name: `target ${t.name}`, status: 'missing', detail: missing, hint: `crashtest --target ${t.name} is refused until then` },
+    );
+  }
   const hostDm = await hostDmCheck();
   out.push(hostDm);
   // The microVM is needed only where the host kernel lacks the targets (and with --vm). There its
