@@ -31,6 +31,7 @@ import { checkOneTargetState } from '../crash/target/check-states.js';
 import { isTargetRecording } from '../crash/target/recording.js';
 import { runTargetFuzz } from '../crash/target/fuzz.js';
 import { BUILTIN_TARGETS, selectTarget } from '../targets/registry.js';
+import { settingFlakeyOnly } from '../targets/target.js';
 
 // sudo pnpm fuzz [--seed S] [--recordings N] [--runs M] [--strategy LIST] [--fs ext4|xfs|btrfs] [--from DIR] [--no-save]
 // sudo pnpm fuzz --check DIR [--jobs N] [--store S] [--shard I/N] [--json F]
@@ -255,6 +256,8 @@ async function fuzzTarget(o: Opts, name: string | undefined): Promise<number> {
           ...(o.promise !== undefined ? { promise: o.promise } : {}),
         });
   if (selection?.target.flakeyOnly !== undefined) throw new CrashError('NOT_BUILT', `fuzz --target ${selection.target.name}: ${selection.target.flakeyOnly}`);
+  const flakeyOnly = selection?.settings.map(settingFlakeyOnly).find((why) => why !== undefined);
+  if (flakeyOnly !== undefined) throw new CrashError('NOT_BUILT', `fuzz --target ${name ?? ''}: ${flakeyOnly}`);
   const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
   process.stderr.write(
     `fuzz: seed ${seed}, ${selection === undefined ? `target recordings under ${o.from ?? ''}` : `${o.recordings} recordings of ${name} (${selection.settings.map((s) => s.name).join(', ')}, ${o.fs})`}, ${o.runs} crash states\n`,

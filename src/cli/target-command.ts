@@ -20,6 +20,7 @@ import { runTargetMode } from '../crash/target/mode.js';
 import { BUILTIN_TARGETS, selectTarget, type TargetSelection } from '../targets/registry.js';
 import { tableRows, writeTable, type TableRow } from './target-table.js';
 import { formatPromise } from '../targets/contract.js';
+import { settingFlakeyOnly } from '../targets/target.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
 
 // `crashtest --target NAME` for a target other than the WAL (issue 14): the options are checked
@@ -73,6 +74,8 @@ export function checkTargetOptions(o: TargetCliOptions): TargetSelection {
   const selection = selectTarget(o);
   if (o.mode === 'log-writes' && selection.target.flakeyOnly !== undefined)
     throw new CrashError('NOT_BUILT', `--mode log-writes: ${selection.target.flakeyOnly}`);
+  const flakeyOnly = o.mode === 'log-writes' ? selection.settings.map(settingFlakeyOnly).find((why) => why !== undefined) : undefined;
+  if (flakeyOnly !== undefined) throw new CrashError('NOT_BUILT', `--mode log-writes: ${flakeyOnly}`);
   // Checked here, on the host: the microVM runs the host's own programs.
   const missing = selection.target.unavailable?.();
   if (missing !== undefined) throw new CrashError('MISSING_TOOL', `--target ${selection.target.name}: ${missing}`);
@@ -146,7 +149,8 @@ async function allTargets(o: TargetCliOptions, argv: readonly string[]): Promise
       process.stderr.write(`crashtest: target ${t.name} left out: ${missing}\n`);
       return [];
     }
-    return [checkTargetOptions({ ...o, target: t.name, settings: mine?.join(',') })];
+    // Without the mode: the settings a mode lacks are left out below, for that mode only.
+    return [checkTargetOptions({ ...o, mode: undefined, target: t.name, settings: mine?.join(',') })];
   });
   requireRoot();
   await reapEarlierRuns('crashtest');
@@ -158,12 +162,17 @@ async function allTargets(o: TargetCliOptions, argv: readonly string[]): Promise
   // --trials says otherwise: a recording checks every crash state of its trial).
   const modes = o.mode === undefined ? (['flakey', 'log-writes'] as const) : ([o.mode === 'log-writes' ? 'log-writes' : 'flakey'] as const);
   for (const mode of modes) {
-    for (const selection of selections) {
-      if (mode === 'log-writes' && selection.target.flakeyOnly !== undefined) {
-        process.stderr.write(`crashtest: target ${selection.target.name} left out of log-writes: ${selection.target.flakeyOnly}\n`);
+    for (const chosen of selections) {
+      if (mode === 'log-writes' && chosen.target.flakeyOnly !== undefined) {
+        process.stderr.write(`crashtest: target ${chosen.target.name} left out of log-writes: ${chosen.target.flakeyOnly}\n`);
         continue;
       }
       const trials = o.trials ?? (mode === 'log-writes' ? TARGET_ALL_LOG_WRITES_TRIALS : undefined);
+      const settings = mode === 'log-writes' ? chosen.settings.filter((s) => settingFlakeyOnly(s) === undefined) : chosen.settings;
+      for (const s of chosen.settings.filter((x) => !settings.includes(x)))
+        process.stderr.write(`crashtest: left out of log-writes: ${settingFlakeyOnly(s) ?? ''}\n`);
+      if (settings.length === 0) continue;
+      const selection = { ...chosen, settings };
       const options = runOptions({ ...o, seed, mode, trials }, selection, argv);
       process.stderr.write(
         `crashtest: target ${selection.target.name}, mode ${mode}, ${selection.settings.length} settings (${selection.settings.map((s) => s.name).join(', ')}), ${options.trials} trials each, seed ${seed}\n`,

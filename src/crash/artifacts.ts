@@ -31,7 +31,9 @@ import { subjectLabel, type TrialOutcome } from './outcome.js';
 //   check.txt        the check command's stdout, then its stderr
 //   writer-stderr.txt the program's stdout and stderr
 //   data/            the data directory as the crash left it (before the check opened it)
-//   device.img, dm-tables.txt as for flakey
+//   data2/           a setting with two devices: its directory on the second one, likewise
+//   device.img, dm-tables.txt as for flakey (with two devices: both filesystems, the image's
+//                    halves, as the two linear devices over the one flakey device map it)
 // a target in log-writes mode (every crash state of one recording of its program):
 //   history.ndjson   the program's fd-3 lines, verbatim
 //   recording/       the recording (log.bin.gz, history.json, lines.txt, meta.json)
@@ -53,6 +55,7 @@ export const ARTIFACT_FILES = {
   fsck: 'fsck.txt',
   check: 'check.txt',
   data: 'data',
+  data2: 'data2',
   firstLife: 'first-life.json',
 } as const;
 
@@ -192,6 +195,8 @@ export interface TargetArtifactInput {
   check: { stdout: string; stderr: string };
   /** A copy of the data directory as the crash left it. */
   dataCopy: string;
+  /** A setting with two devices: the copy of its directory on the second one. */
+  dataCopy2?: string;
   tables: readonly TableSwap[];
   commands: ArtifactCommands;
   image?: string;
@@ -205,5 +210,6 @@ export function saveTargetArtifacts(dir: string, input: TargetArtifactInput): vo
   writeFileSync(file(ARTIFACT_FILES.stderr), input.programOutput);
   writeFileSync(file(ARTIFACT_FILES.tables), input.tables.map((t) => `# ${t.atMs} ms: ${t.what}\n${t.table}\n`).join(''));
   cpSync(input.dataCopy, file(ARTIFACT_FILES.data), { recursive: true });
+  if (input.dataCopy2 !== undefined) cpSync(input.dataCopy2, file(ARTIFACT_FILES.data2), { recursive: true });
   if (input.image) copySparse(input.image, file(ARTIFACT_FILES.image));
 }

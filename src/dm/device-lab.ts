@@ -5,7 +5,7 @@ import { deviceSectors } from './blockdev.js';
 import { CleanupStack, withCleanup, type Registration } from './cleanup-stack.js';
 import { DeviceError } from './device-error.js';
 import { guardDevice, type RealDeviceConsent } from './device-guard.js';
-import { checkDmName, mapperPath, type DmTableLine } from './dm-table.js';
+import { checkDmName, linearTable, mapperPath, type DmTableLine } from './dm-table.js';
 import { dmCreate } from './dmsetup.js';
 import { FlakeyDevice, flakeyPassThroughTable } from './flakey.js';
 
@@ -191,6 +191,12 @@ export class DeviceLab {
     const sectors = await deviceSectors(device);
     const { name, path } = await this.createDm(base, flakeyPassThroughTable(device, sectors), [device]);
     return new FlakeyDevice(name, path, device, sectors);
+  }
+
+  // A linear device: `sectors` of `device` (one of ours) from `offset` on, a slice of it as a
+  // block device of its own (two of them over one flakey device are two "partitions" of one disk).
+  async linear(device: string, offset: number, sectors: number, base: string): Promise<{ name: string; path: string }> {
+    return this.createDm(base, linearTable(device, offset, sectors), [device]);
   }
 
   // A log-writes device writing through to `device` and logging to `logDevice`.

@@ -36,3 +36,10 @@ export function checkDmName(name: string): void {
 export function mapperPath(name: string): string {
   return `/dev/mapper/${name}`;
 }
+
+// A dm-linear table: `sectors` of `device` from `offset` on, at 0 of the new device (one slice
+// of a device as a block device of its own, like a partition).
+export function linearTable(device: string, offset: number, sectors: number): DmTableLine[] {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new DeviceError('BAD_ARGUMENT', `linear offset ${offset} is not a sector number`);
+  return [{ start: 0, length: sectors, target: 'linear', args: [device, offset] }];
+}

@@ -17,7 +17,7 @@ export { mkfs, mkfsCommand, type MkfsOptions } from './mkfs.js';
 export { mount, umount, mountArgs, isMountPoint, mountPointsOf, type FsType, type MountOptions } from './mount.js';
 export { parseMountInfo, readMountTable, type MountEntry } from './mountinfo.js';
 export { deviceSectors } from './blockdev.js';
-export { formatTable, checkDmName, mapperPath, type DmTableLine } from './dm-table.js';
+export { formatTable, checkDmName, mapperPath, linearTable, type DmTableLine } from './dm-table.js';
 export {
   dmCreate,
   dmLoad,

@@ -1,17 +1,18 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { run } from '../run.js';
 import { deriveSeed } from '../workload/seeded-random.js';
 import { asPgUser, clientArgs, pgBin, pgOwner, PgServer } from './pg-server.js';
 import { parsePgSetting, pgSettingConf } from './postgres.js';
 import type { BuiltinProgram, WorkloadReport } from './target.js';
-import { ACK_FD } from './protocol.js';
+import { ACK_FD, DATA2_ENV } from './protocol.js';
 import { operations } from './values.js';
 
 // The postgres target's program half (src/targets/postgres.ts has the settings and contracts):
 //   prepare  a cluster with the table, shut down cleanly, and the setting's postgresql.conf lines;
+//            with pg_wal on a second device, pg_wal moved to $POWERCUT_DATA2 and symlinked;
 //   run      the server on the data directory and CLIENTS psql processes, each inserting (or
 //            overwriting) rows of its own keys, one autocommit statement each. Each statement is
 //            announced ("~ KEY DIGEST") before psql is given it, and followed by `\echo KEY DIGEST`,
@@ -115,6 +116,22 @@ async function template(scratch: string): Promise<string> {
   return ready;
 }
 
+/**
+ * Move the (shut down) cluster's pg_wal to the second device and leave a symlink in its place:
+ * PostgreSQL's documented way of putting the WAL on another disk (src/targets/postgres.ts).
+ */
+async function moveWal(dir: string): Promise<void> {
+  const second = process.env[DATA2_ENV];
+  if (second === undefined || second === '') throw new Error(`pg_wal on a second device needs $${DATA2_ENV}`);
+  ownForServer(second);
+  const from = path.join(dir, 'pg_wal');
+  const to = path.join(second, 'pg_wal');
+  // Another filesystem: rename(2) cannot cross it; mv copies (keeping owner and modes) and removes.
+  const mv = await run('mv', [from, to], { timeoutMs: 120_000, allowFailure: true });
+  if (mv.exitCode !== 0) throw new Error(`moving pg_wal to ${second} failed: ${mv.stderr.trim()}`);
+  symlinkSync(to, from);
+}
+
 async function writeRows(client: ReturnType<typeof spawn>, seed: number, prefix: string, report: WorkloadReport): Promise<void> {
   const stdin = client.stdin;
   if (stdin === null) throw new Error('psql has no stdin');
@@ -156,6 +173,7 @@ export const postgresProgram: BuiltinProgram = {
       if (cp.exitCode !== 0) throw new Error(`copying the template cluster failed: ${cp.stderr.trim()}`);
     }
     appendFileSync(path.join(dir, 'postgresql.conf'), `# setting ${setting}\n${conf.join('\n')}\n`);
+    if (settingOf(setting).walDevice) await moveWal(dir);
   },
 
   async workload(dir, setting, seed, report) {

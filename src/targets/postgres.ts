@@ -19,6 +19,14 @@ import { builtinCommands, type Target, type TargetSetting } from './target.js';
 //     or silent data corruption, after a system failure" (silent: rows may be lost or wrong too).
 //   ...#GUC-WAL-SYNC-METHOD: fdatasync, open_datasync and fsync are each a way of forcing WAL to
 //     disk: with fsync, full_page_writes and synchronous_commit on, a commit is durable.
+// Each setting also comes with pg_wal on a second device (the name ends in WAL_DEVICE_SUFFIX), cut
+// at the same instant as the data directory's: PostgreSQL documents that layout and promises the
+// same of it. https://www.postgresql.org/docs/15/wal-internals.html: "It is advantageous if the
+// WAL is located on a different disk from the main database files. This can be achieved by moving
+// the pg_wal directory to another location (while the server is shut down, of course) and
+// creating a symbolic link from the original location in the main data directory to the new
+// location" (what prepare does; initdb --waldir makes the same symlink, storage-file-layout.html).
+// A real power failure takes both disks at once, so the contracts are the one-device ones.
 
 export const PG_WAL_WRITER_DELAY_MS = 200;
 const WAL_PAGE = 'https://www.postgresql.org/docs/15/runtime-config-wal.html';
@@ -33,17 +41,29 @@ export interface PgSetting {
   fsync: OnOff;
   fullPageWrites: OnOff;
   walSyncMethod: (typeof SYNC_METHODS)[number];
+  /** pg_wal on a second device ($POWERCUT_DATA2), the data directory's pg_wal a symlink to it. */
+  walDevice: boolean;
 }
 
+/** The end of a setting's name that puts pg_wal on a second device. */
+export const WAL_DEVICE_SUFFIX = '.wal-dev';
+
 export function pgSettingName(s: PgSetting): string {
-  return `sc-${s.synchronousCommit}.fsync-${s.fsync}.fpw-${s.fullPageWrites}.${s.walSyncMethod}`;
+  return `sc-${s.synchronousCommit}.fsync-${s.fsync}.fpw-${s.fullPageWrites}.${s.walSyncMethod}${s.walDevice ? WAL_DEVICE_SUFFIX : ''}`;
 }
 
 /** The setting a name stands for, or undefined. */
 export function parsePgSetting(name: string): PgSetting | undefined {
-  const m = /^sc-(on|off)\.fsync-(on|off)\.fpw-(on|off)\.(fdatasync|open_datasync|fsync)$/.exec(name);
+  const walDevice = name.endsWith(WAL_DEVICE_SUFFIX);
+  const m = /^sc-(on|off)\.fsync-(on|off)\.fpw-(on|off)\.(fdatasync|open_datasync|fsync)$/.exec(walDevice ? name.slice(0, -WAL_DEVICE_SUFFIX.length) : name);
   if (m === null) return undefined;
-  return { synchronousCommit: m[1] as OnOff, fsync: m[2] as OnOff, fullPageWrites: m[3] as OnOff, walSyncMethod: m[4] as PgSetting['walSyncMethod'] };
+  return {
+    synchronousCommit: m[1] as OnOff,
+    fsync: m[2] as OnOff,
+    fullPageWrites: m[3] as OnOff,
+    walSyncMethod: m[4] as PgSetting['walSyncMethod'],
+    walDevice,
+  };
 }
 
 /** postgresql.conf lines for a setting. */
@@ -87,28 +107,33 @@ export function pgContract(s: PgSetting): Contract {
   };
 }
 
-const SETTINGS: TargetSetting[] = ON_OFF.flatMap((synchronousCommit) =>
-  ON_OFF.flatMap((fsync) =>
-    ON_OFF.flatMap((fullPageWrites) =>
-      SYNC_METHODS.map((walSyncMethod) => {
-        const s: PgSetting = { synchronousCommit, fsync, fullPageWrites, walSyncMethod };
-        return { name: pgSettingName(s), contract: pgContract(s) };
-      }),
+const SETTINGS: TargetSetting[] = [false, true].flatMap((walDevice) =>
+  ON_OFF.flatMap((synchronousCommit) =>
+    ON_OFF.flatMap((fsync) =>
+      ON_OFF.flatMap((fullPageWrites) =>
+        SYNC_METHODS.map((walSyncMethod): TargetSetting => {
+          const s: PgSetting = { synchronousCommit, fsync, fullPageWrites, walSyncMethod, walDevice };
+          return { name: pgSettingName(s), contract: pgContract(s), ...(walDevice ? { devices: 2 } : {}) };
+        }),
+      ),
     ),
   ),
 );
 
 export const postgresTarget: Target = {
   name: 'postgres',
-  describe: 'PostgreSQL 15: synchronous_commit x fsync x full_page_writes x wal_sync_method; crash recovery, every row, pg_amcheck',
+  describe:
+    'PostgreSQL 15: synchronous_commit x fsync x full_page_writes x wal_sync_method, pg_wal on the data device or a second one; crash recovery, every row, pg_amcheck',
   settings: SETTINGS,
-  // One of each contract, and a second sync method: each trial starts and recovers a server (tens
-  // of seconds under the microVM's emulation), so the default run stays within a few minutes.
+  // One of each contract, a second sync method and the durable one with pg_wal on a second
+  // device: each trial starts and recovers a server (tens of seconds under the microVM's
+  // emulation), so the default run stays within a few minutes.
   defaultSettings: [
     'sc-on.fsync-on.fpw-on.fdatasync',
     'sc-on.fsync-on.fpw-on.open_datasync',
     'sc-off.fsync-on.fpw-on.fdatasync',
     'sc-on.fsync-off.fpw-on.fdatasync',
+    `sc-on.fsync-on.fpw-on.fdatasync${WAL_DEVICE_SUFFIX}`,
   ],
   defaultTrials: 2,
   flakeyOnly: 'the postgres target has dm-flakey power cuts only so far (each crash state would start and recover a server)',

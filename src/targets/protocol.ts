@@ -12,6 +12,13 @@
 // mark without the data. A program that does not read fd 4 is judged by marks that may lag its
 // acknowledgements (never wrongly, but a too-early acknowledgement may go unseen).
 
+/**
+ * Set, besides $POWERCUT_DATA, for a setting with two devices (TargetSetting.devices): a directory
+ * on a second filesystem on a second block device, which the power cut takes at the same instant
+ * as the first (src/crash/flakey/device-stack.ts).
+ */
+export const DATA2_ENV = 'POWERCUT_DATA2';
+
 /** File descriptor the program writes its acknowledgements to. */
 export const ACK_FD = 3;
 

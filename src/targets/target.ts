@@ -13,6 +13,11 @@ export interface TargetSetting {
   /** As named on the command line (--settings). */
   name: string;
   contract: Contract;
+  /**
+   * 2: the setting keeps part of its data on a second device ($POWERCUT_DATA2, src/targets/protocol.ts),
+   * a filesystem of its own that the power cut takes at the same instant as the first. Default 1.
+   */
+  devices?: 1 | 2;
 }
 
 /** A command the harness starts: argv[0] is looked up on PATH. */
@@ -50,6 +55,16 @@ export interface Target {
   /** Why this machine cannot run the target (a missing program or user), or undefined. */
   unavailable?: () => string | undefined;
   commands(setting: TargetSetting, ctx: TrialContext): TrialCommands;
+}
+
+/**
+ * Why a setting has dm-flakey power cuts only (no log-writes recordings, no fuzz), or undefined:
+ * a recording logs one device, and a setting on two devices needs one log of both.
+ */
+export function settingFlakeyOnly(setting: TargetSetting): string | undefined {
+  return (setting.devices ?? 1) === 2
+    ? `setting ${setting.name} keeps its data on two devices, which have dm-flakey power cuts only so far (a recording logs one device)`
+    : undefined;
 }
 
 /** A built-in target's half that runs in the program (program-main.ts), not in the harness. */

@@ -1,8 +1,9 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dmLoad, dmResume, dmSuspend, DeviceLab, flakeyFaultTable, type FsType } from '../../src/dm/index.js';
 import { dmUnavailable } from './dm-precondition.js';
+import { writeDurably } from './write-durably.js';
 
 const why = await dmUnavailable(['flakey']);
 
@@ -10,17 +11,6 @@ const why = await dmUnavailable(['flakey']);
 // metadata on its own between the write and the power cut: the outcome must depend only on
 // what the test does.
 const MOUNT_OPTS: Record<FsType, string[]> = { ext4: ['commit=300'], xfs: [], btrfs: ['commit=300'] };
-
-function writeDurably(dir: string, name: string, data: string): void {
-  const fd = openSync(join(dir, name), 'w');
-  writeSync(fd, data);
-  fsyncSync(fd);
-  closeSync(fd);
-  // The new name lives in the directory: sync it too, or the file may be durable but unreachable.
-  const dfd = openSync(dir, 'r');
-  fsyncSync(dfd);
-  closeSync(dfd);
-}
 
 describe.skipIf(why !== undefined)(`dm-flakey power cut${why ? ` (skipped: ${why})` : ''}`, () => {
   let lab: DeviceLab | undefined;

@@ -11,11 +11,18 @@ import {
   parseTableText,
   markMessage,
   checkDmName,
+  linearTable,
 } from '../../src/dm/index.js';
 
 describe('device-mapper table strings', () => {
   it('formats a flakey pass-through table as xfstests does (up forever, down 0)', () => {
     expect(formatTable(flakeyPassThroughTable('/dev/loop3', 2048))).toBe('0 2048 flakey /dev/loop3 0 1 0');
+  });
+
+  it('formats a linear slice (one of the two devices over one flakey device) and refuses a bad offset', () => {
+    expect(formatTable(linearTable('/dev/mapper/powercut-1-crash-2dev', 1024, 2048))).toBe('0 2048 linear /dev/mapper/powercut-1-crash-2dev 1024');
+    expect(() => linearTable('/dev/loop3', -8, 2048)).toThrow(DeviceError);
+    expect(() => formatTable(linearTable('/dev/loop3', 0, 0))).toThrow(/positive sector count/);
   });
 
   it('formats the power-cut table with drop_writes and a feature count of 1', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { formatPromise } from '../../src/targets/contract.js';
-import { parsePgSetting, pgSettingConf, pgSettingName, postgresTarget } from '../../src/targets/postgres.js';
+import { parsePgSetting, pgSettingConf, pgSettingName, postgresTarget, WAL_DEVICE_SUFFIX } from '../../src/targets/postgres.js';
 import { selectSettings } from '../../src/targets/registry.js';
+import { settingFlakeyOnly } from '../../src/targets/target.js';
 
 // The postgres target's settings matrix and the contract each setting gets from PostgreSQL's
 // documentation (src/targets/postgres.ts); the server itself is exercised in the microVM
@@ -10,15 +11,17 @@ import { selectSettings } from '../../src/targets/registry.js';
 const contractOf = (name: string) => postgresTarget.settings.find((s) => s.name === name)?.contract;
 
 describe('postgres target settings', () => {
-  it('is the full matrix: synchronous_commit x fsync x full_page_writes x wal_sync_method, names round-trip', () => {
-    expect(postgresTarget.settings).toHaveLength(24);
-    expect(new Set(postgresTarget.settings.map((s) => s.name)).size).toBe(24);
+  it('is the full matrix: synchronous_commit x fsync x full_page_writes x wal_sync_method x pg_wal on one device or two, names round-trip', () => {
+    expect(postgresTarget.settings).toHaveLength(48);
+    expect(new Set(postgresTarget.settings.map((s) => s.name)).size).toBe(48);
     for (const s of postgresTarget.settings) {
       const parsed = parsePgSetting(s.name);
       expect(parsed, s.name).toBeDefined();
       expect(pgSettingName(parsed!)).toBe(s.name);
     }
     expect(parsePgSetting('sc-on.fsync-on.fpw-on.fdatasync2')).toBeUndefined();
+    expect(parsePgSetting(`sc-on.fsync-on.fpw-on.fdatasync${WAL_DEVICE_SUFFIX}${WAL_DEVICE_SUFFIX}`)).toBeUndefined();
+    expect(parsePgSetting(`sc-on.fsync-on.fpw-on${WAL_DEVICE_SUFFIX}`)).toBeUndefined();
     expect(parsePgSetting('sc-maybe.fsync-on.fpw-on.fsync')).toBeUndefined();
   });
 
@@ -35,6 +38,21 @@ describe('postgres target settings', () => {
     expect(contractOf('sc-off.fsync-on.fpw-on.fdatasync')?.cite).toBe('https://www.postgresql.org/docs/15/wal-async-commit.html');
   });
 
+  it('pg_wal on a second device: two devices, the contract of the same setting on one, and dm-flakey only', () => {
+    for (const one of postgresTarget.settings.filter((s) => s.devices === undefined)) {
+      const two = postgresTarget.settings.find((s) => s.name === `${one.name}${WAL_DEVICE_SUFFIX}`);
+      expect(two?.devices, one.name).toBe(2);
+      expect(two?.contract).toEqual(one.contract);
+      expect(parsePgSetting(two!.name)?.walDevice).toBe(true);
+      expect(parsePgSetting(one.name)?.walDevice).toBe(false);
+      expect(settingFlakeyOnly(one)).toBeUndefined();
+      expect(settingFlakeyOnly(two!)).toMatch(/two devices, which have dm-flakey power cuts only/);
+    }
+    expect(pgSettingConf(parsePgSetting(`sc-on.fsync-on.fpw-on.fsync${WAL_DEVICE_SUFFIX}`)!)).toEqual(
+      pgSettingConf(parsePgSetting('sc-on.fsync-on.fpw-on.fsync')!),
+    );
+  });
+
   it('writes each parameter of the setting to postgresql.conf', () => {
     expect(pgSettingConf(parsePgSetting('sc-off.fsync-on.fpw-off.open_datasync')!)).toEqual([
       'synchronous_commit = off',
@@ -45,12 +63,17 @@ describe('postgres target settings', () => {
     ]);
   });
 
-  it('runs its four default settings without --settings, all 24 with --settings all', () => {
+  it('runs its five default settings without --settings (one with pg_wal on a second device), all 48 with --settings all', () => {
     const defaults = selectSettings(postgresTarget, undefined).map((s) => s.name);
     expect(defaults).toEqual([...(postgresTarget.defaultSettings ?? [])]);
-    expect(defaults).toHaveLength(4);
+    expect(defaults).toHaveLength(5);
+    expect(
+      selectSettings(postgresTarget, undefined)
+        .filter((s) => s.devices === 2)
+        .map((s) => s.name),
+    ).toEqual([`sc-on.fsync-on.fpw-on.fdatasync${WAL_DEVICE_SUFFIX}`]);
     expect(new Set(defaults.map((n) => formatPromise(contractOf(n)!.promise)))).toEqual(new Set(['durable', 'window:600', 'none']));
-    expect(selectSettings(postgresTarget, 'all')).toHaveLength(24);
+    expect(selectSettings(postgresTarget, 'all')).toHaveLength(48);
     expect(() => selectSettings(postgresTarget, 'sc-on')).toThrow(/unknown postgres setting "sc-on"/);
   });
 });

@@ -49,6 +49,19 @@ async function extentsOfDir(dir: string): Promise<SectorRange[]> {
 // image), so they are built once; each trial works in a fresh directory on the same filesystem,
 // and the filesystem is re-made only after a scenario that may have damaged it. Every table swap
 // goes through FlakeyDevice (src/dm/flakey.ts), the project's one power-cut API.
+//
+// With two devices (a target setting that puts part of its data on a second device, as postgres
+// with pg_wal elsewhere), the flakey device is split by two dm-linear devices, each with its own
+// filesystem: two block devices, two filesystems, like two partitions of one disk. One flakey
+// table switch then cuts both at the same instant by construction: the suspend waits for every
+// bio already inside the flakey device (from either linear device) to complete, holds every later
+// one, and the resume lets them meet the drop_writes table, so the disk state is "everything
+// completed before the suspend, nothing after", the same instant for both filesystems. (Two
+// flakey devices suspended one after the other would give a consistent state too, since I/O
+// held on a suspended device is unacknowledged, but it needs two suspends per cut and per heal,
+// and a stack of one flakey device has no window between them to argue about.)
+// Suspending the flakey device never freezes the filesystems above it (they sit on the linear
+// devices, which are not suspended), so the cut needs no --nolockfs there, though it keeps it.
 
 /** Image sizes: xfs refuses filesystems under 300 MiB, btrfs under about 110 MiB. */
 const IMAGE_BYTES: Record<FsType, number> = {
@@ -64,8 +77,17 @@ export interface TableSwap {
   table: string;
 }
 
+/** How many filesystems a stack holds, each on a block device of its own; both cut at one instant. */
+export type DeviceCount = 1 | 2;
+
+/** One filesystem of the stack: the block device it is made on and where it is mounted. */
+interface Volume {
+  device: string;
+  mountPoint: string;
+  mountedAt: string | undefined;
+}
+
 export class DeviceStack {
-  private mountedAt: string | undefined;
   /** This trial's table swaps, for its artifact. */
   readonly swaps: TableSwap[] = [];
   private epoch = Date.now();
@@ -76,21 +98,60 @@ export class DeviceStack {
     readonly image: string,
     readonly loop: string,
     readonly flakey: FlakeyDevice,
-    readonly mountPoint: string,
+    private readonly volumes: Volume[],
   ) {}
 
-  /** Build the stack in `lab` (which registers every piece on its cleanup stack). */
-  static async create(lab: DeviceLab, fs: FsVariantName): Promise<DeviceStack> {
-    const image = await lab.image(`crash-${fs}.img`, IMAGE_BYTES[FS_VARIANTS[fs].fs], 'sparse');
+  /**
+   * Build the stack in `lab` (which registers every piece on its cleanup stack). `devices` 2: the
+   * image is twice the size and its halves are two linear devices over the one flakey device.
+   */
+  static async create(lab: DeviceLab, fs: FsVariantName, devices: DeviceCount = 1): Promise<DeviceStack> {
+    const tag = devices === 1 ? '' : '-2dev';
+    const image = await lab.image(`crash-${fs}${tag}.img`, devices * IMAGE_BYTES[FS_VARIANTS[fs].fs], 'sparse');
     const loop = await lab.loop(image);
-    const flakey = await lab.flakey(loop, 'crash');
-    const stack = new DeviceStack(lab, fs, image, loop, flakey, path.join(lab.dir, 'mnt'));
+    const flakey = await lab.flakey(loop, `crash${tag}`);
+    const volumes: Volume[] = [];
+    if (devices === 1) volumes.push({ device: flakey.path, mountPoint: path.join(lab.dir, 'mnt'), mountedAt: undefined });
+    else {
+      // Halves on 4 KiB boundaries (8 sectors), the second device's filesystem aligned as the first.
+      const half = Math.floor(flakey.sectors / 16) * 8;
+      for (const [i, offset] of [0, half].entries()) {
+        const linear = await lab.linear(flakey.path, offset, i === 0 ? half : flakey.sectors - half, `crash${tag}-${i + 1}`);
+        volumes.push({ device: linear.path, mountPoint: path.join(lab.dir, `mnt${tag}-${i + 1}`), mountedAt: undefined });
+      }
+    }
+    const stack = new DeviceStack(lab, fs, image, loop, flakey, volumes);
     await stack.freshFilesystem();
     return stack;
   }
 
+  /** How many filesystems (block devices) the stack has. */
+  get devices(): DeviceCount {
+    return this.volumes.length as DeviceCount;
+  }
+
+  /** Where the first (or `volume`'s) filesystem is mounted. */
+  mountPointOf(volume = 0): string {
+    return this.volume(volume).mountPoint;
+  }
+
+  get mountPoint(): string {
+    return this.mountPointOf(0);
+  }
+
+  /** The block device of each filesystem, in order. */
+  get blockDevices(): string[] {
+    return this.volumes.map((v) => v.device);
+  }
+
+  private volume(i: number): Volume {
+    const v = this.volumes[i];
+    if (v === undefined) throw new Error(`the device stack has no device ${i + 1} (it has ${this.volumes.length})`);
+    return v;
+  }
+
   get mounted(): boolean {
-    return this.mountedAt !== undefined;
+    return this.volumes.every((v) => v.mountedAt !== undefined);
   }
 
   /** Start a new trial's list of table swaps. */
@@ -103,32 +164,38 @@ export class DeviceStack {
     this.swaps.push({ atMs: Date.now() - this.epoch, what, table: formatTable(this.flakey.table(what)) });
   }
 
-  /** mkfs on the flakey device and mount it (unmounting first if needed). */
+  /** mkfs on every device of the stack and mount them (unmounting first if needed). */
   async freshFilesystem(): Promise<void> {
     await this.unmount();
     const v = FS_VARIANTS[this.fs];
-    await this.lab.mkfs(this.flakey.path, { fs: v.fs, extraArgs: v.mkfsArgs });
+    for (const volume of this.volumes) await this.lab.mkfs(volume.device, { fs: v.fs, extraArgs: v.mkfsArgs });
     await this.mount();
   }
 
   async mount(): Promise<void> {
-    if (this.mountedAt !== undefined) return;
     const v = FS_VARIANTS[this.fs];
-    this.mountedAt = await this.lab.mount(this.flakey.path, { fs: v.fs, options: v.mountOptions, at: this.mountPoint });
+    for (const volume of this.volumes) {
+      if (volume.mountedAt !== undefined) continue;
+      volume.mountedAt = await this.lab.mount(volume.device, { fs: v.fs, options: v.mountOptions, at: volume.mountPoint });
+    }
   }
 
   /** The mount after a cut: fsck first where the filesystem has no journal to replay (its report), else nothing. */
-  async fsckAfterCut(): Promise<FsckReport | undefined> {
+  async fsckAfterCut(volume = 0): Promise<FsckReport | undefined> {
     const v = FS_VARIANTS[this.fs];
     if (!v.fsckAfterCut) return undefined;
-    if (this.mountedAt !== undefined) throw new Error('fsck needs the crash filesystem unmounted');
-    return fsckBeforeMount(this.flakey.path, v.fs);
+    const { device, mountedAt } = this.volume(volume);
+    if (mountedAt !== undefined) throw new Error('fsck needs the crash filesystem unmounted');
+    return fsckBeforeMount(device, v.fs);
   }
 
+  /** Unmount every filesystem of the stack (the last device first). */
   async unmount(): Promise<void> {
-    if (this.mountedAt === undefined) return;
-    await this.lab.umount(this.mountedAt);
-    this.mountedAt = undefined;
+    for (const volume of [...this.volumes].reverse()) {
+      if (volume.mountedAt === undefined) continue;
+      await this.lab.umount(volume.mountedAt);
+      volume.mountedAt = undefined;
+    }
   }
 
   /** Load the drop_writes table into the inactive slot: the cut then needs no load. */
@@ -153,6 +220,8 @@ export class DeviceStack {
    * flushes work. Returns the faulted ranges (none: the files have no blocks yet, nothing loaded).
    */
   async failBlocksOf(dir: string): Promise<SectorRange[]> {
+    // FIEMAP gives sectors of the filesystem's device: those of the flakey device only when it is the one.
+    if (this.volumes.length !== 1) throw new Error('failBlocksOf needs the one-device stack');
     const bad = mergeRanges(await extentsOfDir(dir));
     if (bad.length === 0) return bad;
     this.swaps.push({
@@ -167,17 +236,18 @@ export class DeviceStack {
   /** Back to the pass-through table. */
   async heal(): Promise<void> {
     this.note('pass-through');
-    await this.flakey.restore({ unmounted: this.mountedAt === undefined });
+    await this.flakey.restore({ unmounted: this.volumes.every((v) => v.mountedAt === undefined) });
   }
 
-  /** A new directory for one trial's WAL, made durable before the writer starts. */
-  makeTrialDir(name: string): string {
-    if (this.mountedAt === undefined) throw new Error('the crash filesystem is not mounted');
-    const dir = path.join(this.mountedAt, name);
+  /** A new directory for one trial's WAL (or a target's data), on the first (or `volume`'s) filesystem, made durable before the writer starts. */
+  makeTrialDir(name: string, volume = 0): string {
+    const { mountedAt } = this.volume(volume);
+    if (mountedAt === undefined) throw new Error('the crash filesystem is not mounted');
+    const dir = path.join(mountedAt, name);
     mkdirSync(dir);
     // fsync the new directory and its parent: the power cut must not take the directory itself,
     // or recovery would find nothing to open and the trial would judge an empty WAL.
-    for (const d of [dir, this.mountedAt]) {
+    for (const d of [dir, mountedAt]) {
       const fd = openSync(d, 'r');
       try {
         fsyncSync(fd);

@@ -5,7 +5,7 @@ import { withDeviceLab } from '../../dm/index.js';
 import { selectTarget } from '../../targets/registry.js';
 import { artifactName, saveTargetArtifacts } from '../artifacts.js';
 import { bundleCrashtest, useAddonSnapshot } from '../bundle.js';
-import { DeviceStack } from '../flakey/device-stack.js';
+import { DeviceStack, type DeviceCount } from '../flakey/device-stack.js';
 import { beginFlakeyRun } from '../flakey/mode.js';
 import { trialIndices, type RunOptions } from '../options.js';
 import type { TargetTrialOutcome } from '../outcome.js';
@@ -51,7 +51,14 @@ export async function runTargetMode(options: RunOptions, reporter: Reporter, inV
         restoreEnv = useAddonSnapshot(bundles);
         program = bundles.program;
       }
-      const devices = await DeviceStack.create(lab, options.fs);
+      // One stack per device count the settings ask for, each made when first needed and kept
+      // for the run (a setting with pg_wal on a second device needs two filesystems, cut together).
+      const stacks = new Map<DeviceCount, DeviceStack>();
+      const stackFor = async (count: DeviceCount): Promise<DeviceStack> => {
+        const made = stacks.get(count) ?? (await DeviceStack.create(lab, options.fs, count));
+        stacks.set(count, made);
+        return made;
+      };
       // Searchable, not listable: a target's server that runs as a user of its own (postgres)
       // must reach its data directory on the mount and its scratch directory, both in here.
       chmodSync(lab.dir, 0o711);
@@ -64,6 +71,7 @@ export async function runTargetMode(options: RunOptions, reporter: Reporter, inV
       for (const setting of selection.settings) {
         for (const index of indices) {
           position++;
+          const devices = await stackFor(setting.devices ?? 1);
           const { outcome, evidence } = await runTargetTrial(selection.target, setting, options.seed, index, {
             devices,
             program: [process.execPath, program],
@@ -82,7 +90,7 @@ export async function runTargetMode(options: RunOptions, reporter: Reporter, inV
             });
             await devices.mount();
           }
-          rmSync(evidence.dataCopy, { recursive: true, force: true });
+          for (const copy of [evidence.dataCopy, evidence.dataCopy2]) if (copy !== undefined) rmSync(copy, { recursive: true, force: true });
           const done = { ...outcome, artifactDir };
           trials.push(done);
           reporter.trial(done, { position, total });

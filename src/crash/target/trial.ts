@@ -1,7 +1,7 @@
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { judgeTarget, targetReasons, type CheckReport } from '../../oracle/target-verdict.js';
-import { parseCheckOutput } from '../../targets/protocol.js';
+import { DATA2_ENV, parseCheckOutput } from '../../targets/protocol.js';
 import type { Command, Target, TargetSetting, TrialCommands } from '../../targets/target.js';
 import { deriveSeed, seededRandom } from '../../workload/seeded-random.js';
 import { CrashError } from '../crash-error.js';
@@ -36,6 +36,8 @@ export interface TargetEvidence {
   programOutput: string;
   check: { stdout: string; stderr: string };
   dataCopy: string;
+  /** A setting with two devices: the copy of its directory on the second one. */
+  dataCopy2?: string;
   tables: TableSwap[];
 }
 
@@ -64,9 +66,11 @@ export async function prepareTarget(
   if (commands.prepare === undefined) return false;
   const p = await runToEnd(commands.prepare, env, cwd, PREPARE_TIMEOUT_MS, track);
   if (p.code !== 0) throw new CrashError('TRIAL_SETUP_FAILED', `${name} prepare failed (exit ${p.code ?? p.signal}): ${tail(p.stderr)}`);
-  // What prepare made is durable before the workload starts: losing it would be no finding.
-  const s = await runToEnd({ argv: ['sync', '-f', dir], display: 'sync -f' }, env, dir, PREPARE_TIMEOUT_MS);
-  if (s.code !== 0) throw new CrashError('TRIAL_SETUP_FAILED', `sync -f ${dir} failed: ${tail(s.stderr)}`);
+  // What prepare made is durable before the workload starts: losing it would be no finding. Both
+  // filesystems of a setting with two devices (sync -f syncs the filesystem of each file named).
+  const dirs = [dir, ...(env[DATA2_ENV] === undefined ? [] : [env[DATA2_ENV]])];
+  const s = await runToEnd({ argv: ['sync', '-f', ...dirs], display: 'sync -f' }, env, dir, PREPARE_TIMEOUT_MS);
+  if (s.code !== 0) throw new CrashError('TRIAL_SETUP_FAILED', `sync -f ${dirs.join(' ')} failed: ${tail(s.stderr)}`);
   return true;
 }
 
@@ -118,16 +122,20 @@ export async function runTargetTrial(
   const timeline: TimelineEntry[] = [];
   const mark = (what: string) => timeline.push({ atMs: Date.now() - started, what });
   const notes: string[] = [];
+  const count = setting.devices ?? 1;
+  if (devices.devices !== count) throw new Error(`setting ${setting.name} needs a stack of ${count} devices, not ${devices.devices}`);
   devices.startTrial();
   await devices.mount();
   const name = `target-${index}`;
-  rmSync(path.join(devices.mountPoint, name), { recursive: true, force: true });
+  for (let v = 0; v < count; v++) rmSync(path.join(devices.mountPointOf(v), name), { recursive: true, force: true });
   const dir = devices.makeTrialDir(name);
+  // The second device's directory ($POWERCUT_DATA2): same name, on the other filesystem.
+  const dir2 = count === 2 ? devices.makeTrialDir(name, 1) : undefined;
   // POWERCUT_SCRATCH: outside the device, kept across the run's trials, removed with the run (the
   // postgres target keeps its initdb template there); searchable by a server's own user.
   const scratch = path.join(ctx.scratchDir, 'program-scratch');
   mkdirSync(scratch, { recursive: true, mode: 0o711 });
-  const env = { ...process.env, POWERCUT_DATA: dir, POWERCUT_SCRATCH: scratch };
+  const env = { ...process.env, POWERCUT_DATA: dir, POWERCUT_SCRATCH: scratch, ...(dir2 === undefined ? {} : { [DATA2_ENV]: dir2 }) };
   // Commands run where crashtest was started (the project root in the VM), so relative paths work.
   const cwd = process.cwd();
   const commands = target.commands(setting, { dir, seed, program: ctx.program });
@@ -148,7 +156,7 @@ export async function runTargetTrial(
     cutAtMs = Date.now() - started;
     child.capStamps(cutAtMs);
     await devices.cutPower();
-    mark(`POWER CUT: table drop_writes (${child.acks.length} acknowledgements so far)`);
+    mark(`POWER CUT: table drop_writes${count === 2 ? ' (both devices: one flakey device under both)' : ''} (${child.acks.length} acknowledgements so far)`);
   } finally {
     await child.kill();
     untrack();
@@ -160,17 +168,29 @@ export async function runTargetTrial(
   await devices.heal();
   await devices.mount();
   mark('remounted on the pass-through table');
+  if (dir2 !== undefined) {
+    // A program that left the second device empty did not test two devices: no verdict on that.
+    const entries = readdirSync(dir2);
+    if (entries.length === 0)
+      throw new CrashError('WRITER_FAILED', `setting ${setting.name} keeps data on two devices, but the program left $${DATA2_ENV} (${dir2}) empty`);
+    mark(`second device ($${DATA2_ENV}) after the cut: ${entries.join(', ')}`);
+  }
 
   const dataCopy = path.join(ctx.scratchDir, `${name}-data`);
   rmSync(dataCopy, { recursive: true, force: true });
   cpSync(dir, dataCopy, { recursive: true });
+  const dataCopy2 = dir2 === undefined ? undefined : path.join(ctx.scratchDir, `${name}-data2`);
+  if (dir2 !== undefined && dataCopy2 !== undefined) {
+    rmSync(dataCopy2, { recursive: true, force: true });
+    cpSync(dir2, dataCopy2, { recursive: true });
+  }
   const { check, output: c } = await runCheck(commands.check, env, cwd, ctx.track);
   mark(`check: ${check.status}, ${check.survivors.size} keys`);
   const verdict = judgeTarget({ acks: child.acks, intents: child.intents, cutAtMs, contract: setting.contract, check });
   if (verdict.corruption !== null && setting.contract.mayCorrupt) notes.push(`damaged, which the contract allows: ${verdict.corruption}`);
   if (verdict.loss.unknownSurvivors > 0)
     notes.push(`${verdict.loss.unknownSurvivors} surviving keys were never acknowledged (the program announces no operations with "~" lines)`);
-  rmSync(dir, { recursive: true, force: true });
+  for (const d of [dir, dir2]) if (d !== undefined) rmSync(d, { recursive: true, force: true });
   const outcome: TargetTrialOutcome = {
     mode: 'flakey',
     scenario: 'power-cut',
@@ -194,6 +214,13 @@ export async function runTargetTrial(
   };
   return {
     outcome,
-    evidence: { rawLines: child.rawLines, programOutput: child.stderr, check: { stdout: c.stdout, stderr: c.stderr }, dataCopy, tables: [...devices.swaps] },
+    evidence: {
+      rawLines: child.rawLines,
+      programOutput: child.stderr,
+      check: { stdout: c.stdout, stderr: c.stderr },
+      dataCopy,
+      ...(dataCopy2 === undefined ? {} : { dataCopy2 }),
+      tables: [...devices.swaps],
+    },
   };
 }
