@@ -30,8 +30,7 @@ import { reapEarlierRuns } from './reap-earlier-runs.js';
 import { checkOneTargetState } from '../crash/target/check-states.js';
 import { isTargetRecording } from '../crash/target/recording.js';
 import { runTargetFuzz } from '../crash/target/fuzz.js';
-import { BUILTIN_TARGETS, selectTarget } from '../targets/registry.js';
-import { settingFlakeyOnly } from '../targets/target.js';
+import { BUILTIN_TARGETS, forLogWrites, selectTarget } from '../targets/registry.js';
 
 // sudo pnpm fuzz [--seed S] [--recordings N] [--runs M] [--strategy LIST] [--fs ext4|xfs|btrfs] [--from DIR] [--no-save]
 // sudo pnpm fuzz --check DIR [--jobs N] [--store S] [--shard I/N] [--json F]
@@ -245,7 +244,7 @@ async function fuzzTarget(o: Opts, name: string | undefined): Promise<number> {
   const exec = name === 'exec';
   if ([exec ? undefined : o.check, o.recording, o.store, o.shard, o.json].some((v) => v !== undefined))
     throw new CrashError('BAD_OPTION', '--check, --recording, --store, --shard and --json go without --target');
-  const selection =
+  const chosen =
     name === undefined
       ? undefined
       : selectTarget({
@@ -255,9 +254,8 @@ async function fuzzTarget(o: Opts, name: string | undefined): Promise<number> {
           ...(exec && o.check !== undefined ? { check: o.check } : {}),
           ...(o.promise !== undefined ? { promise: o.promise } : {}),
         });
-  if (selection?.target.flakeyOnly !== undefined) throw new CrashError('NOT_BUILT', `fuzz --target ${selection.target.name}: ${selection.target.flakeyOnly}`);
-  const flakeyOnly = selection?.settings.map(settingFlakeyOnly).find((why) => why !== undefined);
-  if (flakeyOnly !== undefined) throw new CrashError('NOT_BUILT', `fuzz --target ${name ?? ''}: ${flakeyOnly}`);
+  const selection =
+    chosen === undefined ? undefined : forLogWrites(chosen, o.settings !== undefined, (why) => process.stderr.write(`fuzz: left out: ${why}\n`));
   const seed = o.seed ?? randomInt(0, 2 ** 31 - 1);
   process.stderr.write(
     `fuzz: seed ${seed}, ${selection === undefined ? `target recordings under ${o.from ?? ''}` : `${o.recordings} recordings of ${name} (${selection.settings.map((s) => s.name).join(', ')}, ${o.fs})`}, ${o.runs} crash states\n`,

@@ -17,10 +17,9 @@ import {
   type TargetTrialOutcome,
 } from '../crash/index.js';
 import { runTargetMode } from '../crash/target/mode.js';
-import { BUILTIN_TARGETS, selectTarget, type TargetSelection } from '../targets/registry.js';
+import { BUILTIN_TARGETS, forLogWrites, selectTarget, type TargetSelection } from '../targets/registry.js';
 import { tableRows, writeTable, type TableRow } from './target-table.js';
 import { formatPromise } from '../targets/contract.js';
-import { settingFlakeyOnly } from '../targets/target.js';
 import { reapEarlierRuns } from './reap-earlier-runs.js';
 
 // `crashtest --target NAME` for a target other than the WAL (issue 14): the options are checked
@@ -57,6 +56,8 @@ export interface TargetCliOptions {
   command?: string;
 }
 
+const leftOut = (why: string) => process.stderr.write(`crashtest: left out of log-writes: ${why}\n`);
+
 /** Refuse the WAL's options with a target, and resolve the selection (throws BAD_OPTION). */
 export function checkTargetOptions(o: TargetCliOptions): TargetSelection {
   const walOnly: [string, boolean][] = [
@@ -71,11 +72,8 @@ export function checkTargetOptions(o: TargetCliOptions): TargetSelection {
       `${given.join(', ')} ${given.length > 1 ? 'go' : 'goes'} with the WAL (--strategy or --target wal), not --target ${o.target}`,
     );
   if (o.trial !== undefined && o.seed === undefined) throw new CrashError('BAD_OPTION', '--trial replays one trial of a seeded run: give --seed too');
-  const selection = selectTarget(o);
-  if (o.mode === 'log-writes' && selection.target.flakeyOnly !== undefined)
-    throw new CrashError('NOT_BUILT', `--mode log-writes: ${selection.target.flakeyOnly}`);
-  const flakeyOnly = o.mode === 'log-writes' ? selection.settings.map(settingFlakeyOnly).find((why) => why !== undefined) : undefined;
-  if (flakeyOnly !== undefined) throw new CrashError('NOT_BUILT', `--mode log-writes: ${flakeyOnly}`);
+  const chosen = selectTarget(o);
+  const selection = o.mode === 'log-writes' ? forLogWrites(chosen, o.settings !== undefined, leftOut) : chosen;
   // Checked here, on the host: the microVM runs the host's own programs.
   const missing = selection.target.unavailable?.();
   if (missing !== undefined) throw new CrashError('MISSING_TOOL', `--target ${selection.target.name}: ${missing}`);
@@ -144,7 +142,7 @@ async function allTargets(o: TargetCliOptions, argv: readonly string[]): Promise
   const selections = BUILTIN_TARGETS.flatMap((t) => {
     const mine = wanted?.filter((n) => t.settings.some((s) => s.name === n));
     if (mine !== undefined && mine.length === 0) return [];
-    const missing = (o.mode === 'log-writes' ? t.flakeyOnly : undefined) ?? t.unavailable?.();
+    const missing = t.unavailable?.();
     if (missing !== undefined) {
       process.stderr.write(`crashtest: target ${t.name} left out: ${missing}\n`);
       return [];
@@ -163,16 +161,10 @@ async function allTargets(o: TargetCliOptions, argv: readonly string[]): Promise
   const modes = o.mode === undefined ? (['flakey', 'log-writes'] as const) : ([o.mode === 'log-writes' ? 'log-writes' : 'flakey'] as const);
   for (const mode of modes) {
     for (const chosen of selections) {
-      if (mode === 'log-writes' && chosen.target.flakeyOnly !== undefined) {
-        process.stderr.write(`crashtest: target ${chosen.target.name} left out of log-writes: ${chosen.target.flakeyOnly}\n`);
-        continue;
-      }
       const trials = o.trials ?? (mode === 'log-writes' ? TARGET_ALL_LOG_WRITES_TRIALS : undefined);
-      const settings = mode === 'log-writes' ? chosen.settings.filter((s) => settingFlakeyOnly(s) === undefined) : chosen.settings;
-      for (const s of chosen.settings.filter((x) => !settings.includes(x)))
-        process.stderr.write(`crashtest: left out of log-writes: ${settingFlakeyOnly(s) ?? ''}\n`);
-      if (settings.length === 0) continue;
-      const selection = { ...chosen, settings };
+      // A setting named in --settings that a mode lacks runs in the other mode only.
+      const selection = mode === 'log-writes' ? forLogWrites(chosen, false, leftOut) : chosen;
+      if (selection.settings.length === 0) continue;
       const options = runOptions({ ...o, seed, mode, trials }, selection, argv);
       process.stderr.write(
         `crashtest: target ${selection.target.name}, mode ${mode}, ${selection.settings.length} settings (${selection.settings.map((s) => s.name).join(', ')}), ${options.trials} trials each, seed ${seed}\n`,

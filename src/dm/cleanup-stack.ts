@@ -121,6 +121,15 @@ export class CleanupStack {
     return reg;
   }
 
+  // Puts a running process on the stack: it is SIGKILLed on unwind, before anything it may hold
+  // open (a mount, a device) is released below it. `group`: the process leads its own process
+  // group, which is killed whole (see Resource).
+  addProcess(pid: number, label: string, opts: { group?: boolean } = {}): Registration {
+    const startTime = processStartTime(pid);
+    if (startTime === undefined) throw new DeviceError('BAD_ARGUMENT', `process ${pid} (${label}) is not running`);
+    return this.add({ kind: 'process', pid, startTime, label, ...(opts.group === true ? { group: true } : {}) });
+  }
+
   // Releases one resource now (e.g. unmount before a remount) and drops it from the stack.
   async release(reg: Registration): Promise<void> {
     await prepareRelease(reg.resource);

@@ -14,7 +14,6 @@ import { attachLoop, type LoopOptions } from './losetup.js';
 import { logWritesMark, logWritesStatus, logWritesTable, type LogWritesStatus } from './log-writes/table.js';
 import { mkfs, type MkfsOptions } from './mkfs.js';
 import { mount, type MountOptions } from './mount.js';
-import { processStartTime } from './resource.js';
 
 // Every dm device we make carries this prefix and our pid, so a look at `dmsetup ls` tells ours
 // from anyone else's, and tests can assert that nothing of ours is left.
@@ -210,9 +209,7 @@ export class DeviceLab {
   // hold open (a mount, a device) is released below it.
   // `group`: the process leads its own process group, which is killed whole (see Resource).
   trackProcess(pid: number, label: string, opts: { group?: boolean } = {}): Registration {
-    const startTime = processStartTime(pid);
-    if (startTime === undefined) throw new DeviceError('BAD_ARGUMENT', `process ${pid} (${label}) is not running`);
-    return this.stack.add({ kind: 'process', pid, startTime, label, ...(opts.group === true ? { group: true } : {}) });
+    return this.stack.addProcess(pid, label, opts);
   }
 
   // Releases everything this lab made, in reverse order (only when the lab owns its stack;

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync, chmodSync, chownSync, existsSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { run } from '../run.js';
 import { deriveSeed } from '../workload/seeded-random.js';
 import { asPgUser, clientArgs, pgBin, pgOwner, PgServer } from './pg-server.js';
@@ -132,6 +133,12 @@ async function moveWal(dir: string): Promise<void> {
   symlinkSync(to, from);
 }
 
+function statement(key: string, op: { value: Buffer; digest: string }): string {
+  return (
+    `INSERT INTO kv (k, v) VALUES ('${key}', '\\x${op.value.toString('hex')}') ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v;\n` + `\\echo ${key} ${op.digest}\n`
+  );
+}
+
 async function writeRows(client: ReturnType<typeof spawn>, seed: number, prefix: string, report: WorkloadReport): Promise<void> {
   const stdin = client.stdin;
   if (stdin === null) throw new Error('psql has no stdin');
@@ -142,10 +149,28 @@ async function writeRows(client: ReturnType<typeof spawn>, seed: number, prefix:
     // Announced here, before psql can read the statement: an announcement relayed from psql's
     // output could still sit in our pipe when the harness freezes us, while the row committed.
     report.intent(key, op.digest);
-    const sql =
-      `INSERT INTO kv (k, v) VALUES ('${key}', '\\x${op.value.toString('hex')}') ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v;\n` +
-      `\\echo ${key} ${op.digest}\n`;
-    if (!stdin.write(sql)) await Promise.race([once(stdin, 'drain'), exited]);
+    if (!stdin.write(statement(key, op))) await Promise.race([once(stdin, 'drain'), exited]);
+  }
+}
+
+// In log-writes mode (report.marked) psql gets one statement at a time: its `\echo` comes back to
+// us, we acknowledge it (report.ack returns once the harness has put the mark into the device's
+// log), and only then does psql get the next one. So no commit of this client starts before the
+// mark of its previous one is in the log, and a state that shows a mark shows every write that
+// commit made before it returned. Nothing is frozen in this mode, so an acknowledgement waiting
+// in our pipe cannot be lost to the count (the concern of writeRows above).
+async function writeRowsInStep(client: ReturnType<typeof spawn>, seed: number, prefix: string, report: WorkloadReport): Promise<void> {
+  const { stdin, stdout } = client;
+  if (stdin === null || stdout === null) throw new Error('psql has no stdin or stdout');
+  const echoes = createInterface({ input: stdout })[Symbol.asyncIterator]();
+  for (const op of operations(seed)) {
+    const key = `${prefix}${op.key}`;
+    report.intent(key, op.digest);
+    stdin.write(statement(key, op));
+    const echo = await echoes.next();
+    if (echo.done === true) return; // psql exited: its exit says why
+    if (echo.value !== `${key} ${op.digest}`) throw new Error(`psql client ${prefix} printed ${JSON.stringify(echo.value)}, not the echo of ${key}`);
+    report.ack(key, op.digest);
   }
 }
 
@@ -153,12 +178,16 @@ function startClient(socket: string, seed: number, index: number, report: Worklo
   // psql's output is the acknowledgement pipe itself (one whole line per write, so the clients'
   // lines and our announcements do not interleave): relayed through us, a committed row's line
   // could still sit in our pipe when the harness freezes the group, and be lost to the count.
-  const client = spawn(pgBin('psql'), [...clientArgs(socket), '-X', '-q', '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', ACK_FD, 'inherit'] });
+  // In log-writes mode it comes to us instead (writeRowsInStep).
+  const stdout = report.marked ? 'pipe' : ACK_FD;
+  const client = spawn(pgBin('psql'), [...clientArgs(socket), '-X', '-q', '-v', 'ON_ERROR_STOP=1'], { stdio: ['pipe', stdout, 'inherit'] });
   client.stdin?.on('error', () => undefined); // EPIPE once psql has exited: the exit says why
-  void writeRows(client, deriveSeed(seed, 'postgres-client', index), `c${index}.`, report);
-  return new Promise((_, reject) =>
-    client.on('exit', (code, signal) => reject(new Error(`psql client ${index} exited (code ${code ?? '-'}, signal ${signal ?? '-'})`))),
-  );
+  const write = report.marked ? writeRowsInStep : writeRows;
+  const failed = write(client, deriveSeed(seed, 'postgres-client', index), `c${index}.`, report);
+  return new Promise((_, reject) => {
+    failed.catch(reject);
+    client.on('exit', (code, signal) => reject(new Error(`psql client ${index} exited (code ${code ?? '-'}, signal ${signal ?? '-'})`)));
+  });
 }
 
 export const postgresProgram: BuiltinProgram = {

@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
         line(`${k} ${d}`);
         if (replyFd !== undefined) awaitReply(replyFd);
       };
-      await program.workload(dir, setting, Number(seedText), { intent: (k, d) => line(`~ ${k} ${d}`), ack });
+      await program.workload(dir, setting, Number(seedText), { intent: (k, d) => line(`~ ${k} ${d}`), ack, marked: replyFd !== undefined });
       return 0;
     }
     case 'check': {

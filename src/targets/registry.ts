@@ -4,7 +4,7 @@ import { execTarget } from './exec.js';
 import { leveldbTarget } from './leveldb.js';
 import { postgresTarget } from './postgres.js';
 import { sqliteTarget } from './sqlite.js';
-import type { Target, TargetSetting } from './target.js';
+import { settingFlakeyOnly, type Target, type TargetSetting } from './target.js';
 
 // The targets `crashtest --target` knows, and the one check of a target selection on the command
 // line (exit 2 before any work on an unknown target or setting). `wal` is the native WAL through
@@ -67,4 +67,21 @@ export function selectSettings(target: Target, text: string | undefined): Target
       );
     return setting;
   });
+}
+
+/**
+ * The selection as dm-log-writes recordings (crashtest --mode log-writes, fuzz) can take it: a
+ * setting with dm-flakey power cuts only (settingFlakeyOnly) is refused when named (`named`), and
+ * left out of the default ones (each said through `leftOut`; every built-in target's defaults
+ * keep at least one, test/unit/target-postgres.test.ts).
+ */
+export function forLogWrites(selection: TargetSelection, named: boolean, leftOut: (why: string) => void): TargetSelection {
+  const settings: TargetSetting[] = [];
+  for (const s of selection.settings) {
+    const why = settingFlakeyOnly(s);
+    if (why === undefined) settings.push(s);
+    else if (named) throw new CrashError('NOT_BUILT', why);
+    else leftOut(why);
+  }
+  return { ...selection, settings };
 }

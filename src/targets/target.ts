@@ -50,8 +50,11 @@ export interface Target {
   defaultSettings?: readonly string[];
   /** Trials per setting without --trials (the harness's default when absent). */
   defaultTrials?: number;
-  /** Set when the target has dm-flakey power cuts only: why log-writes recordings (and fuzz) are not offered. */
-  flakeyOnly?: string;
+  /**
+   * Acknowledgements per dm-log-writes recording of a setting (TARGET_RECORD_ACKS when absent):
+   * each is a mark, and every crash state of the recording runs the target's check.
+   */
+  recordAcks?: (setting: TargetSetting) => number;
   /** Why this machine cannot run the target (a missing program or user), or undefined. */
   unavailable?: () => string | undefined;
   commands(setting: TargetSetting, ctx: TrialContext): TrialCommands;
@@ -79,6 +82,12 @@ export interface BuiltinProgram {
 export interface WorkloadReport {
   intent(key: string, digest: string): void;
   ack(key: string, digest: string): void;
+  /**
+   * Log-writes mode: `ack` returns only once the harness has put the acknowledgement's mark into
+   * the device's log (src/targets/protocol.ts). A workload whose acknowledgements another process
+   * writes (postgres: psql) must route them through `ack` then, or its marks lag its commits.
+   */
+  readonly marked: boolean;
 }
 
 /** A built-in target: its commands run the bundled program with the target's name and setting. */

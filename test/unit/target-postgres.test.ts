@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { formatPromise } from '../../src/targets/contract.js';
 import { parsePgSetting, pgSettingConf, pgSettingName, postgresTarget, WAL_DEVICE_SUFFIX } from '../../src/targets/postgres.js';
-import { selectSettings } from '../../src/targets/registry.js';
+import { BUILTIN_TARGETS, forLogWrites, selectSettings, selectTarget } from '../../src/targets/registry.js';
 import { settingFlakeyOnly } from '../../src/targets/target.js';
+import { TARGET_RECORD_ACKS, targetRecordSpec } from '../../src/crash/target/log-writes-mode.js';
 
 // The postgres target's settings matrix and the contract each setting gets from PostgreSQL's
 // documentation (src/targets/postgres.ts); the server itself is exercised in the microVM
@@ -75,5 +76,30 @@ describe('postgres target settings', () => {
     expect(new Set(defaults.map((n) => formatPromise(contractOf(n)!.promise)))).toEqual(new Set(['durable', 'window:600', 'none']));
     expect(selectSettings(postgresTarget, 'all')).toHaveLength(48);
     expect(() => selectSettings(postgresTarget, 'sc-on')).toThrow(/unknown postgres setting "sc-on"/);
+  });
+
+  it('records few acknowledgements of a setting whose commits flush, enough of synchronous_commit off to span its window several times', () => {
+    const selection = selectTarget({
+      target: 'postgres',
+      settings: 'sc-on.fsync-on.fpw-on.fdatasync,sc-off.fsync-on.fpw-on.fdatasync,sc-off.fsync-off.fpw-on.fdatasync',
+    });
+    const acks = (setting: string) => targetRecordSpec({ fs: 'ext4', seed: 14 }, selection, setting, 0).acks;
+    expect(acks('sc-on.fsync-on.fpw-on.fdatasync')).toBe(8);
+    // 150 commits took 2.1 s in the microVM (the window is 600 ms); fsync off promises nothing: few.
+    expect(acks('sc-off.fsync-on.fpw-on.fdatasync')).toBe(150);
+    expect(acks('sc-off.fsync-off.fpw-on.fdatasync')).toBe(8);
+    // A target without its own count records the harness's.
+    expect(targetRecordSpec({ fs: 'ext4', seed: 14 }, selectTarget({ target: 'sqlite', settings: 'wal-full' }), 'wal-full', 0).acks).toBe(TARGET_RECORD_ACKS);
+  });
+
+  it('log-writes leaves the pg_wal-on-a-second-device defaults out (saying so) and refuses one named', () => {
+    const said: string[] = [];
+    const defaults = forLogWrites(selectTarget({ target: 'postgres' }), false, (why) => said.push(why));
+    expect(defaults.settings.map((s) => s.name)).toEqual((postgresTarget.defaultSettings ?? []).filter((n) => !n.endsWith(WAL_DEVICE_SUFFIX)));
+    expect(said).toEqual([expect.stringMatching(/two devices/)]);
+    const named = selectTarget({ target: 'postgres', settings: `sc-on.fsync-on.fpw-on.fdatasync${WAL_DEVICE_SUFFIX}` });
+    expect(() => forLogWrites(named, true, () => undefined)).toThrow(/two devices/);
+    // Every built-in target's defaults keep a setting that log-writes recordings can take.
+    for (const t of BUILTIN_TARGETS) expect(forLogWrites(selectTarget({ target: t.name }), false, () => undefined).settings.length, t.name).toBeGreaterThan(0);
   });
 });

@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTargets, withDeviceLab } from '../../dm/index.js';
@@ -53,12 +54,33 @@ async function main(): Promise<number> {
   const writerScript = path.join(here, 'marked-writer.mjs');
   const program = [process.execPath, path.join(here, 'program-main.mjs')];
   const outcomes: RecordOutcome<RecordingMeta | TargetRecordingMeta>[] = [];
+  // $POWERCUT_SCRATCH of the target recordings: kept across them (postgres makes its initdb
+  // template there once), off the logged devices, searchable by a server's own user.
+  const scratch = mkdtempSync(path.join(tmpdir(), 'powercut-target-scratch-'));
+  chmodSync(scratch, 0o711);
+  try {
+    await recordEach(specs, outRoot, writerScript, program, scratch, outcomes);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  writeFileSync(path.join(outRoot, 'index.json'), JSON.stringify(outcomes, null, 2));
+  return outcomes.every((o) => o.status === 'recorded') ? 0 : 1;
+}
+
+async function recordEach(
+  specs: (RecordSpec | TargetRecordSpec)[],
+  outRoot: string,
+  writerScript: string,
+  program: string[],
+  scratch: string,
+  outcomes: RecordOutcome<RecordingMeta | TargetRecordingMeta>[],
+): Promise<void> {
   for (const [n, spec] of specs.entries()) {
     let outcome: RecordOutcome<RecordingMeta | TargetRecordingMeta>;
     let line: string;
     try {
       if ('kind' in spec && spec.kind === 'target') {
-        const meta = await withDeviceLab((lab) => recordTargetOnce(lab, spec, program, outRoot));
+        const meta = await withDeviceLab((lab) => recordTargetOnce(lab, spec, program, outRoot, scratch));
         outcome = { status: 'recorded', meta };
         line = `${spec.name}: ${meta.entries} log entries, ${meta.marks} marks, ${(meta.logBytes / 2 ** 20).toFixed(1)} MiB log, ${meta.markStats.marks} acknowledgements marked${meta.shortBecause ? ` (short: ${meta.shortBecause})` : ''}, ${(meta.durationMs / 1000).toFixed(1)} s`;
       } else {
@@ -78,8 +100,6 @@ async function main(): Promise<number> {
     publishOutcome(outRoot, n, spec.name, outcome);
     process.stdout.write(`${RECORD_LINE} ${line}\n`);
   }
-  writeFileSync(path.join(outRoot, 'index.json'), JSON.stringify(outcomes, null, 2));
-  return outcomes.every((o) => o.status === 'recorded') ? 0 : 1;
 }
 
 main().then(

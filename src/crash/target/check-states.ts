@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import {
   closeLog,
@@ -54,6 +54,9 @@ export class OpenTargetRecording {
     this.target = selection.target;
     this.setting = selection.settings[0] as TargetSetting;
     ({ workDir: this.workDir, index: this.index } = unpackLog(dir, stack));
+    // Searchable, not listable: a check whose server runs as a user of its own (postgres) must
+    // reach the data directory on the slots' mounts in here.
+    chmodSync(this.workDir, 0o711);
   }
 
   /** The index of the mark after which states start (prepare's data durable). */
@@ -118,7 +121,13 @@ export class TargetStateChecker {
       const t1 = process.hrtime.bigint();
       const dir = path.join(slot.mountPoint, rec.meta.dataDir);
       const commands = rec.target.commands(rec.setting, { dir, seed: rec.meta.spec.seed, program: this.program });
-      const { check } = await runCheck(commands.check, { ...process.env, POWERCUT_DATA: dir }, process.cwd());
+      // The check's group is on the stack above the mount: a Ctrl-C kills it (and a server it
+      // started on the mount) before the mount goes.
+      const track = (pid: number, label: string) => {
+        const registration = this.stack.addProcess(pid, label, { group: true });
+        return () => this.stack.forget(registration);
+      };
+      const { check } = await runCheck(commands.check, { ...process.env, POWERCUT_DATA: dir }, process.cwd(), track);
       this.timings.checkMs += Number(process.hrtime.bigint() - t1) / 1e6;
       const verdict = judgeTargetState(rec.history, marks, rec.setting.contract, check);
       return { ...facts, status: verdict.status, reasons: targetReasons(verdict), verdict };
@@ -153,6 +162,8 @@ export interface TargetCheckReport {
   representative: (TargetStateResult & { status: 'held' | 'violated' }) | null;
   timings: { materialiseMs: number; mountMs: number; checkMs: number; totalMs: number };
   statesPerSecond: number;
+  /** From the first acknowledgement to the last, as the recorder read them (what a window promise can be tested over). */
+  acksSpanMs: number;
 }
 
 type Judged = TargetStateResult & { status: 'held' | 'violated' };
@@ -188,6 +199,7 @@ export async function checkTargetRecording(
       representative: null,
       timings: { materialiseMs: 0, mountMs: 0, checkMs: 0, totalMs: 0 },
       statesPerSecond: 0,
+      acksSpanMs: (rec.history.acks[rec.history.acks.length - 1]?.atMs ?? 0) - (rec.history.acks[0]?.atMs ?? 0),
     };
     let worst: Judged | null = null;
     const started = process.hrtime.bigint();

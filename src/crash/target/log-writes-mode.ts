@@ -24,19 +24,20 @@ import type { TargetRecordingMeta, TargetRecordSpec } from './recording.js';
 // (check-states.ts), where loop mounts and the check's processes run at native speed. A trial is
 // violated when any of its states is; its verdict is the state that speaks for it.
 
-/** Acknowledgements per recording: every one is a mark, and each state runs the target's check. */
+/** Acknowledgements per recording (unless the target says otherwise): every one is a mark, and each state runs the target's check. */
 export const TARGET_RECORD_ACKS = 16;
 
 /** The recording spec of one trial of one setting (the same seed gives the same workload). */
 export function targetRecordSpec(options: Pick<RunOptions, 'fs' | 'seed'>, selection: TargetSelection, setting: string, index: number): TargetRecordSpec {
   const t = selection.target.name;
+  const chosen = selection.settings.find((s) => s.name === setting);
   return {
     kind: 'target',
     name: `${t}-${setting.replace(/[^A-Za-z0-9._-]+/g, '-')}-trial-${index}`,
     target: { name: t, settings: [setting], setting, ...(selection.exec ? { exec: selection.exec } : {}) },
     fs: options.fs,
     seed: trialSeed(options.seed, index),
-    acks: TARGET_RECORD_ACKS,
+    acks: (chosen === undefined ? undefined : selection.target.recordAcks?.(chosen)) ?? TARGET_RECORD_ACKS,
   };
 }
 
@@ -53,6 +54,12 @@ function outcomeOf(spec: TargetRecordSpec, selection: TargetSelection, index: nu
   const notes = [
     `${report.checked} crash states checked at ${report.statesPerSecond.toFixed(1)} states/s (${cov.epochs} epochs, ${cov.prefixStates} prefix, ${cov.subsetStates} subset, ${cov.tornStates} torn)`,
   ];
+  const acks = report.meta.markStats.marks;
+  if (setting.contract.promise.kind === 'window' && acks > 1) {
+    // Whether the recording could test the window at all: only an acknowledgement older than the
+    // window at a state's last visible mark is required to survive.
+    notes.push(`${acks} acknowledgements over ${report.acksSpanMs} ms (the window: ${setting.contract.promise.ms} ms)`);
+  }
   if (report.allowedLossStates > 0)
     notes.push(
       `${report.allowedLossStates} of ${report.checked} states lost acknowledged keys the promise (${formatPromise(setting.contract.promise)}) allows`,

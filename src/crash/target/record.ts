@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DeviceLab } from '../../dm/index.js';
 import { selectTarget } from '../../targets/registry.js';
@@ -25,14 +25,28 @@ const DATA_DIR = 'target';
 /** A program that takes longer than this for the acknowledgements asked is cut short (the recording says why). */
 const RECORD_LIMIT_MS = 180_000;
 
-export async function recordTargetOnce(lab: DeviceLab, spec: TargetRecordSpec, program: string[], outRoot: string): Promise<TargetRecordingMeta> {
+/**
+ * `scratch`: $POWERCUT_SCRATCH, a directory outside the logged device that the recordings of one
+ * recorder run share (the postgres target keeps its initdb template there, as in a power-cut run,
+ * src/crash/target/trial.ts), searchable by a server's own user.
+ */
+export async function recordTargetOnce(
+  lab: DeviceLab,
+  spec: TargetRecordSpec,
+  program: string[],
+  outRoot: string,
+  scratch: string,
+): Promise<TargetRecordingMeta> {
   const started = Date.now();
   const t = spec.target;
   const selection = selectTarget(t.exec !== undefined ? { target: 'exec', ...t.exec } : { target: t.name, settings: t.setting });
   const setting = selection.settings[0];
   if (setting === undefined) throw new CrashError('BAD_OPTION', `${t.name} has no setting ${t.setting}`);
+  // Searchable, not listable: a target's server that runs as a user of its own (postgres) must
+  // reach its data directory on the mount in here.
+  chmodSync(lab.dir, 0o711);
   const { lw, logImage, mnt, imageBytes, dir } = await loggedFilesystem(lab, spec.name, spec.fs, spec.imageBytes, DATA_DIR);
-  const env = { ...process.env, POWERCUT_DATA: dir };
+  const env = { ...process.env, POWERCUT_DATA: dir, POWERCUT_SCRATCH: scratch };
   const cwd = process.cwd();
   const commands = selection.target.commands(setting, { dir, seed: spec.seed, program });
   await prepareTarget(t.name, commands, env, cwd, dir);
