@@ -42,7 +42,7 @@ import { TARGET_NAMES } from '../targets/registry.js';
 // sudo pnpm crashtest --self-test [--only plant,...] [--jobs N] [--seed S] [--json FILE]: every planted
 // bug (native/plants.json) through the default checks of its strategy, and the clean build; exit
 // 0 only when every plant is caught and the clean build holds (src/crash/self-test/).
-// sudo pnpm crashtest --target sqlite|leveldb|exec|wal [--settings a,b|all] [--run CMD --check CMD --promise P]:
+// sudo pnpm crashtest --target sqlite|leveldb|postgres|exec|wal [--settings a,b|all] [--run CMD --check CMD --promise P [--devices 2]]:
 // another program through the target protocol (src/targets, docs/crash/targets.md).
 // Exit: 0 the contract held in every trial; 1 violated (or none/periodic never lost anything: the
 // crash was not real); 2 usage or environment error, or a trial that could not be carried out.
@@ -82,6 +82,7 @@ interface CliOptions {
   run?: string;
   check?: string;
   promise?: string;
+  devices?: string;
   failFast?: boolean;
 }
 
@@ -297,6 +298,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--run <cmd>', 'with --target exec: the program; it works in $POWERCUT_DATA and acknowledges on fd 3')
     .option('--check <cmd>', 'with --target exec: run after the crash; prints KEY DIGEST per surviving key, exits non-zero if damaged')
     .option('--promise <p>', 'with --target exec: durable | window:MS | last:N | none (default durable)')
+    .option('--devices <n>', 'with --target exec: 2 gives the program a second device ($POWERCUT_DATA2), cut at the same instant (default 1)')
     .addOption(new Option('--in-vm').hideHelp())
     .addOption(new Option('--results-file <file>').hideHelp())
     .addOption(new Option('--writer-bundle <file>').hideHelp())
@@ -313,8 +315,8 @@ async function main(argv: string[]): Promise<number> {
             ? crashtest({ ...opts, strategy: parsed.strategies }, argv)
             : Promise.reject(new CrashError('BAD_OPTION', `--target wal --settings: ${parsed.message}`));
         }
-      } else if (opts.target === undefined && [opts.settings, opts.run, opts.check, opts.promise].some((v) => v !== undefined))
-        run = Promise.reject(new CrashError('BAD_OPTION', '--settings, --run, --check and --promise go with --target'));
+      } else if (opts.target === undefined && [opts.settings, opts.run, opts.check, opts.promise, opts.devices].some((v) => v !== undefined))
+        run = Promise.reject(new CrashError('BAD_OPTION', '--settings, --run, --check, --promise and --devices go with --target'));
       else if (opts.target !== undefined && opts.target !== 'wal' && opts.failFast !== undefined)
         run = Promise.reject(new CrashError('BAD_OPTION', `--fail-fast goes with the WAL (--strategy or --target wal), not --target ${opts.target}`));
       else if (opts.target !== undefined && opts.selfTest === undefined) run = targetCommand({ ...opts, target: opts.target }, argv);

@@ -40,6 +40,7 @@ export interface TargetCliOptions {
   run?: string;
   check?: string;
   promise?: string;
+  devices?: string;
   strategy?: unknown;
   groupCommit?: boolean;
   scenario: string;
@@ -73,14 +74,16 @@ export function checkTargetOptions(o: TargetCliOptions): TargetSelection {
     );
   if (o.trial !== undefined && o.seed === undefined) throw new CrashError('BAD_OPTION', '--trial replays one trial of a seeded run: give --seed too');
   const chosen = selectTarget(o);
-  const selection = o.mode === 'log-writes' ? forLogWrites(chosen, o.settings !== undefined, leftOut) : chosen;
+  // An exec target's one setting is the command line's own (--promise, --devices): named too.
+  const named = o.settings !== undefined || chosen.exec !== undefined;
+  const selection = o.mode === 'log-writes' ? forLogWrites(chosen, named, leftOut) : chosen;
   // Checked here, on the host: the microVM runs the host's own programs.
   const missing = selection.target.unavailable?.();
   if (missing !== undefined) throw new CrashError('MISSING_TOOL', `--target ${selection.target.name}: ${missing}`);
   return selection;
 }
 
-function runOptions(o: TargetCliOptions, selection: TargetSelection, argv: readonly string[]): RunOptions {
+export function runOptions(o: TargetCliOptions, selection: TargetSelection, argv: readonly string[]): RunOptions {
   return {
     strategies: [],
     groupCommit: false,
@@ -131,8 +134,8 @@ export function printTargetResults(results: RunResults<TargetTrialOutcome>, seed
 // without the mode asked for, is left out, saying why. A setting that broke its contract is a
 // finding the table reports, with its artifacts: the command exits 0 once the table is complete.
 async function allTargets(o: TargetCliOptions, argv: readonly string[]): Promise<number> {
-  if (o.run !== undefined || o.check !== undefined || o.promise !== undefined)
-    throw new CrashError('BAD_OPTION', '--target all runs the built-in targets: --run, --check and --promise go with --target exec');
+  if (o.run !== undefined || o.check !== undefined || o.promise !== undefined || o.devices !== undefined)
+    throw new CrashError('BAD_OPTION', '--target all runs the built-in targets: --run, --check, --promise and --devices go with --target exec');
   if (o.trial !== undefined) throw new CrashError('BAD_OPTION', '--trial replays one trial of one target: give --target NAME');
   // --settings names settings of any built-in target; a target none of them belongs to is left out.
   const wanted = o.settings === undefined || o.settings === 'all' ? undefined : o.settings.split(',').map((s) => s.trim());

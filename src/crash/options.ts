@@ -1,6 +1,7 @@
 import type { FsVariantName } from '../dm/index.js';
 import type { Strategy } from '../workload/events.js';
 import type { Scenario } from './plan/scenario.js';
+import type { ExecArgs } from '../targets/registry.js';
 
 /** How the power cut is produced: dm-flakey table swaps, or (issue 6) dm-log-writes replay. */
 export type CrashMode = 'flakey' | 'log-writes';
@@ -48,7 +49,7 @@ export interface RunOptions {
 export interface TargetRun {
   name: string;
   settings: string[];
-  exec?: { run: string; check: string; promise: string };
+  exec?: ExecArgs;
 }
 
 /** The trial indices a run executes. */

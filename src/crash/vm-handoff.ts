@@ -42,7 +42,18 @@ export function innerArgs(options: RunOptions, resultsFile: string, writerBundle
 }
 
 function targetArgs(t: NonNullable<RunOptions['target']>): string[] {
-  if (t.exec !== undefined) return ['--target', 'exec', '--run', t.exec.run, '--check', t.exec.check, '--promise', t.exec.promise];
+  if (t.exec !== undefined)
+    return [
+      '--target',
+      'exec',
+      '--run',
+      t.exec.run,
+      '--check',
+      t.exec.check,
+      '--promise',
+      t.exec.promise,
+      ...(t.exec.devices === undefined ? [] : ['--devices', t.exec.devices]),
+    ];
   return ['--target', t.name, '--settings', t.settings.join(',')];
 }
 

@@ -10,12 +10,16 @@ export interface ExecSpec {
   run: string;
   check: string;
   promise: TargetPromise;
+  /** 2: the program also gets $POWERCUT_DATA2 on a second device, cut at the same instant. */
+  devices?: 1 | 2;
 }
 
 export function execTarget(spec: ExecSpec): Target {
+  const two = spec.devices === 2;
   const setting: TargetSetting = {
-    name: formatPromise(spec.promise),
+    name: `${formatPromise(spec.promise)}${two ? '.two-devices' : ''}`,
     contract: { promise: spec.promise, mayCorrupt: false, says: `as stated: --promise ${formatPromise(spec.promise)}`, cite: '--promise' },
+    ...(two ? { devices: 2 } : {}),
   };
   const sh = (cmd: string) => ({ argv: ['sh', '-c', cmd], display: cmd });
   return {

@@ -15,12 +15,21 @@ import { settingFlakeyOnly, type Target, type TargetSetting } from './target.js'
 export const BUILTIN_TARGETS: readonly Target[] = [sqliteTarget, leveldbTarget, postgresTarget];
 export const TARGET_NAMES = ['wal', ...BUILTIN_TARGETS.map((t) => t.name), 'exec', 'all'] as const;
 
+/** An exec target as the command line gave it: what crosses into the VM and into its recordings. */
+export interface ExecArgs {
+  run: string;
+  check: string;
+  promise: string;
+  /** '2': a second device ($POWERCUT_DATA2), cut at the same instant as the first. */
+  devices?: string;
+}
+
 /** A target run after the command line was checked: the target and the settings to try. */
 export interface TargetSelection {
   target: Target;
   settings: TargetSetting[];
   /** exec only: what to pass on to the run in the VM. */
-  exec?: { run: string; check: string; promise: string };
+  exec?: ExecArgs;
 }
 
 export interface TargetArgs {
@@ -29,6 +38,7 @@ export interface TargetArgs {
   run?: string;
   check?: string;
   promise?: string;
+  devices?: string;
 }
 
 /** The selection for `--target NAME` (not wal, not all); throws BAD_OPTION. */
@@ -39,13 +49,16 @@ export function selectTarget(a: TargetArgs): TargetSelection {
     const promiseText = a.promise ?? 'durable';
     const parsed = parsePromise(promiseText);
     if (!parsed.ok) throw new CrashError('BAD_OPTION', parsed.message);
-    const target = execTarget({ run: a.run, check: a.check, promise: parsed.promise });
-    return { target, settings: [...target.settings], exec: { run: a.run, check: a.check, promise: promiseText } };
+    if (a.devices !== undefined && a.devices !== '1' && a.devices !== '2') throw new CrashError('BAD_OPTION', `--devices ${a.devices}: 1 or 2`);
+    const devices = a.devices === '2' ? 2 : 1;
+    const target = execTarget({ run: a.run, check: a.check, promise: parsed.promise, devices });
+    return { target, settings: [...target.settings], exec: { run: a.run, check: a.check, promise: promiseText, ...(devices === 2 ? { devices: '2' } : {}) } };
   }
   for (const [flag, value] of [
     ['--run', a.run],
     ['--check', a.check],
     ['--promise', a.promise],
+    ['--devices', a.devices],
   ] as const) {
     if (value !== undefined) throw new CrashError('BAD_OPTION', `${flag} goes with --target exec`);
   }

@@ -36,9 +36,11 @@ async function crashtestExec(
   name: string,
   run: string,
   mode: 'flakey' | 'log-writes' = 'flakey',
+  more: { check?: string; args?: string[] } = {},
 ): Promise<{ code: number | undefined; results: RunResults<TargetTrialOutcome>; err: string }> {
   const json = path.join(tmp, `${name}.json`);
-  const args = ['src/cli/crashtest.ts', '--target', 'exec', '--run', run, '--check', 'python3 examples/targets/kvlog.py check', '--mode', mode];
+  const check = more.check ?? 'python3 examples/targets/kvlog.py check';
+  const args = ['src/cli/crashtest.ts', '--target', 'exec', '--run', run, '--check', check, '--mode', mode, ...(more.args ?? [])];
   // A recording checks every crash state of its trial: one is enough.
   args.push('--promise', 'durable', '--trials', mode === 'flakey' ? '3' : '1', '--seed', '14', '--json', json, '--artifacts', path.join(tmp, name));
   const r = await execa(tsx, args, { cwd: ROOT, reject: false, timeout: 900_000 });
@@ -68,6 +70,29 @@ describe.skipIf(why !== undefined)(`crashtest --target exec${why ? ` (skipped: $
       expect(t.target.verdict.violated).toContain('durability');
       expect(t.artifactDir).not.toBeNull();
       expect(readFileSync(path.join(t.artifactDir ?? '', 'command.txt'), 'utf8')).toContain('--target exec');
+    }
+  });
+
+  // The example's log on the second device ($POWERCUT_DATA2 of --devices 2): its planted bug is
+  // caught there, so the power cut took the second device too (the first holds only the empty
+  // $POWERCUT_DATA); the replay command keeps --devices 2.
+  it('--devices 2: acknowledging before syncing on the second device is caught', { timeout: 900_000 }, async () => {
+    const onSecond = (cmd: string) => `POWERCUT_DATA="$POWERCUT_DATA2" ${cmd}`;
+    const r = await crashtestExec('two-devices', onSecond('python3 examples/targets/kvlog.py run --ack-before-sync'), 'flakey', {
+      check: onSecond('python3 examples/targets/kvlog.py check'),
+      args: ['--devices', '2'],
+    });
+    expect(r.code, r.err).toBe(1);
+    const violated = r.results.trials.filter((t) => t.status === 'violated');
+    expect(violated.length).toBeGreaterThan(0);
+    for (const t of r.results.trials) {
+      expect(t.target.setting).toBe('durable.two-devices');
+      expect(t.timeline.map((e) => e.what).join('\n')).toMatch(/second device \(\$POWERCUT_DATA2\) after the cut: kv\.log/);
+    }
+    for (const t of violated) {
+      expect(t.target.verdict.violated).toContain('durability');
+      expect(readFileSync(path.join(t.artifactDir ?? '', 'command.txt'), 'utf8')).toContain('--devices 2');
+      expect(existsSync(path.join(t.artifactDir ?? '', 'data2', 'kv.log'))).toBe(true);
     }
   });
 

@@ -160,3 +160,23 @@ describe('target registry', () => {
     expect(BUILTIN_TARGETS.find((t) => t.name === 'sqlite')?.settings).toHaveLength(12);
   });
 });
+
+describe('exec --devices', () => {
+  it('2 gives the setting a second device and carries over to the VM and the replay command; anything but 1 or 2 is refused', async () => {
+    const { selectTarget } = await import('../../src/targets/registry.js');
+    const { innerArgs } = await import('../../src/crash/vm-handoff.js');
+    const { targetReplayCommand } = await import('../../src/crash/target/mode.js');
+    const two = selectTarget({ target: 'exec', run: 'r', check: 'c', devices: '2' });
+    expect(two.settings.map((s) => [s.name, s.devices])).toEqual([['durable.two-devices', 2]]);
+    expect(two.exec).toEqual({ run: 'r', check: 'c', promise: 'durable', devices: '2' });
+    const one = selectTarget({ target: 'exec', run: 'r', check: 'c', devices: '1' });
+    expect(one.settings.map((s) => [s.name, s.devices])).toEqual([['durable', undefined]]);
+    expect(one.exec).toEqual({ run: 'r', check: 'c', promise: 'durable' });
+    expect(() => selectTarget({ target: 'exec', run: 'r', check: 'c', devices: '3' })).toThrow(/--devices 3: 1 or 2/);
+    expect(() => selectTarget({ target: 'sqlite', devices: '2' })).toThrow(/--devices goes with --target exec/);
+    const { runOptions } = await import('../../src/cli/target-command.js');
+    const options = runOptions({ target: 'exec', run: 'r', check: 'c', devices: '2', scenario: 'all', fs: 'ext4', seed: 14, trials: 1 }, two, []);
+    expect(innerArgs(options, '/tmp/r.json', '/tmp/w.mjs').join(' ')).toContain('--promise durable --devices 2');
+    expect(targetReplayCommand(options, 'durable.two-devices', 0)).toContain('--promise durable --devices 2 --fs ext4');
+  });
+});

@@ -22,7 +22,7 @@ export function targetReplayCommand(options: RunOptions, setting: string, index:
   if (t === undefined) throw new Error('targetReplayCommand needs a target run');
   const what =
     t.exec !== undefined
-      ? `--target exec --run ${JSON.stringify(t.exec.run)} --check ${JSON.stringify(t.exec.check)} --promise ${t.exec.promise}`
+      ? `--target exec --run ${JSON.stringify(t.exec.run)} --check ${JSON.stringify(t.exec.check)} --promise ${t.exec.promise}${t.exec.devices === undefined ? '' : ` --devices ${t.exec.devices}`}`
       : `--target ${t.name} --settings ${setting}`;
   return `sudo pnpm crashtest ${what}${options.mode === 'log-writes' ? ' --mode log-writes' : ''} --fs ${options.fs} --seed ${options.seed} --trial ${index}`;
 }
