@@ -51,10 +51,10 @@ export interface Target {
   /** Trials per setting without --trials (the harness's default when absent). */
   defaultTrials?: number;
   /**
-   * Acknowledgements per dm-log-writes recording of a setting (TARGET_RECORD_ACKS when absent):
-   * each is a mark, and every crash state of the recording runs the target's check.
+   * Acknowledgements per dm-log-writes recording (TARGET_RECORD_ACKS when absent): each is a
+   * mark, and every crash state of the recording runs the target's check.
    */
-  recordAcks?: (setting: TargetSetting) => number;
+  recordAcks?: number;
   /** Why this machine cannot run the target (a missing program or user), or undefined. */
   unavailable?: () => string | undefined;
   commands(setting: TargetSetting, ctx: TrialContext): TrialCommands;

@@ -3,7 +3,7 @@ import { formatPromise } from '../../src/targets/contract.js';
 import { parsePgSetting, pgSettingConf, pgSettingName, postgresTarget, WAL_DEVICE_SUFFIX } from '../../src/targets/postgres.js';
 import { BUILTIN_TARGETS, forLogWrites, selectSettings, selectTarget } from '../../src/targets/registry.js';
 import { settingFlakeyOnly } from '../../src/targets/target.js';
-import { TARGET_RECORD_ACKS, targetRecordSpec } from '../../src/crash/target/log-writes-mode.js';
+import { TARGET_RECORD_ACKS, TARGET_RECORD_WINDOWS, targetRecordSpec } from '../../src/crash/target/log-writes-mode.js';
 
 // The postgres target's settings matrix and the contract each setting gets from PostgreSQL's
 // documentation (src/targets/postgres.ts); the server itself is exercised in the microVM
@@ -78,16 +78,17 @@ describe('postgres target settings', () => {
     expect(() => selectSettings(postgresTarget, 'sc-on')).toThrow(/unknown postgres setting "sc-on"/);
   });
 
-  it('records few acknowledgements of a setting whose commits flush, enough of synchronous_commit off to span its window several times', () => {
+  it('records 8 acknowledgements per recording, synchronous_commit off until they span 4 windows', () => {
     const selection = selectTarget({
       target: 'postgres',
       settings: 'sc-on.fsync-on.fpw-on.fdatasync,sc-off.fsync-on.fpw-on.fdatasync,sc-off.fsync-off.fpw-on.fdatasync',
     });
-    const acks = (setting: string) => targetRecordSpec({ fs: 'ext4', seed: 14 }, selection, setting, 0).acks;
-    expect(acks('sc-on.fsync-on.fpw-on.fdatasync')).toBe(8);
-    // 150 commits took 2.1 s in the microVM (the window is 600 ms); fsync off promises nothing: few.
-    expect(acks('sc-off.fsync-on.fpw-on.fdatasync')).toBe(150);
-    expect(acks('sc-off.fsync-off.fpw-on.fdatasync')).toBe(8);
+    const spec = (setting: string) => targetRecordSpec({ fs: 'ext4', seed: 14 }, selection, setting, 0);
+    for (const s of selection.settings) expect(spec(s.name).acks, s.name).toBe(8);
+    // synchronous_commit off records on until its acknowledgements span 4 windows; fsync off promises nothing.
+    expect(spec('sc-off.fsync-on.fpw-on.fdatasync').minSpanMs).toBe(TARGET_RECORD_WINDOWS * 600);
+    expect(spec('sc-on.fsync-on.fpw-on.fdatasync').minSpanMs).toBeUndefined();
+    expect(spec('sc-off.fsync-off.fpw-on.fdatasync').minSpanMs).toBeUndefined();
     // A target without its own count records the harness's.
     expect(targetRecordSpec({ fs: 'ext4', seed: 14 }, selectTarget({ target: 'sqlite', settings: 'wal-full' }), 'wal-full', 0).acks).toBe(TARGET_RECORD_ACKS);
   });

@@ -54,23 +54,29 @@ export async function recordTargetOnce(
 
   const marker = openMarker(lw.name, 'ioctl');
   let shortBecause: string | null = null;
+  let enough = false;
   // The callback runs on the program's fd-3 lines, after spawn returned.
   const child: ProgramChild = ProgramChild.spawn(
     commands.run,
     env,
     cwd,
     started,
-    (_ack, n) => {
+    (ack, n) => {
       marker.mark(ackMark(n));
       // The last one asked for stays unanswered: the program waits there until it is killed.
-      if (n + 1 >= spec.acks) child.stopReplies();
+      if (n + 1 >= spec.acks && ack.atMs - (child.acks[0]?.atMs ?? ack.atMs) >= (spec.minSpanMs ?? 0)) {
+        enough = true;
+        child.stopReplies();
+      }
     },
     { markedReply: true },
   );
   const registration = lab.trackProcess(child.pid, `${t.name} program`, { group: true });
   try {
     await awaitFirstAck(child);
-    const reached = await child.waitForAcks(spec.acks, RECORD_LIMIT_MS);
+    const until = Date.now() + RECORD_LIMIT_MS;
+    let reached: Awaited<ReturnType<ProgramChild['waitForAcks']>> = 'reached';
+    while (!enough && reached === 'reached') reached = await child.waitForAcks(child.acks.length + 1, until - Date.now());
     if (reached === 'exited') shortBecause = `the program ended after ${child.acks.length} acknowledgements: ${tail(child.stderr)}`;
     if (reached === 'timed-out') shortBecause = `${child.acks.length} acknowledgements in ${RECORD_LIMIT_MS / 1000} s`;
     const bad = child.badLine();

@@ -28,8 +28,10 @@ export interface TargetRecordSpec {
   imageBytes?: number;
   /** The trial seed (the workload of a built-in target is a function of it). */
   seed: number;
-  /** Acknowledgements to record: the program is stopped after this many. */
+  /** Acknowledgements to record: the program is stopped after this many (and minSpanMs). */
   acks: number;
+  /** The acknowledgements also span at least this long, first to last (a window promise's recording). */
+  minSpanMs?: number;
 }
 
 export interface TargetHistory {
