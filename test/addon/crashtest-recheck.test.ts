@@ -120,7 +120,7 @@ describe.skipIf(why !== undefined)(`crashtest recheck${why ? ` (skipped: ${why})
   });
 
   it('writes every artifact file of a flakey trial', () => {
-    const targetOnly: string[] = [ARTIFACT_FILES.check, ARTIFACT_FILES.data];
+    const targetOnly: string[] = [ARTIFACT_FILES.check, ARTIFACT_FILES.data, ARTIFACT_FILES.data2];
     // fsck.txt: only a filesystem without a journal runs fsck before the mount.
     const noJournalOnly: string[] = [ARTIFACT_FILES.fsck];
     const recordingOnly: string[] = [
