@@ -53,6 +53,15 @@ export function pgOwner(): { uid: number; gid: number } {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+/**
+ * argv that runs a PostgreSQL program as the postgres user in PID and IPC namespaces of its own
+ * (see above): the server, and initdb too, whose single-user backend makes a SysV segment that a
+ * kill halfway would otherwise leave in this namespace (a CI run showed one).
+ */
+export function contained(argv: string[]): string[] {
+  return ['unshare', '--pid', '--ipc', '--fork', '--kill-child', '--', ...asPgUser(argv)];
+}
+
 /** argv prefix that runs a command as the postgres user (the caller is root). */
 export function asPgUser(argv: string[]): string[] {
   return ['setpriv', `--reuid=${PG_USER}`, `--regid=${PG_USER}`, '--init-groups', '--', ...argv];
@@ -104,15 +113,7 @@ export class PgServer {
    */
   static start(dataDir: string, log: 'inherit' | 'capture', extra: string[] = []): PgServer {
     const socket = `@powercut-pg-${process.pid}-${randomBytes(4).toString('hex')}`;
-    const argv = [
-      'unshare',
-      '--pid',
-      '--ipc',
-      '--fork',
-      '--kill-child',
-      '--',
-      ...asPgUser([pgBin('postgres'), '-D', dataDir, '-c', `unix_socket_directories=${socket}`, '-c', 'listen_addresses=', ...extra]),
-    ];
+    const argv = contained([pgBin('postgres'), '-D', dataDir, '-c', `unix_socket_directories=${socket}`, '-c', 'listen_addresses=', ...extra]);
     const child = spawn(argv[0] ?? 'unshare', argv.slice(1), { stdio: ['ignore', 'ignore', log === 'inherit' ? 'inherit' : 'pipe'] });
     return new PgServer(child, dataDir, socket);
   }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { run } from '../run.js';
 import { deriveSeed } from '../workload/seeded-random.js';
-import { asPgUser, clientArgs, pgBin, pgOwner, PgServer } from './pg-server.js';
+import { clientArgs, contained, pgBin, pgOwner, PgServer } from './pg-server.js';
 import { parsePgSetting, pgSettingConf } from './postgres.js';
 import type { BuiltinProgram, WorkloadReport } from './target.js';
 import { ACK_FD, DATA2_ENV } from './protocol.js';
@@ -67,7 +67,7 @@ function psql(socket: string, sql: string) {
 async function makeCluster(dir: string): Promise<void> {
   // -k: data checksums, so a damaged page is reported rather than read; --no-sync: the harness
   // syncs the prepared directory itself.
-  const [cmd = 'setpriv', ...args] = asPgUser([
+  const [cmd = 'unshare', ...args] = contained([
     pgBin('initdb'),
     '-D',
     dir,
