@@ -1,5 +1,6 @@
 import { chmodSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { selectionOf } from './selection.js';
 import {
   closeLog,
   enumerateStates,
@@ -12,7 +13,6 @@ import {
 } from '../../dm/log-writes/index.js';
 import { CleanupStack } from '../../dm/index.js';
 import { targetReasons, type TargetVerdict } from '../../oracle/target-verdict.js';
-import { selectTarget } from '../../targets/registry.js';
 import type { Target, TargetSetting } from '../../targets/target.js';
 import { CrashError } from '../crash-error.js';
 import type { StateFacts } from '../explore/check-report.js';
@@ -50,7 +50,7 @@ export class OpenTargetRecording {
   ) {
     ({ meta: this.meta, history: this.history } = readTargetRecording(dir));
     const t = this.meta.spec.target;
-    const selection = selectTarget(t.exec !== undefined ? { target: 'exec', ...t.exec } : { target: t.name, settings: t.setting });
+    const selection = selectionOf(t, t.setting);
     this.target = selection.target;
     this.setting = selection.settings[0] as TargetSetting;
     ({ workDir: this.workDir, index: this.index } = unpackLog(dir, stack));

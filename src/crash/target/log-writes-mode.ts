@@ -1,8 +1,9 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { selectionOf } from './selection.js';
 import { CleanupStack } from '../../dm/index.js';
-import { selectTarget, type TargetSelection } from '../../targets/registry.js';
+import type { TargetSelection } from '../../targets/registry.js';
 import { ARTIFACT_FILES, artifactName, saveRecordingArtifacts } from '../artifacts.js';
 import { PROJECT_ROOT } from '../bundle.js';
 import { CrashError } from '../crash-error.js';
@@ -111,7 +112,7 @@ function outcomeOf(spec: TargetRecordSpec, selection: TargetSelection, index: nu
 export async function runTargetLogWritesMode(options: RunOptions, reporter: Reporter, forceVm: boolean): Promise<RunResults<TargetTrialOutcome>> {
   const run = options.target;
   if (run === undefined) throw new Error('runTargetLogWritesMode needs options.target');
-  const selection = selectTarget(run.exec !== undefined ? { target: 'exec', ...run.exec } : { target: run.name, settings: run.settings.join(',') });
+  const selection = selectionOf(run);
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const runId = `${startedAt.replace(/[:.]/g, '-')}-seed${options.seed}`;

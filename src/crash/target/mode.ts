@@ -1,8 +1,8 @@
 import { chmodSync, existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { selectionOf } from './selection.js';
 import { fileURLToPath } from 'node:url';
 import { withDeviceLab } from '../../dm/index.js';
-import { selectTarget } from '../../targets/registry.js';
 import { artifactName, saveTargetArtifacts } from '../artifacts.js';
 import { bundleCrashtest, useAddonSnapshot } from '../bundle.js';
 import { DeviceStack, type DeviceCount } from '../flakey/device-stack.js';
@@ -36,7 +36,7 @@ function siblingProgram(): string | undefined {
 export async function runTargetMode(options: RunOptions, reporter: Reporter, inVm: boolean): Promise<RunResults<TargetTrialOutcome>> {
   const run = options.target;
   if (run === undefined) throw new Error('runTargetMode needs options.target');
-  const selection = selectTarget(run.exec !== undefined ? { target: 'exec', ...run.exec } : { target: run.name, settings: run.settings.join(',') });
+  const selection = selectionOf(run);
   const { started, runId } = await beginFlakeyRun(options);
   const indices = trialIndices(options);
   const total = indices.length * selection.settings.length;

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { selectionOf } from './selection.js';
 import type { DeviceLab } from '../../dm/index.js';
-import { selectTarget } from '../../targets/registry.js';
 import { CrashError } from '../crash-error.js';
 import { openMarker } from '../record/marker.js';
 import { logFacts, loggedFilesystem, saveLog } from '../record/session.js';
@@ -39,7 +39,7 @@ export async function recordTargetOnce(
 ): Promise<TargetRecordingMeta> {
   const started = Date.now();
   const t = spec.target;
-  const selection = selectTarget(t.exec !== undefined ? { target: 'exec', ...t.exec } : { target: t.name, settings: t.setting });
+  const selection = selectionOf(t, t.setting);
   const setting = selection.settings[0];
   if (setting === undefined) throw new CrashError('BAD_OPTION', `${t.name} has no setting ${t.setting}`);
   // Searchable, not listable: a target's server that runs as a user of its own (postgres) must
